@@ -1,0 +1,49 @@
+"""Errors that reach users, each with the CLI exit code it maps to.
+
+The exit codes are part of the public contract (see docs/exit-codes.md); the run
+statuses map onto them in :mod:`nbprod.records`.
+"""
+
+from __future__ import annotations
+
+
+class NbprodError(Exception):
+    """Base class: a failure with a one-line message meant for a person."""
+
+    exit_code = 1
+
+
+class BadInput(NbprodError):
+    """The request is wrong (file, notebook, parameter, name, kernel); nothing ran."""
+
+    exit_code = 2
+
+
+class ParameterError(BadInput):
+    """A parameter is unknown, mistyped or unparsable."""
+
+
+class NotebookError(BadInput):
+    """The notebook file is missing or is not a valid notebook."""
+
+
+class InvalidName(BadInput):
+    """A user-supplied name (job, file) is not safe to use as a store path."""
+
+
+class KernelNotFound(BadInput):
+    """No kernelspec with the requested name is installed."""
+
+
+class RunNotFound(BadInput):
+    """No run with the given id exists in the store."""
+
+
+class StoreError(NbprodError):
+    """The store could not be read or written."""
+
+    exit_code = 5
+
+
+class StoreUnavailable(StoreError):
+    """The store did not answer (network, endpoint, permissions); worth retrying later."""
