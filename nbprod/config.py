@@ -1,0 +1,122 @@
+"""Settings: every default in one place, each overridable by config file, environment and flag.
+
+Precedence (lowest first): built-in default < config file < ``NBPROD_*`` variable < CLI flag.
+The config file is TOML: ``$NBPROD_CONFIG`` or ``~/.config/nbprod/config.toml``.
+"""
+
+from __future__ import annotations
+
+import os
+import sys
+from collections.abc import Mapping
+from dataclasses import dataclass, fields, replace
+from pathlib import Path
+from typing import Any
+
+from nbprod.errors import BadInput
+
+
+def default_home(environ: Mapping[str, str]) -> Path:
+    """Where the embedded default store, spool and (later) catalog live."""
+    if environ.get("NBPROD_HOME"):
+        return Path(environ["NBPROD_HOME"]).expanduser()
+    data = environ.get("XDG_DATA_HOME") or str(Path.home() / ".local" / "share")
+    return Path(data).expanduser() / "nbprod"
+
+
+@dataclass(frozen=True)
+class Settings:
+    """Resolved settings. Each field has an ``NBPROD_<FIELD>`` environment variable."""
+
+    home: Path
+    """Root of nbprod's local state (default store, spool)."""
+    store: str
+    """Store URL: a path, ``file://PATH`` or ``s3://bucket/prefix``. Default: ``<home>/store``."""
+    kernel: str | None = None
+    """Kernel name; default: the notebook's own kernelspec."""
+    timeout: float | None = None
+    """Seconds allowed for a whole run; None means no limit."""
+    cell_timeout: float | None = None
+    """Seconds allowed for one cell; None means no limit."""
+    upload_attempts: int = 3
+    """How many times a store upload is tried before the run is spooled locally."""
+    upload_backoff: float = 0.5
+    """First retry delay in seconds; doubles each attempt."""
+    autosave_seconds: float = 10.0
+    """How often the partial output notebook is written locally while a run executes."""
+    kill_grace: float = 5.0
+    """Seconds between interrupting a kernel (timeout, Ctrl-C) and killing it."""
+
+    @property
+    def spool_dir(self) -> Path:
+        return self.home / "spool"
+
+    @classmethod
+    def load(
+        cls,
+        overrides: Mapping[str, Any] | None = None,
+        environ: Mapping[str, str] | None = None,
+    ) -> Settings:
+        environ = os.environ if environ is None else environ
+        home = default_home(environ)
+        values: dict[str, Any] = {}
+        values.update(_read_config_file(environ))
+        for f in fields(cls):
+            env_value = environ.get(f"NBPROD_{f.name.upper()}")
+            if env_value not in (None, ""):
+                values[f.name] = env_value
+        values.update({k: v for k, v in (overrides or {}).items() if v is not None})
+        if "home" in values:
+            home = Path(str(values.pop("home"))).expanduser()
+        store = str(values.pop("store", "") or (home / "store"))
+        settings = cls(home=home, store=store)
+        return replace(settings, **{k: _convert(k, v) for k, v in values.items()})
+
+
+_NUMERIC = {
+    "timeout": float,
+    "cell_timeout": float,
+    "upload_attempts": int,
+    "upload_backoff": float,
+    "autosave_seconds": float,
+    "kill_grace": float,
+}
+
+
+def _convert(name: str, value: Any) -> Any:
+    known = {f.name for f in fields(Settings)}
+    if name not in known:
+        raise BadInput(f"unknown setting {name!r} (known: {', '.join(sorted(known))})")
+    kind = _NUMERIC.get(name)
+    if kind is None or value is None:
+        return value
+    try:
+        number = kind(value)
+    except (TypeError, ValueError):
+        raise BadInput(f"setting {name!r} expects a number, got {value!r}") from None
+    if number < 0:
+        raise BadInput(f"setting {name!r} must not be negative, got {value!r}")
+    return number
+
+
+def config_path(environ: Mapping[str, str]) -> Path:
+    if environ.get("NBPROD_CONFIG"):
+        return Path(environ["NBPROD_CONFIG"]).expanduser()
+    base = environ.get("XDG_CONFIG_HOME") or str(Path.home() / ".config")
+    return Path(base).expanduser() / "nbprod" / "config.toml"
+
+
+def _read_config_file(environ: Mapping[str, str]) -> dict[str, Any]:
+    path = config_path(environ)
+    if not path.is_file():
+        return {}
+    if sys.version_info >= (3, 11):
+        import tomllib
+    else:  # pragma: no cover
+        import tomli as tomllib
+    try:
+        data = tomllib.loads(path.read_text(encoding="utf-8"))
+    except (OSError, ValueError) as exc:
+        raise BadInput(f"cannot read config file {path}: {exc}") from None
+    section = data.get("nbprod", data)
+    return {str(k).replace("-", "_"): v for k, v in section.items() if not isinstance(v, dict)}

@@ -1,0 +1,86 @@
+"""What a run executed in: interpreter, platform, installed packages and git state.
+
+Captured in a background thread while the kernel starts, so it costs no wall time.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import platform
+import subprocess
+import sys
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+KEY_PACKAGES = ("nbprod", "papermill", "nbclient", "ipykernel", "jupyter_client", "nbformat")
+
+
+@dataclass
+class Environment:
+    info: dict[str, Any]
+    packages_text: str
+    """``name==version`` lines, sorted: stored once per distinct environment."""
+    packages_sha256: str
+
+
+def capture_environment() -> Environment:
+    from importlib import metadata
+
+    versions: dict[str, str] = {}
+    for dist in metadata.distributions():
+        name = dist.metadata.get("Name")
+        if name:
+            versions[name.lower().replace("_", "-")] = dist.version
+    text = "".join(f"{name}=={versions[name]}\n" for name in sorted(versions))
+    digest = hashlib.sha256(text.encode()).hexdigest()
+    info = {
+        "python": platform.python_version(),
+        "implementation": platform.python_implementation(),
+        "executable": sys.executable,
+        "platform": platform.platform(),
+        "hostname": platform.node(),
+        "packages_sha256": digest,
+        "packages_count": len(versions),
+        "key_packages": {
+            name: versions[name.replace("_", "-")]
+            for name in KEY_PACKAGES
+            if name.replace("_", "-") in versions
+        },
+    }
+    return Environment(info=info, packages_text=text, packages_sha256=digest)
+
+
+def _git(folder: Path, *args: str) -> str | None:
+    try:
+        done = subprocess.run(
+            ["git", "-C", str(folder), *args],
+            capture_output=True,
+            text=True,
+            timeout=10,
+            check=False,
+        )
+    except (OSError, subprocess.TimeoutExpired):
+        return None
+    return done.stdout.strip() if done.returncode == 0 else None
+
+
+def capture_git(notebook: Path) -> dict[str, Any] | None:
+    """Commit, branch and dirtiness of the checkout holding the notebook; None outside git."""
+    folder = notebook.parent
+    root = _git(folder, "rev-parse", "--show-toplevel")
+    if root is None:
+        return None
+    commit = _git(folder, "rev-parse", "HEAD")
+    branch = _git(folder, "rev-parse", "--abbrev-ref", "HEAD")
+    status = _git(folder, "status", "--porcelain", "--untracked-files=no")
+    notebook_status = _git(folder, "status", "--porcelain", "--", notebook.name)
+    remote = _git(folder, "config", "--get", "remote.origin.url")
+    return {
+        "root": root,
+        "commit": commit,
+        "branch": None if branch == "HEAD" else branch,
+        "dirty": bool(status),
+        "notebook_modified": bool(notebook_status),
+        "remote": remote,
+    }

@@ -1,0 +1,154 @@
+"""The run record (``run.json``): what one execution was, in a documented, versioned form.
+
+The schema is documented in docs/run-record.md; bump ``SCHEMA_VERSION`` on any change
+that a reader of old records must know about.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import secrets
+from dataclasses import asdict, dataclass, field, fields
+from datetime import datetime, timezone
+from enum import Enum
+from typing import Any
+
+SCHEMA_VERSION = 1
+
+
+class RunStatus(str, Enum):
+    RUNNING = "running"
+    SUCCEEDED = "succeeded"
+    FAILED = "failed"
+    TIMED_OUT = "timed_out"
+    CANCELLED = "cancelled"
+    KERNEL_DIED = "kernel_died"
+
+    @property
+    def terminal(self) -> bool:
+        return self is not RunStatus.RUNNING
+
+    @property
+    def exit_code(self) -> int:
+        """The CLI exit code for a run that ended in this status (docs/exit-codes.md)."""
+        return _EXIT_CODES[self]
+
+
+_EXIT_CODES = {
+    RunStatus.SUCCEEDED: 0,
+    RunStatus.FAILED: 1,
+    RunStatus.TIMED_OUT: 3,
+    RunStatus.KERNEL_DIED: 4,
+    RunStatus.CANCELLED: 130,
+    RunStatus.RUNNING: 1,
+}
+
+EXIT_SPOOLED = 5
+"""A run succeeded but its files are only in the local spool (store unreachable)."""
+
+
+def utcnow() -> datetime:
+    return datetime.now(timezone.utc)
+
+
+def isoformat(moment: datetime) -> str:
+    return moment.astimezone(timezone.utc).isoformat(timespec="milliseconds").replace("+00:00", "Z")
+
+
+def new_run_id(moment: datetime | None = None) -> str:
+    """A time-sortable id: UTC timestamp to the millisecond plus 32 random bits.
+
+    Readable in ``aws s3 ls`` and sorts by start time as plain text.
+    """
+    moment = (moment or utcnow()).astimezone(timezone.utc)
+    stamp = moment.strftime("%Y%m%dT%H%M%S") + f"{moment.microsecond // 1000:03d}Z"
+    return f"{stamp}-{secrets.token_hex(4)}"
+
+
+@dataclass
+class NotebookInfo:
+    path: str
+    """Absolute path of the input notebook when the run was made."""
+    name: str
+    """File name of the input (and of the output notebook)."""
+    sha256: str
+    """Content hash of the input file; the snapshot is stored under it."""
+    cells: int = 0
+
+
+@dataclass
+class ErrorInfo:
+    ename: str
+    evalue: str
+    cell_index: int | None = None
+    """Index of the failing cell in the *output* notebook (after error markers)."""
+    execution_count: int | None = None
+    traceback: list[str] = field(default_factory=list)
+
+
+@dataclass
+class Progress:
+    cells_total: int = 0
+    cells_done: int = 0
+
+
+@dataclass
+class RunRecord:
+    run_id: str
+    job: str
+    status: RunStatus
+    notebook: NotebookInfo
+    kernel: str
+    store: str
+    trigger: str = "manual"
+    attempt: int = 1
+    created_at: str = ""
+    started_at: str | None = None
+    finished_at: str | None = None
+    duration_s: float | None = None
+    parameters: dict[str, Any] = field(default_factory=dict)
+    """Effective values: literal defaults overlaid with the supplied ones."""
+    parameters_given: list[str] = field(default_factory=list)
+    """Names the caller supplied (the rest are the notebook's defaults)."""
+    cwd: str | None = None
+    timeout_s: float | None = None
+    cell_timeout_s: float | None = None
+    environment: dict[str, Any] = field(default_factory=dict)
+    git: dict[str, Any] | None = None
+    error: ErrorInfo | None = None
+    scraps: dict[str, Any] = field(default_factory=dict)
+    progress: Progress = field(default_factory=Progress)
+    artifacts: dict[str, str] = field(default_factory=dict)
+    host: dict[str, Any] = field(default_factory=dict)
+    schema_version: int = SCHEMA_VERSION
+
+    def to_dict(self) -> dict[str, Any]:
+        data = asdict(self)
+        data["status"] = self.status.value
+        return data
+
+    def to_json(self) -> str:
+        return json.dumps(self.to_dict(), indent=2, ensure_ascii=False, sort_keys=False) + "\n"
+
+    @classmethod
+    def from_dict(cls, data: dict[str, Any]) -> RunRecord:
+        known = {f.name for f in fields(cls)}
+        values = {k: v for k, v in data.items() if k in known}
+        values["status"] = RunStatus(values["status"])
+        values["notebook"] = NotebookInfo(**values["notebook"])
+        if values.get("error"):
+            values["error"] = ErrorInfo(**values["error"])
+        values["progress"] = Progress(**(values.get("progress") or {}))
+        return cls(**values)
+
+    @classmethod
+    def from_json(cls, text: str | bytes) -> RunRecord:
+        return cls.from_dict(json.loads(text))
+
+
+def host_info() -> dict[str, Any]:
+    """Who is executing: lets a later scheduler tell a live run from a lost one."""
+    import platform
+
+    return {"hostname": platform.node(), "pid": os.getpid()}

@@ -1,0 +1,395 @@
+"""One run, from a validated request to a stored output notebook and run record.
+
+``prepare()`` does every check that can fail on bad input before a kernel starts;
+``run()`` executes and always ends in a terminal status with the output kept.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import os
+import signal
+import threading
+import time
+from collections.abc import Callable, Mapping, Sequence
+from concurrent.futures import Future, ThreadPoolExecutor
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from nbprod.config import Settings
+from nbprod.errors import KernelNotFound, NotebookError, StoreError
+from nbprod.records import (
+    EXIT_SPOOLED,
+    NotebookInfo,
+    Progress,
+    RunRecord,
+    RunStatus,
+    host_info,
+    isoformat,
+    new_run_id,
+    utcnow,
+)
+from nbprod.store import Store, layout, open_store
+
+StartCallback = Callable[["RunRequest"], None]
+
+
+@dataclass
+class RunRequest:
+    """Everything a run needs, already validated."""
+
+    notebook_path: Path
+    source: bytes
+    nb: Any
+    schema: Any
+    parameters: dict[str, Any]
+    """Only the values the caller supplied (typed)."""
+    job: str
+    kernel: str
+    cwd: Path
+    store: Store
+    settings: Settings
+    timeout: float | None = None
+    cell_timeout: float | None = None
+    trigger: str = "manual"
+    attempt: int = 1
+    run_id: str = field(default_factory=new_run_id)
+
+    @property
+    def sha256(self) -> str:
+        return hashlib.sha256(self.source).hexdigest()
+
+    @property
+    def output_key(self) -> str:
+        return layout.output_key(self.job, self.run_id, self.notebook_path.name)
+
+    @property
+    def record_key(self) -> str:
+        return layout.record_key(self.job, self.run_id)
+
+
+@dataclass
+class Run:
+    """The result of a run: its record and where its files are."""
+
+    record: RunRecord
+    output_location: str
+    spooled_to: Path | None = None
+    spool_reason: str | None = None
+
+    @property
+    def run_id(self) -> str:
+        return self.record.run_id
+
+    @property
+    def status(self) -> RunStatus:
+        return self.record.status
+
+    @property
+    def exit_code(self) -> int:
+        code = self.record.status.exit_code
+        return EXIT_SPOOLED if code == 0 and self.spooled_to else code
+
+
+def load_notebook(path: str | os.PathLike[str]) -> tuple[Path, bytes, Any]:
+    import nbformat
+
+    notebook_path = Path(path).expanduser().resolve()
+    try:
+        source = notebook_path.read_bytes()
+    except FileNotFoundError:
+        raise NotebookError(f"notebook not found: {path}") from None
+    except IsADirectoryError:
+        raise NotebookError(f"not a notebook file (a directory): {path}") from None
+    except OSError as exc:
+        raise NotebookError(f"cannot read notebook {path}: {exc.strerror}") from None
+    try:
+        nb = nbformat.reads(source.decode("utf-8"), as_version=4)
+    except UnicodeDecodeError:
+        raise NotebookError(f"not a valid notebook (not UTF-8 text): {path}") from None
+    except Exception as exc:  # nbformat raises several JSON/validation types
+        reason = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
+        raise NotebookError(f"not a valid notebook: {path}: {reason}") from None
+    if not isinstance(nb.get("cells"), list):
+        raise NotebookError(f"not a valid notebook (no cells): {path}")
+    return notebook_path, source, nb
+
+
+def check_kernel(name: str) -> None:
+    from jupyter_client.kernelspec import KernelSpecManager, NoSuchKernel
+
+    try:
+        KernelSpecManager().get_kernel_spec(name)
+    except NoSuchKernel:
+        names = ", ".join(sorted(KernelSpecManager().find_kernel_specs())) or "none"
+        raise KernelNotFound(f"no kernel named {name!r} (installed: {names})") from None
+
+
+def prepare(
+    notebook: str | os.PathLike[str],
+    *,
+    settings: Settings,
+    parameters: Mapping[str, Any] | None = None,
+    cli_parameters: Sequence[tuple[str, str]] = (),
+    parameter_files: Sequence[str | os.PathLike[str]] = (),
+    parameter_yaml: Sequence[str] = (),
+    job: str | None = None,
+    kernel: str | None = None,
+    cwd: str | os.PathLike[str] | None = None,
+    timeout: float | None = None,
+    cell_timeout: float | None = None,
+    trigger: str = "manual",
+    attempt: int = 1,
+) -> RunRequest:
+    """Validate everything; raise BadInput subclasses with one-line messages."""
+    from nbprod import params
+
+    path, source, nb = load_notebook(notebook)
+    schema = params.infer_schema(nb)
+    values = params.resolve_parameters(
+        schema,
+        files=parameter_files,
+        yaml_texts=parameter_yaml,
+        values=parameters,
+        cli=cli_parameters,
+    )
+    job_name = layout.check_job_name(job) if job else layout.job_name_from_stem(path.stem)
+    layout.check_file_name(path.name)
+    kernel_name = kernel or settings.kernel or _notebook_kernel(nb)
+    check_kernel(kernel_name)
+    workdir = Path(cwd).expanduser().resolve() if cwd else path.parent
+    if not workdir.is_dir():
+        raise NotebookError(f"working directory not found: {cwd}")
+    timeout = timeout if timeout is not None else settings.timeout
+    cell_timeout = cell_timeout if cell_timeout is not None else settings.cell_timeout
+    for name, value in (("timeout", timeout), ("cell-timeout", cell_timeout)):
+        if value is not None and value <= 0:
+            raise NotebookError(f"--{name} must be a positive number of seconds, got {value}")
+    return RunRequest(
+        notebook_path=path,
+        source=source,
+        nb=nb,
+        schema=schema,
+        parameters=values,
+        job=job_name,
+        kernel=kernel_name,
+        cwd=workdir,
+        store=open_store(settings.store),
+        settings=settings,
+        timeout=timeout,
+        cell_timeout=cell_timeout,
+        trigger=trigger,
+        attempt=attempt,
+    )
+
+
+def _notebook_kernel(nb: Any) -> str:
+    spec = nb.get("metadata", {}).get("kernelspec") or {}
+    return spec.get("name") or "python3"
+
+
+def effective_parameters(request: RunRequest) -> dict[str, Any]:
+    """Literal defaults overlaid with the supplied values: what the notebook ran with."""
+    values = {p.name: p.default for p in request.schema.parameters if p.literal_default}
+    values.update(request.parameters)
+    return values
+
+
+def run(
+    request: RunRequest,
+    *,
+    progress_bar: bool = False,
+    log_output: bool = False,
+    on_progress: Callable[[int, int], None] | None = None,
+) -> Run:
+    """Execute a prepared request; always returns a Run in a terminal status."""
+    from nbprod import engine, environment, spool
+    from nbprod.finalize import finalize_notebook
+
+    settings = request.settings
+    folder = spool.run_folder(settings.spool_dir, request.run_id)
+    nb = _parameterized(request)
+    record = RunRecord(
+        run_id=request.run_id,
+        job=request.job,
+        status=RunStatus.RUNNING,
+        notebook=NotebookInfo(
+            path=str(request.notebook_path),
+            name=request.notebook_path.name,
+            sha256=request.sha256,
+            cells=len(request.nb.cells),
+        ),
+        kernel=request.kernel,
+        store=request.store.url,
+        trigger=request.trigger,
+        attempt=request.attempt,
+        created_at=isoformat(utcnow()),
+        parameters=effective_parameters(request),
+        parameters_given=sorted(request.parameters),
+        cwd=str(request.cwd),
+        timeout_s=request.timeout,
+        cell_timeout_s=request.cell_timeout,
+        progress=Progress(cells_total=len(nb.cells)),
+        artifacts={
+            "output": request.output_key,
+            "record": request.record_key,
+            "snapshot": layout.snapshot_key(request.sha256),
+        },
+        host=host_info(),
+    )
+    pool = ThreadPoolExecutor(max_workers=3, thread_name_prefix="nbprod-run")
+    env_future = pool.submit(environment.capture_environment)
+    git_future = pool.submit(environment.capture_git, request.notebook_path)
+    started = utcnow()
+    record.started_at = isoformat(started)
+    announce = pool.submit(_announce, request, record)
+
+    control = engine.RunControl(kill_grace=settings.kill_grace)
+    timer = None
+    if request.timeout:
+        timer = threading.Timer(request.timeout, control.stop, args=("timeout",))
+        timer.daemon = True
+        timer.start()
+    restore = _install_signal_handlers(control)
+    monotonic_start = time.monotonic()
+    try:
+        execution = engine.run_notebook(
+            nb,
+            kernel_name=request.kernel,
+            cwd=request.cwd,
+            control=control,
+            cell_timeout=request.cell_timeout,
+            progress_bar=progress_bar,
+            log_output=log_output,
+            partial_path=folder / request.notebook_path.name,
+            autosave_seconds=settings.autosave_seconds,
+            on_progress=on_progress,
+        )
+    finally:
+        if timer:
+            timer.cancel()
+        restore()
+    record.finished_at = isoformat(utcnow())
+    record.duration_s = round(time.monotonic() - monotonic_start, 3)
+
+    outcome = finalize_notebook(execution, control, request)
+    record.status = outcome.status
+    record.error = outcome.error
+    record.scraps = outcome.scraps
+    record.progress = Progress(cells_total=len(nb.cells), cells_done=execution.cells_done)
+
+    env = _result(env_future)
+    if env is not None:
+        record.environment = env.info
+        env_key = layout.environment_key(env.packages_sha256)
+        record.artifacts["environment"] = env_key
+    record.git = _result(git_future)
+    _result(announce)
+    pool.shutdown(wait=False)
+
+    uploads = [
+        spool.Upload("input.ipynb", record.artifacts["snapshot"], "application/json", True),
+    ]
+    (folder / "input.ipynb").write_bytes(request.source)
+    if env is not None:
+        (folder / "packages.txt").write_text(env.packages_text, "utf-8")
+        uploads.append(spool.Upload("packages.txt", env_key, "text/plain", True))
+    engine.write_notebook(outcome.nb, folder / request.notebook_path.name)
+    uploads.append(
+        spool.Upload(request.notebook_path.name, request.output_key, "application/x-ipynb+json")
+    )
+    (folder / layout.RECORD_NAME).write_text(record.to_json(), "utf-8")
+    uploads.append(spool.Upload(layout.RECORD_NAME, request.record_key, "application/json"))
+    spool.Manifest(request.run_id, request.job, request.store.url, uploads).save(folder)
+
+    try:
+        spool.publish(
+            request.store,
+            folder,
+            attempts=settings.upload_attempts,
+            backoff=settings.upload_backoff,
+        )
+    except StoreError as exc:
+        return Run(record, str(folder / request.notebook_path.name), folder, str(exc))
+    return Run(record, request.store.location(request.output_key))
+
+
+def _parameterized(request: RunRequest) -> Any:
+    """A copy of the notebook with an ``injected-parameters`` cell after the parameters cell.
+
+    The values are rendered by papermill's language translators from typed values, never
+    pasted as text. No cell is injected when nothing was supplied.
+    """
+    import copy
+
+    nb = copy.deepcopy(request.nb)
+    if request.parameters:
+        import nbformat
+        from papermill.translators import translate_parameters
+
+        language = _language(nb)
+        source = translate_parameters(request.kernel, language, dict(request.parameters), "Parameters")
+        cell = nbformat.v4.new_code_cell(source=source)
+        cell.metadata["tags"] = ["injected-parameters"]
+        cells = [c for c in nb.cells if "injected-parameters" not in _tags(c)]
+        at = request.schema.cell_index
+        at = 0 if at is None else at + 1 - (len(nb.cells) - len(cells))
+        cells.insert(max(at, 0), cell)
+        nb.cells = cells
+    nb.metadata.setdefault("papermill", {})
+    nb.metadata.papermill.update(
+        {
+            "parameters": dict(request.parameters),
+            "input_path": str(request.notebook_path),
+            "output_path": request.store.location(request.output_key),
+            "nbprod_run_id": request.run_id,
+        }
+    )
+    return nb
+
+
+def _tags(cell: Any) -> list[str]:
+    return list(cell.get("metadata", {}).get("tags", []) or [])
+
+
+def _language(nb: Any) -> str:
+    meta = nb.get("metadata", {})
+    return (meta.get("kernelspec") or {}).get("language") or (
+        meta.get("language_info") or {}
+    ).get("name") or "python"
+
+
+def _announce(request: RunRequest, record: RunRecord) -> None:
+    """Best effort: the snapshot and a 'running' record, so the run is visible at once."""
+    try:
+        request.store.put_if_absent(
+            record.artifacts["snapshot"], request.source, "application/json"
+        )
+        request.store.put(request.record_key, record.to_json().encode(), "application/json")
+    except StoreError:
+        pass  # the final publish retries and spools; a slow store must not delay the run
+
+
+def _result(future: Future[Any]) -> Any:
+    try:
+        return future.result(timeout=30)
+    except Exception:  # environment capture is informative, never fatal
+        return None
+
+
+def _install_signal_handlers(control: Any) -> Callable[[], None]:
+    """Ctrl-C / SIGTERM cancel the run cleanly (main thread only: Python's rule)."""
+    if threading.current_thread() is not threading.main_thread():
+        return lambda: None
+
+    def handler(signum: int, frame: Any) -> None:
+        control.stop("cancel")
+
+    previous = {sig: signal.signal(sig, handler) for sig in (signal.SIGINT, signal.SIGTERM)}
+
+    def restore() -> None:
+        for sig, old in previous.items():
+            signal.signal(sig, old)
+
+    return restore

@@ -1,0 +1,66 @@
+"""The store layout, in one place.
+
+```
+<root>/<job>/<run-id>/<notebook>.ipynb      output notebook
+<root>/<job>/<run-id>/run.json              run record (written last)
+<root>/.nbprod/notebooks/<sha256>.ipynb     input snapshots, content-addressed
+<root>/.nbprod/environments/<sha256>.txt    package lists (pip-freeze style), content-addressed
+```
+"""
+
+from __future__ import annotations
+
+import re
+
+from nbprod.errors import InvalidName
+
+META = ".nbprod"
+RECORD_NAME = "run.json"
+_JOB = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,99}$")
+_FILE = re.compile(r"^[^/\\\x00]{1,200}$")
+_RUN_ID = re.compile(r"^\d{8}T\d{9}Z-[0-9a-f]{8}$")
+
+
+def check_job_name(name: str) -> str:
+    if not _JOB.match(name or "") or name.endswith("."):
+        raise InvalidName(
+            f"invalid job name {name!r}: use letters, digits, '.', '_' or '-', "
+            "starting with a letter or digit (at most 100 characters)"
+        )
+    return name
+
+
+def job_name_from_stem(stem: str) -> str:
+    """A notebook file stem made into a valid job name (``Sales Report`` → ``Sales-Report``)."""
+    cleaned = re.sub(r"[^A-Za-z0-9_.-]+", "-", stem).strip("-.")[:100].strip("-.")
+    return cleaned or "notebook"
+
+
+def is_run_id(value: str) -> bool:
+    return bool(_RUN_ID.match(value))
+
+
+def check_file_name(name: str) -> str:
+    if not _FILE.match(name) or name in (".", "..") or name.startswith("."):
+        raise InvalidName(f"invalid file name {name!r}")
+    return name
+
+
+def run_prefix(job: str, run_id: str) -> str:
+    return f"{check_job_name(job)}/{run_id}"
+
+
+def record_key(job: str, run_id: str) -> str:
+    return f"{run_prefix(job, run_id)}/{RECORD_NAME}"
+
+
+def output_key(job: str, run_id: str, notebook_name: str) -> str:
+    return f"{run_prefix(job, run_id)}/{check_file_name(notebook_name)}"
+
+
+def snapshot_key(sha256: str) -> str:
+    return f"{META}/notebooks/{sha256}.ipynb"
+
+
+def environment_key(sha256: str) -> str:
+    return f"{META}/environments/{sha256}.txt"
