@@ -22,7 +22,17 @@ _API = {
     "Settings": "nbprod.config",
 }
 
-__all__ = sorted(_API)
+__all__ = [
+    "Run",
+    "RunRecord",
+    "RunStatus",
+    "Settings",
+    "execute",
+    "flush_spool",
+    "get_run",
+    "list_runs",
+    "notebook_parameters",
+]
 
 if TYPE_CHECKING:  # pragma: no cover
     from nbprod.api import Run, execute, flush_spool, get_run, list_runs, notebook_parameters

@@ -47,31 +47,77 @@ def main() -> None:
 
 @main.command("exec")
 @click.argument("notebook", type=click.Path(dir_okay=False))
-@click.option("-p", "--parameter", "cli_parameters", nargs=2, multiple=True,
-              metavar="NAME VALUE", help="Set a parameter; the value is parsed by its type.")
-@click.option("-f", "--parameters-file", "files", multiple=True, metavar="FILE",
-              help="YAML or JSON file of parameters (repeatable; -p wins).")
-@click.option("-y", "--parameters-yaml", "yaml_texts", multiple=True, metavar="YAML",
-              help="Parameters as a YAML mapping string.")
+@click.option(
+    "-p",
+    "--parameter",
+    "cli_parameters",
+    nargs=2,
+    multiple=True,
+    metavar="NAME VALUE",
+    help="Set a parameter; the value is parsed by its type.",
+)
+@click.option(
+    "-f",
+    "--parameters-file",
+    "files",
+    multiple=True,
+    metavar="FILE",
+    help="YAML or JSON file of parameters (repeatable; -p wins).",
+)
+@click.option(
+    "-y",
+    "--parameters-yaml",
+    "yaml_texts",
+    multiple=True,
+    metavar="YAML",
+    help="Parameters as a YAML mapping string.",
+)
 @click.option("--store", envvar="NBPROD_STORE", help=STORE_HELP)
 @click.option("--job", envvar="NBPROD_JOB", help="Job name [default: the notebook's stem].")
-@click.option("-k", "--kernel", envvar="NBPROD_KERNEL",
-              help="Kernel name [default: the notebook's kernelspec].")
-@click.option("--cwd", type=click.Path(file_okay=False),
-              help="Working directory of the kernel [default: the notebook's folder].")
-@click.option("--timeout", type=float, envvar="NBPROD_TIMEOUT",
-              help="Seconds allowed for the whole run.")
-@click.option("--cell-timeout", type=float, envvar="NBPROD_CELL_TIMEOUT",
-              help="Seconds allowed for any one cell.")
-@click.option("--progress/--no-progress", default=None,
-              help="Progress bar [default: on when stdout is a terminal].")
+@click.option(
+    "-k",
+    "--kernel",
+    envvar="NBPROD_KERNEL",
+    help="Kernel name [default: the notebook's kernelspec].",
+)
+@click.option(
+    "--cwd",
+    type=click.Path(file_okay=False),
+    help="Working directory of the kernel [default: the notebook's folder].",
+)
+@click.option(
+    "--timeout", type=float, envvar="NBPROD_TIMEOUT", help="Seconds allowed for the whole run."
+)
+@click.option(
+    "--cell-timeout",
+    type=float,
+    envvar="NBPROD_CELL_TIMEOUT",
+    help="Seconds allowed for any one cell.",
+)
+@click.option(
+    "--progress/--no-progress",
+    default=None,
+    help="Progress bar [default: on when stdout is a terminal].",
+)
 @click.option("-q", "--quiet", is_flag=True, help="Print only the output location.")
 @click.option("--log-output", is_flag=True, help="Stream cell output to this terminal.")
 @click.option("--json", "as_json", is_flag=True, help="Print the run record as JSON.")
-def exec_(notebook: str, cli_parameters: tuple[tuple[str, str], ...], files: tuple[str, ...],
-          yaml_texts: tuple[str, ...], store: str | None, job: str | None, kernel: str | None,
-          cwd: str | None, timeout: float | None, cell_timeout: float | None,
-          progress: bool | None, quiet: bool, log_output: bool, as_json: bool) -> None:
+def exec_(
+    notebook: str,
+    cli_parameters: tuple[tuple[str, str], ...],
+    files: tuple[str, ...],
+    yaml_texts: tuple[str, ...],
+    store: str | None,
+    job: str | None,
+    kernel: str | None,
+    cwd: str | None,
+    timeout: float | None,
+    cell_timeout: float | None,
+    progress: bool | None,
+    quiet: bool,
+    log_output: bool,
+    as_json: bool,
+) -> None:
     """Execute NOTEBOOK once and store its output notebook and run record.
 
     Exit codes: 0 succeeded, 1 the notebook failed, 2 bad input (nothing ran),
@@ -142,8 +188,12 @@ def params_(notebook: str, as_json: bool) -> None:
         click.echo("no parameters cell (tag a cell 'parameters' to declare parameters)")
         return
     rows = [
-        (p.name, p.type + ("?" if p.nullable and p.type != "any" else ""),
-         "(required)" if p.required else p.default_source, p.help)
+        (
+            p.name,
+            p.type + ("?" if p.nullable and p.type != "any" else ""),
+            "(required)" if p.required else p.default_source,
+            p.help,
+        )
         for p in schema.parameters
     ]
     _table(("NAME", "TYPE", "DEFAULT", "HELP"), rows)
@@ -153,7 +203,7 @@ def _table(headers: tuple[str, ...], rows: list[tuple[Any, ...]]) -> None:
     cells = [tuple(str(v) for v in row) for row in rows]
     widths = [max([len(h)] + [len(r[i]) for r in cells]) for i, h in enumerate(headers)]
     for row in [headers, *cells]:
-        click.echo("  ".join(v.ljust(w) for v, w in zip(row, widths)).rstrip())
+        click.echo("  ".join(v.ljust(w) for v, w in zip(row, widths, strict=True)).rstrip())
 
 
 @main.group("runs")
@@ -164,13 +214,22 @@ def runs() -> None:
 @runs.command("list")
 @click.option("--store", envvar="NBPROD_STORE", help=STORE_HELP)
 @click.option("--job", help="Only this job's runs.")
-@click.option("--status", type=click.Choice(
-    ["running", "succeeded", "failed", "timed_out", "cancelled", "kernel_died"]))
-@click.option("-n", "--limit", type=click.IntRange(min=0), default=20, show_default=True,
-              help="At most this many runs (0: all).")
+@click.option(
+    "--status",
+    type=click.Choice(["running", "succeeded", "failed", "timed_out", "cancelled", "kernel_died"]),
+)
+@click.option(
+    "-n",
+    "--limit",
+    type=click.IntRange(min=0),
+    default=20,
+    show_default=True,
+    help="At most this many runs (0: all).",
+)
 @click.option("--json", "as_json", is_flag=True, help="Print run records as JSON.")
-def runs_list(store: str | None, job: str | None, status: str | None, limit: int,
-              as_json: bool) -> None:
+def runs_list(
+    store: str | None, job: str | None, status: str | None, limit: int, as_json: bool
+) -> None:
     """Runs newest first."""
     from nbprod.api import list_runs
 
@@ -181,8 +240,14 @@ def runs_list(store: str | None, job: str | None, status: str | None, limit: int
         click.echo(json.dumps([r.to_dict() for r in records], indent=2, ensure_ascii=False))
         return
     rows = [
-        (r.run_id, r.job, r.status.value, r.started_at or "",
-         f"{r.duration_s:.1f}s" if r.duration_s is not None else "", _short_params(r.parameters))
+        (
+            r.run_id,
+            r.job,
+            r.status.value,
+            r.started_at or "",
+            f"{r.duration_s:.1f}s" if r.duration_s is not None else "",
+            _short_params(r.parameters),
+        )
         for r in records
     ]
     _table(("RUN", "JOB", "STATUS", "STARTED", "DURATION", "PARAMETERS"), rows)
@@ -254,6 +319,7 @@ def store_info(store: str | None) -> None:
     settings = _settings(store=store)
     click.echo(f"store:  {settings.store}")
     click.echo(f"home:   {settings.home}")
-    click.echo(f"spool:  {settings.spool_dir} ({sum(1 for _ in pending(settings.spool_dir))} "
-               "runs waiting)")
+    click.echo(
+        f"spool:  {settings.spool_dir} ({sum(1 for _ in pending(settings.spool_dir))} runs waiting)"
+    )
     click.echo(f"config: {config_path(os.environ)}")

@@ -17,7 +17,9 @@ from nbprod.scraps import extract_scraps
 
 ERROR_MARKER_TAG = "papermill-error-cell-tag"
 ANCHOR_ID = "papermill-error-cell"
-_STYLE = 'style="color:red; font-family:Helvetica Neue, Helvetica, Arial, sans-serif; font-size:2em;"'
+_STYLE = (
+    'style="color:red; font-family:Helvetica Neue, Helvetica, Arial, sans-serif; font-size:2em;"'
+)
 
 
 @dataclass

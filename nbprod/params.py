@@ -25,8 +25,16 @@ from nbprod.errors import ParameterError
 
 PARAMETERS_TAG = "parameters"
 _NULLS = {"none", "null", "~"}
-_BOOLS = {"true": True, "yes": True, "on": True, "1": True,
-          "false": False, "no": False, "off": False, "0": False}
+_BOOLS = {
+    "true": True,
+    "yes": True,
+    "on": True,
+    "1": True,
+    "false": False,
+    "no": False,
+    "off": False,
+    "0": False,
+}
 _INT_RE = re.compile(r"[+-]?[0-9]+(?:_[0-9]+)*")
 _SCALAR_TYPES = {"int", "float", "str", "bool", "list", "dict", "any"}
 
@@ -44,13 +52,18 @@ _Loader.yaml_implicit_resolvers = {
     for first, rules in yaml.SafeLoader.yaml_implicit_resolvers.items()
 }
 _Loader.add_implicit_resolver(
-    "tag:yaml.org,2002:int", re.compile(r"^[-+]?(?:0|[1-9][0-9]*(?:_[0-9]+)*)$"),
-    list("-+0123456789"))
+    "tag:yaml.org,2002:int",
+    re.compile(r"^[-+]?(?:0|[1-9][0-9]*(?:_[0-9]+)*)$"),
+    list("-+0123456789"),
+)
 _Loader.add_implicit_resolver(
     "tag:yaml.org,2002:float",
-    re.compile(r"^(?:[-+]?(?:[0-9]+\.[0-9]*|\.[0-9]+)(?:[eE][-+]?[0-9]+)?|[-+]?[0-9]+[eE][-+]?[0-9]+"
-               r"|[-+]?\.(?:inf|Inf|INF)|\.(?:nan|NaN|NAN))$"),
-    list("-+.0123456789"))
+    re.compile(
+        r"^(?:[-+]?(?:[0-9]+\.[0-9]*|\.[0-9]+)(?:[eE][-+]?[0-9]+)?|[-+]?[0-9]+[eE][-+]?[0-9]+"
+        r"|[-+]?\.(?:inf|Inf|INF)|\.(?:nan|NaN|NAN))$"
+    ),
+    list("-+.0123456789"),
+)
 
 
 @dataclass(frozen=True)
@@ -73,9 +86,15 @@ class Parameter:
                 default = _to_json(self.default)
             except TypeError:
                 default = None
-        return {"name": self.name, "type": self.type, "default": default,
-                "default_source": self.default_source, "nullable": self.nullable,
-                "help": self.help, "required": self.required}
+        return {
+            "name": self.name,
+            "type": self.type,
+            "default": default,
+            "default_source": self.default_source,
+            "nullable": self.nullable,
+            "help": self.help,
+            "required": self.required,
+        }
 
 
 @dataclass(frozen=True)
@@ -97,6 +116,7 @@ class ParameterSchema:
 
 
 # --------------------------------------------------------------------------- inference
+
 
 def infer_schema(nb: Any) -> ParameterSchema:
     """Read the first code cell tagged ``parameters``; works on NotebookNode or plain dict."""
@@ -148,8 +168,16 @@ def _make_parameter(name: str, entry: dict[str, Any], code: str) -> Parameter:
         literal = False
     if annotation is None and literal:
         type_ = _literal_type(default)
-    return Parameter(name, type_, default, ast.get_source_segment(code, value) or "", literal,
-                     nullable or (literal and default is None), entry["help"], required=False)
+    return Parameter(
+        name,
+        type_,
+        default,
+        ast.get_source_segment(code, value) or "",
+        literal,
+        nullable or (literal and default is None),
+        entry["help"],
+        required=False,
+    )
 
 
 def _literal_type(value: Any) -> str:
@@ -200,8 +228,11 @@ def _annotation_type(node: ast.expr) -> tuple[str, bool]:
 
 
 def _union(members: list[ast.expr]) -> tuple[str, bool]:
-    non_none = [m for m in members if not (isinstance(m, ast.Constant) and m.value is None)
-                and _simple_name(m) != "none"]
+    non_none = [
+        m
+        for m in members
+        if not (isinstance(m, ast.Constant) and m.value is None) and _simple_name(m) != "none"
+    ]
     if len(non_none) == 1:
         return _annotation_type(non_none[0])[0], len(non_none) < len(members)
     return "any", len(non_none) < len(members)
@@ -242,6 +273,7 @@ def _help_for(stmt: ast.stmt, comments: dict[int, tuple[str, bool]]) -> str:
 
 
 # --------------------------------------------------------------------------- values
+
 
 def _describe(value: Any) -> str:
     if value is None:
@@ -358,6 +390,7 @@ def parse_cli_value(param: Parameter, text: str) -> Any:
 
 # --------------------------------------------------------------------------- merging
 
+
 def _load_mapping(text: str, where: str, as_json: bool) -> dict[str, Any]:
     try:
         data = json.loads(text) if as_json else yaml.load(text, Loader=_Loader)
@@ -371,8 +404,9 @@ def _load_mapping(text: str, where: str, as_json: bool) -> dict[str, Any]:
     if data is None:
         return {}
     if not isinstance(data, dict):
-        raise ParameterError(f"{where}: expected a mapping of parameter names to values, "
-                             f"got {type(data).__name__}")
+        raise ParameterError(
+            f"{where}: expected a mapping of parameter names to values, got {type(data).__name__}"
+        )
     for key in data:
         if not isinstance(key, str):
             raise ParameterError(f"{where}: parameter names must be strings, got {_describe(key)}")
@@ -392,8 +426,10 @@ def _load_file(path: str | os.PathLike) -> dict[str, Any]:
 
 def _unknown(schema: ParameterSchema, name: str) -> ParameterError:
     if schema.cell_index is None:
-        return ParameterError("this notebook has no parameters cell (a cell tagged "
-                              f"'{PARAMETERS_TAG}'); cannot set {name!r}")
+        return ParameterError(
+            "this notebook has no parameters cell (a cell tagged "
+            f"'{PARAMETERS_TAG}'); cannot set {name!r}"
+        )
     known = ", ".join(schema.names) or "none"
     close = difflib.get_close_matches(name, schema.names, n=1)
     hint = f"; did you mean {close[0]!r}?" if close else ""
@@ -427,9 +463,12 @@ def resolve_parameters(
     for param in schema.parameters:
         if param.name in raw:
             is_text, value = raw[param.name]
-            result[param.name] = (parse_cli_value(param, value) if is_text
-                                  else coerce_value(param, value))
+            result[param.name] = (
+                parse_cli_value(param, value) if is_text else coerce_value(param, value)
+            )
         elif param.required:
-            raise ParameterError(f"missing required parameter {param.name!r} ({param.type}); "
-                                 f"set it with -p {param.name} VALUE")
+            raise ParameterError(
+                f"missing required parameter {param.name!r} ({param.type}); "
+                f"set it with -p {param.name} VALUE"
+            )
     return result

@@ -329,7 +329,8 @@ def _parameterized(request: RunRequest) -> Any:
         from papermill.translators import translate_parameters
 
         language = _language(nb)
-        source = translate_parameters(request.kernel, language, dict(request.parameters), "Parameters")
+        values = dict(request.parameters)
+        source = translate_parameters(request.kernel, language, values, "Parameters")
         cell = nbformat.v4.new_code_cell(source=source)
         cell.metadata["tags"] = ["injected-parameters"]
         cells = [c for c in nb.cells if "injected-parameters" not in _tags(c)]
@@ -355,9 +356,11 @@ def _tags(cell: Any) -> list[str]:
 
 def _language(nb: Any) -> str:
     meta = nb.get("metadata", {})
-    return (meta.get("kernelspec") or {}).get("language") or (
-        meta.get("language_info") or {}
-    ).get("name") or "python"
+    return (
+        (meta.get("kernelspec") or {}).get("language")
+        or (meta.get("language_info") or {}).get("name")
+        or "python"
+    )
 
 
 def _announce(request: RunRequest, record: RunRecord) -> None:

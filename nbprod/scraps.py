@@ -29,8 +29,10 @@ def extract_scraps(nb: Any) -> dict[str, dict[str, Any]]:
                 encoder = payload.get("encoder", mime[len(_PREFIX) :].split("+")[0])
                 scraps[name] = _entry(encoder, payload.get("data"))
             display_name = (output.get("metadata") or {}).get("scrapbook", {}).get("name")
-            if display_name and display_name not in scraps and not any(
-                m.startswith(_PREFIX) for m in data
+            if (
+                display_name
+                and display_name not in scraps
+                and not any(m.startswith(_PREFIX) for m in data)
             ):
                 scraps[display_name] = {"encoder": "display", "inline": False}
     return scraps

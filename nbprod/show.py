@@ -23,12 +23,16 @@ def describe(record: RunRecord, store: Any) -> str:
     ]
     if record.git:
         dirty = ", dirty" if record.git.get("dirty") else ""
-        lines.append(f"git        {record.git.get('commit', '')[:12]} on "
-                     f"{record.git.get('branch') or '(detached)'}{dirty}")
+        lines.append(
+            f"git        {record.git.get('commit', '')[:12]} on "
+            f"{record.git.get('branch') or '(detached)'}{dirty}"
+        )
     env = record.environment
     if env:
-        lines.append(f"python     {env.get('python')} on {env.get('hostname')} "
-                     f"({env.get('packages_count')} packages)")
+        lines.append(
+            f"python     {env.get('python')} on {env.get('hostname')} "
+            f"({env.get('packages_count')} packages)"
+        )
     lines.append("parameters")
     for name, value in record.parameters.items():
         given = "" if name in record.parameters_given else "  (default)"
@@ -36,8 +40,11 @@ def describe(record: RunRecord, store: Any) -> str:
     if record.scraps:
         lines.append("scraps")
         for name, scrap in record.scraps.items():
-            shown = json.dumps(scrap["value"], ensure_ascii=False) if scrap.get("inline") else (
-                f"<{scrap.get('encoder')}>")
+            shown = (
+                json.dumps(scrap["value"], ensure_ascii=False)
+                if scrap.get("inline")
+                else (f"<{scrap.get('encoder')}>")
+            )
             lines.append(f"  {name} = {shown}")
     if record.error:
         where = "" if record.error.cell_index is None else f" at cell {record.error.cell_index}"

@@ -57,7 +57,11 @@ class S3Store(Store):
     def put(self, key: str, data: bytes, content_type: str | None = None) -> None:
         extra = {"ContentType": content_type} if content_type else {}
         self._call(
-            "upload", self.client.put_object, Bucket=self.bucket, Key=self._key(key), Body=data,
+            "upload",
+            self.client.put_object,
+            Bucket=self.bucket,
+            Key=self._key(key),
+            Body=data,
             **extra,
         )
 

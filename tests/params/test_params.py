@@ -37,17 +37,36 @@ def p(name: str, type_: str, **kw) -> Parameter:
 
 # --------------------------------------------------------------------------- inference
 
+
 def test_literal_defaults_give_types_and_bool_before_int():
     s = schema_of(
         "region = 'eu'\ndays = 7\nrate = 0.5\nverbose = True\nitems = [1, 2]\n"
         "cfg = {'a': 1}\npair = (1, 2)\nmissing = None\nneg = -3\n"
     )
     assert s.cell_index == 1
-    assert s.names == ["region", "days", "rate", "verbose", "items", "cfg", "pair", "missing",
-                       "neg"]
+    assert s.names == [
+        "region",
+        "days",
+        "rate",
+        "verbose",
+        "items",
+        "cfg",
+        "pair",
+        "missing",
+        "neg",
+    ]
     types = {q.name: q.type for q in s.parameters}
-    assert types == {"region": "str", "days": "int", "rate": "float", "verbose": "bool",
-                     "items": "list", "cfg": "dict", "pair": "list", "missing": "any", "neg": "int"}
+    assert types == {
+        "region": "str",
+        "days": "int",
+        "rate": "float",
+        "verbose": "bool",
+        "items": "list",
+        "cfg": "dict",
+        "pair": "list",
+        "missing": "any",
+        "neg": "int",
+    }
     days = s.get("days")
     assert days == Parameter("days", "int", 7, "7", True, False, "", False)
     assert s.get("region").default_source == "'eu'"
@@ -67,13 +86,25 @@ def test_annotations_give_types():
     )
     got = {q.name: (q.type, q.nullable) for q in s.parameters}
     assert got == {
-        "a": ("int", False), "b": ("float", False), "c": ("list[int]", False),
-        "d": ("list[str]", False), "e": ("dict[str, float]", False),
-        "f": ("dict[str, int]", False), "g": ("int", True), "h": ("str", True),
-        "i": ("any", False), "j": ("any", False), "k": ("any", False),
-        "l": ("list[int]", False), "m": ("dict", False), "n": ("any", False),
-        "o": ("int", False), "p": ("list[int]", False), "q": ("list", False),
-        "r": ("dict", False), "s": ("bool", False),
+        "a": ("int", False),
+        "b": ("float", False),
+        "c": ("list[int]", False),
+        "d": ("list[str]", False),
+        "e": ("dict[str, float]", False),
+        "f": ("dict[str, int]", False),
+        "g": ("int", True),
+        "h": ("str", True),
+        "i": ("any", False),
+        "j": ("any", False),
+        "k": ("any", False),
+        "l": ("list[int]", False),
+        "m": ("dict", False),
+        "n": ("any", False),
+        "o": ("int", False),
+        "p": ("list[int]", False),
+        "q": ("list", False),
+        "r": ("dict", False),
+        "s": ("bool", False),
     }
 
 
@@ -117,19 +148,31 @@ def test_ignores_non_assignments_multi_target_and_unpacking():
 
 
 def test_magics_are_blanked_and_source_list_accepted():
-    src = ["%matplotlib inline\n", "!ls -la\n", "  %time y = 1\n", "# the region\n",
-           "region = 'eu'\n"]
+    src = [
+        "%matplotlib inline\n",
+        "!ls -la\n",
+        "  %time y = 1\n",
+        "# the region\n",
+        "region = 'eu'\n",
+    ]
     s = infer_schema(make_nb(src))
     assert s.names == ["region"]
     assert s.get("region").help == "the region"
 
 
 def test_plain_dict_notebook_and_first_tagged_cell():
-    nb = {"nbformat": 4, "cells": [
-        {"cell_type": "markdown", "metadata": {"tags": ["parameters"]}, "source": "x = 1"},
-        {"cell_type": "code", "metadata": {"tags": ["parameters"]}, "source": ["a = 1\n", "b = 2"]},
-        {"cell_type": "code", "metadata": {"tags": ["parameters"]}, "source": "c = 3"},
-    ]}
+    nb = {
+        "nbformat": 4,
+        "cells": [
+            {"cell_type": "markdown", "metadata": {"tags": ["parameters"]}, "source": "x = 1"},
+            {
+                "cell_type": "code",
+                "metadata": {"tags": ["parameters"]},
+                "source": ["a = 1\n", "b = 2"],
+            },
+            {"cell_type": "code", "metadata": {"tags": ["parameters"]}, "source": "c = 3"},
+        ],
+    }
     s = infer_schema(nb)
     assert (s.cell_index, s.names) == (1, ["a", "b"])
 
@@ -159,8 +202,15 @@ def test_to_dict_is_json_and_hides_non_json_defaults():
     json.dumps(d)
     assert d["cell_index"] == 1
     first = d["parameters"][0]
-    assert first == {"name": "a", "type": "list", "default": [1, 2], "default_source": "(1, 2)",
-                     "nullable": False, "help": "pair", "required": False}
+    assert first == {
+        "name": "a",
+        "type": "list",
+        "default": [1, 2],
+        "default_source": "(1, 2)",
+        "nullable": False,
+        "help": "pair",
+        "required": False,
+    }
     assert d["parameters"][1]["default"] is None  # set literal: not JSON-able
     assert d["parameters"][2]["default"] is None and d["parameters"][2]["default_source"]
     assert d["parameters"][3]["required"] is True
@@ -173,49 +223,53 @@ def test_parameter_error_is_bad_input():
 
 # --------------------------------------------------------------------------- CLI parsing
 
-@pytest.mark.parametrize(("type_", "text", "expected"), [
-    ("str", "123", "123"),
-    ("str", "  eu ", "  eu "),
-    ("str", "none", "none"),
-    ("int", "7", 7),
-    ("int", "-7", -7),
-    ("int", "+7", 7),
-    ("int", "1_000", 1000),
-    ("float", "1.5", 1.5),
-    ("float", "2", 2.0),
-    ("float", "1e-3", 0.001),
-    ("float", "-inf", float("-inf")),
-    ("bool", "true", True),
-    ("bool", "YES", True),
-    ("bool", "On", True),
-    ("bool", "1", True),
-    ("bool", "False", False),
-    ("bool", "no", False),
-    ("bool", "off", False),
-    ("bool", "0", False),
-    ("list", "[a, b]", ["a", "b"]),
-    ("list", '["a", 1, 2.5]', ["a", 1, 2.5]),
-    ("list[int]", "[1, 2, 3]", [1, 2, 3]),
-    ("list[float]", "[1, 2.5]", [1.0, 2.5]),
-    ("list[str]", "[a, '1']", ["a", "1"]),
-    ("list[str]", "[2024-01-01]", ["2024-01-01"]),
-    ("dict", '{"a": 1, "b": [1]}', {"a": 1, "b": [1]}),
-    ("dict", "{a: 1}", {"a": 1}),
-    ("dict[str, float]", "{a: 1, b: 2.5}", {"a": 1.0, "b": 2.5}),
-    ("any", "7", 7),
-    ("any", "2.5", 2.5),
-    ("any", "true", True),
-    ("any", "null", None),
-    ("any", "[1, 2]", [1, 2]),
-    ("any", "{a: 1}", {"a": 1}),
-    ("any", "hello", "hello"),
-    ("any", "2024-01-01", "2024-01-01"),
-    ("any", "2024-01-01T10:00:00", "2024-01-01T10:00:00"),
-    ("any", "010", "010"),
-    ("any", "'quoted'", "'quoted'"),
-    ("any", "a: [", "a: ["),
-    ("any", "", ""),
-])
+
+@pytest.mark.parametrize(
+    ("type_", "text", "expected"),
+    [
+        ("str", "123", "123"),
+        ("str", "  eu ", "  eu "),
+        ("str", "none", "none"),
+        ("int", "7", 7),
+        ("int", "-7", -7),
+        ("int", "+7", 7),
+        ("int", "1_000", 1000),
+        ("float", "1.5", 1.5),
+        ("float", "2", 2.0),
+        ("float", "1e-3", 0.001),
+        ("float", "-inf", float("-inf")),
+        ("bool", "true", True),
+        ("bool", "YES", True),
+        ("bool", "On", True),
+        ("bool", "1", True),
+        ("bool", "False", False),
+        ("bool", "no", False),
+        ("bool", "off", False),
+        ("bool", "0", False),
+        ("list", "[a, b]", ["a", "b"]),
+        ("list", '["a", 1, 2.5]', ["a", 1, 2.5]),
+        ("list[int]", "[1, 2, 3]", [1, 2, 3]),
+        ("list[float]", "[1, 2.5]", [1.0, 2.5]),
+        ("list[str]", "[a, '1']", ["a", "1"]),
+        ("list[str]", "[2024-01-01]", ["2024-01-01"]),
+        ("dict", '{"a": 1, "b": [1]}', {"a": 1, "b": [1]}),
+        ("dict", "{a: 1}", {"a": 1}),
+        ("dict[str, float]", "{a: 1, b: 2.5}", {"a": 1.0, "b": 2.5}),
+        ("any", "7", 7),
+        ("any", "2.5", 2.5),
+        ("any", "true", True),
+        ("any", "null", None),
+        ("any", "[1, 2]", [1, 2]),
+        ("any", "{a: 1}", {"a": 1}),
+        ("any", "hello", "hello"),
+        ("any", "2024-01-01", "2024-01-01"),
+        ("any", "2024-01-01T10:00:00", "2024-01-01T10:00:00"),
+        ("any", "010", "010"),
+        ("any", "'quoted'", "'quoted'"),
+        ("any", "a: [", "a: ["),
+        ("any", "", ""),
+    ],
+)
 def test_parse_cli_value(type_, text, expected):
     got = parse_cli_value(p("x", type_), text)
     assert got == expected and type(got) is type(expected)
@@ -239,11 +293,22 @@ def test_not_nullable_rejects_null():
         parse_cli_value(p("l", "list"), "null")
 
 
-@pytest.mark.parametrize(("type_", "text"), [
-    ("int", "seven"), ("int", "1.5"), ("int", ""), ("int", "true"), ("int", "1__0"),
-    ("int", "_1"), ("float", "abc"), ("float", ""), ("bool", "maybe"), ("bool", "2"),
-    ("bool", ""),
-])
+@pytest.mark.parametrize(
+    ("type_", "text"),
+    [
+        ("int", "seven"),
+        ("int", "1.5"),
+        ("int", ""),
+        ("int", "true"),
+        ("int", "1__0"),
+        ("int", "_1"),
+        ("float", "abc"),
+        ("float", ""),
+        ("bool", "maybe"),
+        ("bool", "2"),
+        ("bool", ""),
+    ],
+)
 def test_parse_cli_scalar_errors(type_, text):
     with pytest.raises(ParameterError) as info:
         parse_cli_value(p("days", type_), text)
@@ -253,11 +318,15 @@ def test_parse_cli_scalar_errors(type_, text):
 def test_parse_cli_container_errors():
     with pytest.raises(ParameterError, match=r"^parameter 'xs' expects list, got str 'a'$"):
         parse_cli_value(p("xs", "list"), "a")
-    with pytest.raises(ParameterError,
-                       match=r"^parameter 'xs' expects list\[int\], got str 'b' at \[1\]$"):
+    with pytest.raises(
+        ParameterError, match=r"^parameter 'xs' expects list\[int\], got str 'b' at \[1\]$"
+    ):
         parse_cli_value(p("xs", "list[int]"), "[1, b]")
-    with pytest.raises(ParameterError, match=r"^parameter 'xs' expects list, got '\[1' "
-                                             r"\(not valid YAML/JSON\)$"):
+    with pytest.raises(
+        ParameterError,
+        match=r"^parameter 'xs' expects list, got '\[1' "
+        r"\(not valid YAML/JSON\)$",
+    ):
         parse_cli_value(p("xs", "list"), "[1")
     with pytest.raises(ParameterError, match=r"^parameter 'd' expects dict, got list \[1\]$"):
         parse_cli_value(p("d", "dict"), "[1]")
@@ -273,47 +342,54 @@ def test_error_messages_are_one_line():
 
 # --------------------------------------------------------------------------- coerce_value
 
-@pytest.mark.parametrize(("type_", "value", "expected"), [
-    ("str", "eu", "eu"),
-    ("int", 7, 7),
-    ("float", 7, 7.0),
-    ("float", 2.5, 2.5),
-    ("bool", False, False),
-    ("list", (1, "a"), [1, "a"]),
-    ("list[int]", [1, 2], [1, 2]),
-    ("list[float]", [1, 2.5], [1.0, 2.5]),
-    ("list[list[int]]", [[1], [2, 3]], [[1], [2, 3]]),
-    ("dict", {"a": [1, 2]}, {"a": [1, 2]}),
-    ("dict[str, list[str]]", {"a": ["x"]}, {"a": ["x"]}),
-    ("any", {"a": (1, None)}, {"a": [1, None]}),
-    ("any", None, None),
-    ("any", 3, 3),
-])
+
+@pytest.mark.parametrize(
+    ("type_", "value", "expected"),
+    [
+        ("str", "eu", "eu"),
+        ("int", 7, 7),
+        ("float", 7, 7.0),
+        ("float", 2.5, 2.5),
+        ("bool", False, False),
+        ("list", (1, "a"), [1, "a"]),
+        ("list[int]", [1, 2], [1, 2]),
+        ("list[float]", [1, 2.5], [1.0, 2.5]),
+        ("list[list[int]]", [[1], [2, 3]], [[1], [2, 3]]),
+        ("dict", {"a": [1, 2]}, {"a": [1, 2]}),
+        ("dict[str, list[str]]", {"a": ["x"]}, {"a": ["x"]}),
+        ("any", {"a": (1, None)}, {"a": [1, None]}),
+        ("any", None, None),
+        ("any", 3, 3),
+    ],
+)
 def test_coerce_value_accepts(type_, value, expected):
     got = coerce_value(p("x", type_), value)
     assert got == expected and type(got) is type(expected)
 
 
-@pytest.mark.parametrize(("type_", "value", "message"), [
-    ("str", 123, r"^parameter 'x' expects str, got int 123 \(quote it in YAML\)$"),
-    ("str", True, r"^parameter 'x' expects str, got bool True \(quote it in YAML\)$"),
-    ("str", ["a"], r"^parameter 'x' expects str, got list \['a'\]$"),
-    ("int", True, r"^parameter 'x' expects int, got bool True$"),
-    ("int", 7.0, r"^parameter 'x' expects int, got float 7.0$"),
-    ("int", "7", r"^parameter 'x' expects int, got str '7'$"),
-    ("int", None, r"^parameter 'x' expects int, got null$"),
-    ("float", False, r"^parameter 'x' expects float, got bool False$"),
-    ("float", "1.5", r"^parameter 'x' expects float, got str '1.5'$"),
-    ("bool", 1, r"^parameter 'x' expects bool, got int 1$"),
-    ("bool", "true", r"^parameter 'x' expects bool, got str 'true'$"),
-    ("list", "abc", r"^parameter 'x' expects list, got str 'abc'$"),
-    ("list", {"a": 1}, r"^parameter 'x' expects list, got dict"),
-    ("list[int]", [1, 2.5], r"^parameter 'x' expects list\[int\], got float 2.5 at \[1\]$"),
-    ("dict", [1], r"^parameter 'x' expects dict, got list \[1\]$"),
-    ("dict", {1: "a"}, r"^parameter 'x' expects dict, got non-string key int 1$"),
-    ("any", {1, 2}, r"^parameter 'x' expects any, got set \{1, 2\}, which is not JSON"),
-    ("any", {"a": object()}, r"^parameter 'x' expects any, got object .*not JSON-compatible"),
-])
+@pytest.mark.parametrize(
+    ("type_", "value", "message"),
+    [
+        ("str", 123, r"^parameter 'x' expects str, got int 123 \(quote it in YAML\)$"),
+        ("str", True, r"^parameter 'x' expects str, got bool True \(quote it in YAML\)$"),
+        ("str", ["a"], r"^parameter 'x' expects str, got list \['a'\]$"),
+        ("int", True, r"^parameter 'x' expects int, got bool True$"),
+        ("int", 7.0, r"^parameter 'x' expects int, got float 7.0$"),
+        ("int", "7", r"^parameter 'x' expects int, got str '7'$"),
+        ("int", None, r"^parameter 'x' expects int, got null$"),
+        ("float", False, r"^parameter 'x' expects float, got bool False$"),
+        ("float", "1.5", r"^parameter 'x' expects float, got str '1.5'$"),
+        ("bool", 1, r"^parameter 'x' expects bool, got int 1$"),
+        ("bool", "true", r"^parameter 'x' expects bool, got str 'true'$"),
+        ("list", "abc", r"^parameter 'x' expects list, got str 'abc'$"),
+        ("list", {"a": 1}, r"^parameter 'x' expects list, got dict"),
+        ("list[int]", [1, 2.5], r"^parameter 'x' expects list\[int\], got float 2.5 at \[1\]$"),
+        ("dict", [1], r"^parameter 'x' expects dict, got list \[1\]$"),
+        ("dict", {1: "a"}, r"^parameter 'x' expects dict, got non-string key int 1$"),
+        ("any", {1, 2}, r"^parameter 'x' expects any, got set \{1, 2\}, which is not JSON"),
+        ("any", {"a": object()}, r"^parameter 'x' expects any, got object .*not JSON-compatible"),
+    ],
+)
 def test_coerce_value_rejects(type_, value, message):
     with pytest.raises(ParameterError, match=message):
         coerce_value(p("x", type_), value)
@@ -362,8 +438,14 @@ def test_precedence_files_yaml_values_cli(schema, tmp_path):
         values={"rate": 5, "limit": None},
         cli=[("limit", "6"), ("limit", "7")],
     )
-    assert got == {"region": "us", "days": 3, "rate": 5.0, "verbose": False, "tags": ["x"],
-                   "limit": 7}
+    assert got == {
+        "region": "us",
+        "days": 3,
+        "rate": 5.0,
+        "verbose": False,
+        "tags": ["x"],
+        "limit": 7,
+    }
     assert type(got["rate"]) is float
 
 
@@ -374,8 +456,9 @@ def test_only_the_final_value_is_validated(schema, tmp_path):
 
 
 def test_resolve_yaml_str_param_number(schema):
-    with pytest.raises(ParameterError,
-                       match=r"^parameter 'region' expects str, got int 123 \(quote it in YAML\)$"):
+    with pytest.raises(
+        ParameterError, match=r"^parameter 'region' expects str, got int 123 \(quote it in YAML\)$"
+    ):
         resolve_parameters(schema, yaml_texts=["region: 123"])
     assert resolve_parameters(schema, yaml_texts=["region: '123'"]) == {"region": "123"}
 
@@ -388,13 +471,16 @@ def test_resolve_yaml_dates_stay_strings(tmp_path):
 def test_unknown_parameter_with_suggestion(schema):
     with pytest.raises(ParameterError) as info:
         resolve_parameters(schema, cli=[("dayz", "3")])
-    assert str(info.value) == ("unknown parameter 'dayz' (known: region, days, rate, verbose, "
-                               "tags, limit); did you mean 'days'?")
+    assert str(info.value) == (
+        "unknown parameter 'dayz' (known: region, days, rate, verbose, "
+        "tags, limit); did you mean 'days'?"
+    )
 
 
 def test_unknown_parameter_without_suggestion(schema):
-    with pytest.raises(ParameterError,
-                       match=r"^unknown parameter 'zzz' \(known: region, .*limit\)$"):
+    with pytest.raises(
+        ParameterError, match=r"^unknown parameter 'zzz' \(known: region, .*limit\)$"
+    ):
         resolve_parameters(schema, values={"zzz": 1})
 
 
@@ -414,16 +500,19 @@ def test_no_parameters_cell():
     s = infer_schema(make_nb("x = 1", tag="nope"))
     with pytest.raises(ParameterError) as info:
         resolve_parameters(s, cli=[("x", "1")])
-    assert str(info.value) == ("this notebook has no parameters cell (a cell tagged "
-                               "'parameters'); cannot set 'x'")
+    assert str(info.value) == (
+        "this notebook has no parameters cell (a cell tagged 'parameters'); cannot set 'x'"
+    )
     assert resolve_parameters(s) == {}
 
 
 def test_missing_required():
     s = schema_of("threshold: float\nname = 'a'\n")
-    with pytest.raises(ParameterError,
-                       match=r"^missing required parameter 'threshold' \(float\); "
-                             r"set it with -p threshold VALUE$"):
+    with pytest.raises(
+        ParameterError,
+        match=r"^missing required parameter 'threshold' \(float\); "
+        r"set it with -p threshold VALUE$",
+    ):
         resolve_parameters(s, cli=[("name", "b")])
     assert resolve_parameters(s, values={"threshold": 1}) == {"threshold": 1.0}
 
@@ -447,8 +536,7 @@ def test_bad_yaml_file_names_file_and_line(schema, tmp_path):
 def test_bad_json_file_names_file_and_line(schema, tmp_path):
     f = tmp_path / "bad.json"
     f.write_text('{\n  "days": 1,\n}\n')
-    with pytest.raises(ParameterError,
-                       match=rf"^parameters file {f}: invalid JSON at line 3: .+$"):
+    with pytest.raises(ParameterError, match=rf"^parameters file {f}: invalid JSON at line 3: .+$"):
         resolve_parameters(schema, files=[f])
 
 
