@@ -24,6 +24,9 @@ from papermill.clientwrap import PapermillNotebookClient
 from papermill.engines import NotebookExecutionManager
 
 log = logging.getLogger("nbprod.engine")
+# nbclient logs cell timeouts and dead kernels; the run record and CLI summary report them.
+log.addHandler(logging.NullHandler())
+log.propagate = False
 
 ProgressCallback = Callable[[int, int], None]
 

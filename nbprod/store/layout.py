@@ -16,9 +16,10 @@ from nbprod.errors import InvalidName
 
 META = ".nbprod"
 RECORD_NAME = "run.json"
-_JOB = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,99}$")
-_FILE = re.compile(r"^[^/\\\x00]{1,200}$")
-_RUN_ID = re.compile(r"^\d{8}T\d{9}Z-[0-9a-f]{8}$")
+# \Z, not $: "$" also matches before a trailing newline ("daily\n" would pass).
+_JOB = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,99}\Z")
+_FILE = re.compile(r"^[^/\\\x00]{1,200}\Z")
+_RUN_ID = re.compile(r"^\d{8}T\d{9}Z-[0-9a-f]{8}\Z")
 
 
 def check_job_name(name: str) -> str:
@@ -32,7 +33,8 @@ def check_job_name(name: str) -> str:
 
 def job_name_from_stem(stem: str) -> str:
     """A notebook file stem made into a valid job name (``Sales Report`` → ``Sales-Report``)."""
-    cleaned = re.sub(r"[^A-Za-z0-9_.-]+", "-", stem).strip("-.")[:100].strip("-.")
+    # A job name must start with a letter or digit, so leading "_" goes too.
+    cleaned = re.sub(r"[^A-Za-z0-9_.-]+", "-", stem).lstrip("-._")[:100].rstrip("-.")
     return cleaned or "notebook"
 
 

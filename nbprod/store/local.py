@@ -24,6 +24,7 @@ class LocalStore(Store):
 
     def put(self, key: str, data: bytes, content_type: str | None = None) -> None:
         path = self._path(key)
+        tmp = None
         try:
             path.parent.mkdir(parents=True, exist_ok=True)
             fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=".tmp-", suffix=path.suffix)
@@ -31,15 +32,15 @@ class LocalStore(Store):
                 handle.write(data)
             os.replace(tmp, path)
         except OSError as exc:
+            if tmp is not None:
+                Path(tmp).unlink(missing_ok=True)  # no half-written leftovers
             raise StoreUnavailable(f"cannot write {path}: {exc.strerror or exc}") from exc
 
     def get(self, key: str) -> bytes:
         path = self._path(key)
         try:
             return path.read_bytes()
-        except FileNotFoundError:
-            raise KeyError(key) from None
-        except IsADirectoryError:
+        except (FileNotFoundError, IsADirectoryError, NotADirectoryError):
             raise KeyError(key) from None
 
     def exists(self, key: str) -> bool:

@@ -1,0 +1,3 @@
+from nbprod.cli import main
+
+main()

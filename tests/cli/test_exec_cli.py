@@ -1,0 +1,222 @@
+"""`nbprod exec`, `params`, `runs` through the installed console script."""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import subprocess
+import time
+from pathlib import Path
+
+from tests.conftest import EXAMPLES, load_output, nbprod_command
+
+
+def _output_path(stdout: str) -> Path:
+    lines = [line for line in stdout.splitlines() if line.startswith("output: ")]
+    assert lines, stdout
+    return Path(lines[-1].removeprefix("output: "))
+
+
+def test_exec_example_prints_run_and_output(cli, store_dir):
+    done = cli(
+        "exec", str(EXAMPLES / "sales_report.ipynb"), "-p", "region", "eu", "-p", "days", "7"
+    )
+    assert done.returncode == 0, done.stderr
+    assert done.stdout.startswith("run ")
+    assert "succeeded in" in done.stdout
+    out = _output_path(done.stdout)
+    assert out.is_file() and out.is_relative_to(store_dir / "sales_report")
+    record = json.loads((out.parent / "run.json").read_text())
+    assert record["parameters"]["region"] == "eu" and record["parameters"]["days"] == 7
+
+
+def test_string_parameter_stays_a_string_and_lists_parse(cli, make_notebook):
+    nb = make_notebook(
+        "import scrapbook as sb\nsb.glue('kinds', [type(region).__name__, type(ids).__name__])",
+        parameters="region = 'eu'\nids: list[int] = []\nflag = False",
+    )
+    done = cli(
+        "exec",
+        str(nb),
+        "-p",
+        "region",
+        "123",
+        "-p",
+        "ids",
+        "[1, 2]",
+        "-p",
+        "flag",
+        "true",
+        "--json",
+    )
+    assert done.returncode == 0, done.stderr
+    record = json.loads(done.stdout)
+    assert record["parameters"] == {"region": "123", "ids": [1, 2], "flag": True}
+    assert record["scraps"]["kinds"]["value"] == ["str", "list"]
+
+
+def test_parameters_from_yaml_file_and_inline_yaml(cli, make_notebook, tmp_path):
+    nb = make_notebook("print(a, b)", parameters="a = 1\nb = 'x'")
+    params = tmp_path / "p.yaml"
+    params.write_text("a: 5\nb: from-file\n")
+    done = cli("exec", str(nb), "-f", str(params), "-y", "b: inline", "--json")
+    assert done.returncode == 0, done.stderr
+    assert json.loads(done.stdout)["parameters"] == {"a": 5, "b": "inline"}
+
+
+def test_bad_input_exits_2_with_one_line_and_records_nothing(cli, make_notebook, store_dir):
+    nb = make_notebook("print(days)", parameters="days = 7  # history")
+    broken = nb.with_name("broken.ipynb")
+    broken.write_text("{not json")
+    cases = [
+        (("-p", "days", "seven"), "parameter 'days' expects int"),
+        (("-p", "dayz", "1"), "unknown parameter 'dayz'"),
+        (("-k", "no-such-kernel"), "no kernel named 'no-such-kernel'"),
+        (("--job", "../escape"), "invalid job name"),
+        (("--timeout", "-1"), "timeout"),
+    ]
+    for args, message in cases:
+        done = cli("exec", str(nb), *args)
+        assert done.returncode == 2, (args, done.stderr)
+        lines = done.stderr.strip().splitlines()
+        assert len(lines) == 1 and message in lines[0], (args, done.stderr)
+    for path, message in (
+        (broken, "not a valid notebook"),
+        (nb.with_name("nope.ipynb"), "notebook not found"),
+    ):
+        done = cli("exec", str(path))
+        assert done.returncode == 2 and message in done.stderr
+    assert not store_dir.exists() or not any(store_dir.iterdir())
+
+
+def test_failure_timeout_and_dead_kernel_exit_codes(cli, make_notebook):
+    failing = cli("exec", str(EXAMPLES / "failing_example.ipynb"))
+    assert failing.returncode == 1
+    assert (
+        "failed in" in failing.stdout and "ValueError: data quality check failed" in failing.stdout
+    )
+    out = load_output(_output_path(failing.stdout))
+    assert "papermill-error-cell" in out.cells[0].source
+
+    slow = make_notebook("import time; time.sleep(60)", name="slow.ipynb")
+    timed = cli("exec", str(slow), "--timeout", "2")
+    assert timed.returncode == 3 and "timed_out" in timed.stdout
+    assert _output_path(timed.stdout).is_file()
+
+    dying = make_notebook("import os; os._exit(1)", name="dying.ipynb")
+    died = cli("exec", str(dying))
+    assert died.returncode == 4 and "kernel_died" in died.stdout
+
+
+def test_ctrl_c_cancels_and_stores_the_output(nbprod_env, make_notebook, store_dir):
+    nb = make_notebook(
+        "print('working', flush=True)", "import time; time.sleep(120)", "print('never')"
+    )
+    proc = subprocess.Popen(
+        [*nbprod_command(), "exec", str(nb)],
+        env=nbprod_env,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+    # wait until the long cell is running: the spool folder holds the run from its start
+    spool = Path(nbprod_env["NBPROD_HOME"]) / "spool"
+    deadline = time.monotonic() + 60
+    while time.monotonic() < deadline and not (spool.is_dir() and any(spool.iterdir())):
+        time.sleep(0.2)
+    time.sleep(3)  # kernel start and first cell
+    proc.send_signal(signal.SIGINT)
+    stdout, stderr = proc.communicate(timeout=60)
+    assert proc.returncode == 130, stderr
+    assert "cancelled" in stdout
+    out = load_output(_output_path(stdout))
+    texts = "".join(o.get("text", "") for c in out.cells for o in c.get("outputs", []))
+    assert "working" in texts and "never" not in texts
+    record = json.loads((_output_path(stdout).parent / "run.json").read_text())
+    assert record["status"] == "cancelled"
+
+
+def test_quiet_prints_only_the_location_and_no_progress_when_piped(cli, make_notebook):
+    nb = make_notebook("print(1)")
+    done = cli("exec", str(nb), "-q")
+    assert done.returncode == 0
+    assert len(done.stdout.splitlines()) == 1 and Path(done.stdout.strip()).is_file()
+    assert "cell/s" not in done.stderr and "Executing" not in done.stderr
+    shown = cli("exec", str(nb), "--progress", "-q")
+    assert "Executing" in shown.stderr  # the bar when asked for explicitly
+
+
+def test_log_output_streams_cell_output(cli, make_notebook):
+    done = cli("exec", str(make_notebook("print('streamed-line')")), "--log-output")
+    assert done.returncode == 0 and "streamed-line" in done.stdout
+
+
+def test_params_command(cli):
+    table = cli("params", str(EXAMPLES / "sales_report.ipynb"))
+    assert table.returncode == 0
+    assert table.stdout.splitlines()[0].split() == ["NAME", "TYPE", "DEFAULT", "HELP"]
+    assert any(line.split()[:3] == ["days", "int", "7"] for line in table.stdout.splitlines())
+    schema = json.loads(cli("params", str(EXAMPLES / "sales_report.ipynb"), "--json").stdout)
+    days = next(p for p in schema["parameters"] if p["name"] == "days")
+    assert days["type"] == "int" and days["default"] == 7 and days["help"]
+    none = cli("params", str(EXAMPLES / "no_parameters.ipynb"))
+    assert none.returncode == 0 and "no parameters cell" in none.stdout
+
+
+def test_runs_list_and_show(cli, make_notebook):
+    nb = make_notebook("import scrapbook as sb\nsb.glue('n', n)", parameters="n = 1")
+    ids = []
+    for n in ("1", "2"):
+        done = cli("exec", str(nb), "-p", "n", n, "--job", "counter", "--json")
+        ids.append(json.loads(done.stdout)["run_id"])
+    failed = cli("exec", str(EXAMPLES / "failing_example.ipynb"), "--json")
+    failed_id = json.loads(failed.stdout)["run_id"]
+
+    listing = cli("runs", "list")
+    rows = listing.stdout.splitlines()[1:]
+    assert [row.split()[0] for row in rows] == [failed_id, ids[1], ids[0]]
+    only = json.loads(cli("runs", "list", "--job", "counter", "--json", "-n", "1").stdout)
+    assert [r["run_id"] for r in only] == [ids[1]]
+    failures = json.loads(cli("runs", "list", "--status", "failed", "--json").stdout)
+    assert [r["run_id"] for r in failures] == [failed_id]
+
+    shown = cli("runs", "show", ids[0])
+    assert shown.returncode == 0
+    assert "status     succeeded" in shown.stdout and "n = 1" in shown.stdout
+    as_json = json.loads(cli("runs", "show", ids[0], "--json").stdout)
+    assert as_json["scraps"]["n"]["value"] == 1
+    missing = cli("runs", "show", "20200101T000000000Z-00000000")
+    assert missing.returncode == 2 and "no run" in missing.stderr
+
+
+def test_config_file_and_environment(cli, make_notebook, tmp_path):
+    config = tmp_path / "config.toml"
+    other_store = tmp_path / "configured-store"
+    config.write_text(f'store = "{other_store}"\n')
+    done = cli("exec", str(make_notebook("1")), env={"NBPROD_CONFIG": str(config)})
+    assert done.returncode == 0 and _output_path(done.stdout).is_relative_to(other_store)
+    env_store = tmp_path / "env-store"
+    done = cli(
+        "exec",
+        str(make_notebook("1")),
+        env={"NBPROD_CONFIG": str(config), "NBPROD_STORE": f"file://{env_store}"},
+    )
+    assert _output_path(done.stdout).is_relative_to(env_store)
+
+
+def test_help_lists_commands_and_cli_imports_stay_lazy():
+    done = subprocess.run(
+        [*nbprod_command(), "--help"],
+        capture_output=True,
+        text=True,
+        env={**os.environ, "PYTHONDONTWRITEBYTECODE": "1"},
+    )
+    assert done.returncode == 0 and "exec" in done.stdout and "runs" in done.stdout
+    lazy = subprocess.run(
+        ["python", "-X", "importtime", "-c", "import nbprod.cli"],
+        capture_output=True,
+        text=True,
+    )
+    assert "papermill" not in lazy.stderr and "boto3" not in lazy.stderr
+    assert "nbclient" not in lazy.stderr and "yaml" not in lazy.stderr

@@ -1,0 +1,182 @@
+"""Shared fixtures: an isolated nbprod home per test, notebook builders, the CLI, S3."""
+
+from __future__ import annotations
+
+import ctypes
+import os
+import shutil
+import signal
+import socket
+import subprocess
+import sys
+import time
+import uuid
+from collections.abc import Callable, Iterator
+from pathlib import Path
+
+import nbformat
+import pytest
+
+REPO = Path(__file__).resolve().parent.parent
+EXAMPLES = REPO / "example_notebooks"
+
+
+@pytest.fixture
+def nbprod_env(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> dict[str, str]:
+    """NBPROD_* pointed into tmp_path, for in-process calls and subprocesses alike."""
+    home = tmp_path / "nbprod-home"
+    monkeypatch.setenv("NBPROD_HOME", str(home))
+    monkeypatch.setenv("NBPROD_CONFIG", str(tmp_path / "no-config.toml"))
+    for name in ("NBPROD_STORE", "NBPROD_KERNEL", "NBPROD_TIMEOUT", "NBPROD_CELL_TIMEOUT"):
+        monkeypatch.delenv(name, raising=False)
+    monkeypatch.setenv("NBPROD_UPLOAD_BACKOFF", "0.05")
+    return dict(os.environ)
+
+
+@pytest.fixture
+def store_dir(nbprod_env: dict[str, str]) -> Path:
+    return Path(nbprod_env["NBPROD_HOME"]) / "store"
+
+
+NotebookFactory = Callable[..., Path]
+
+
+@pytest.fixture
+def make_notebook(tmp_path: Path) -> NotebookFactory:
+    """Write a notebook from code strings; ``parameters`` becomes a tagged cell."""
+
+    def make(*cells: str, parameters: str | None = None, name: str = "nb.ipynb") -> Path:
+        nb = nbformat.v4.new_notebook()
+        nb.metadata["kernelspec"] = {
+            "name": "python3",
+            "display_name": "Python 3",
+            "language": "python",
+        }
+        if parameters is not None:
+            cell = nbformat.v4.new_code_cell(parameters)
+            cell.metadata["tags"] = ["parameters"]
+            nb.cells.append(cell)
+        nb.cells.extend(nbformat.v4.new_code_cell(source) for source in cells)
+        path = tmp_path / "notebooks" / name
+        path.parent.mkdir(parents=True, exist_ok=True)
+        nbformat.write(nb, path)
+        return path
+
+    return make
+
+
+def nbprod_command() -> list[str]:
+    """The installed console script: tests go through the real entry point."""
+    script = shutil.which("nbprod") or str(Path(sys.executable).with_name("nbprod"))
+    return [script]
+
+
+@pytest.fixture
+def cli(nbprod_env: dict[str, str], tmp_path: Path) -> Callable[..., subprocess.CompletedProcess]:
+    def run(
+        *args: str,
+        env: dict[str, str] | None = None,
+        timeout: float = 120,
+    ) -> subprocess.CompletedProcess:
+        return subprocess.run(
+            [*nbprod_command(), *args],
+            env={**nbprod_env, **(env or {})},
+            cwd=tmp_path,
+            capture_output=True,
+            text=True,
+            timeout=timeout,
+        )
+
+    return run
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+def _die_with_parent() -> None:
+    """Servers started by tests stop by themselves if pytest dies (Linux PR_SET_PDEATHSIG)."""
+    try:
+        ctypes.CDLL("libc.so.6", use_errno=True).prctl(1, signal.SIGTERM)
+    except OSError:
+        pass
+
+
+def wait_for_port(port: int, timeout: float = 20) -> None:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        with socket.socket() as sock:
+            if sock.connect_ex(("127.0.0.1", port)) == 0:
+                return
+        time.sleep(0.1)
+    raise RuntimeError(f"nothing listens on 127.0.0.1:{port}")
+
+
+class MotoServer:
+    """A real S3 server process (moto_server) on 127.0.0.1, reached over HTTP by boto3."""
+
+    def __init__(self, port: int | None = None) -> None:
+        self.port = port or free_port()
+        self.proc: subprocess.Popen | None = None
+
+    @property
+    def endpoint(self) -> str:
+        return f"http://127.0.0.1:{self.port}"
+
+    def start(self) -> MotoServer:
+        exe = shutil.which("moto_server") or str(Path(sys.executable).with_name("moto_server"))
+        self.proc = subprocess.Popen(
+            [exe, "-H", "127.0.0.1", "-p", str(self.port)],
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.DEVNULL,
+            preexec_fn=_die_with_parent,
+        )
+        wait_for_port(self.port)
+        return self
+
+    def stop(self) -> None:
+        if self.proc and self.proc.poll() is None:
+            self.proc.terminate()
+            try:
+                self.proc.wait(10)
+            except subprocess.TimeoutExpired:
+                self.proc.kill()
+        self.proc = None
+
+
+S3_ENV = {
+    "AWS_ACCESS_KEY_ID": "testing",
+    "AWS_SECRET_ACCESS_KEY": "testing",
+    "AWS_DEFAULT_REGION": "us-east-1",
+}
+
+
+@pytest.fixture(scope="session")
+def moto_server() -> Iterator[MotoServer]:
+    server = MotoServer().start()
+    yield server
+    server.stop()
+
+
+@pytest.fixture
+def s3_env(
+    moto_server: MotoServer, monkeypatch: pytest.MonkeyPatch, nbprod_env: dict[str, str]
+) -> dict[str, str]:
+    """AWS settings pointing boto3 at the S3 server, plus a fresh bucket URL in NBPROD_STORE."""
+    env = {**S3_ENV, "AWS_ENDPOINT_URL": moto_server.endpoint}
+    for key, value in env.items():
+        monkeypatch.setenv(key, value)
+    monkeypatch.delenv("AWS_PROFILE", raising=False)
+    bucket = f"nbprod-test-{uuid.uuid4().hex[:12]}"
+    import boto3
+
+    boto3.client("s3").create_bucket(Bucket=bucket)
+    env["NBPROD_STORE"] = f"s3://{bucket}/team/notebooks"
+    monkeypatch.setenv("NBPROD_STORE", env["NBPROD_STORE"])
+    return {**nbprod_env, **env}
+
+
+def load_output(path: str | Path) -> nbformat.NotebookNode:
+    return nbformat.read(str(path), as_version=4)
