@@ -121,14 +121,21 @@ def test_failing_notebook_is_stored_in_s3(s3_env: dict[str, str], make_notebook,
     output = nbformat.reads(
         read_object(client, bucket, f"{run_prefix}/fails.ipynb").decode(), as_version=4
     )
-    errors = [o for c in output.cells for o in c.get("outputs", []) if o.output_type == "error"]
+    errors = [
+        (i, o)
+        for i, c in enumerate(output.cells)
+        for o in c.get("outputs", [])
+        if o.output_type == "error"
+    ]
     assert len(errors) == 1
-    assert errors[0].ename == "ValueError" and errors[0].evalue == "boom from cell"
+    failed_index, error = errors[0]
+    assert error.ename == "ValueError" and error.evalue == "boom from cell"
+    assert "raise ValueError" in output.cells[failed_index].source
 
     record = json.loads(read_object(client, bucket, f"{run_prefix}/run.json"))
     assert record["status"] == "failed"
     assert record["error"]["ename"] == "ValueError"
-    assert record["error"]["cell_index"] == 1
+    assert record["error"]["cell_index"] == failed_index  # index in the output notebook
 
 
 def test_unreachable_s3_spools_then_flush_publishes(
