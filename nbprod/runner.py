@@ -285,7 +285,7 @@ def run(
         env_key = layout.environment_key(env.packages_sha256)
         record.artifacts["environment"] = env_key
     record.git = _result(git_future)
-    _result(announce)
+    _result(announce, timeout=None)  # never let a late 'running' record win
     pool.shutdown(wait=False)
 
     uploads = [
@@ -374,9 +374,9 @@ def _announce(request: RunRequest, record: RunRecord) -> None:
         pass  # the final publish retries and spools; a slow store must not delay the run
 
 
-def _result(future: Future[Any]) -> Any:
+def _result(future: Future[Any], timeout: float | None = 30) -> Any:
     try:
-        return future.result(timeout=30)
+        return future.result(timeout=timeout)
     except Exception:  # environment capture is informative, never fatal
         return None
 
