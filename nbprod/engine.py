@@ -132,13 +132,20 @@ class _Manager(NotebookExecutionManager):
 
 
 class _Client(PapermillNotebookClient):
-    def __init__(self, nb_man: _Manager, control: RunControl, **kwargs: Any) -> None:
+    def __init__(
+        self, nb_man: _Manager, control: RunControl, kernel_log: Any = None, **kwargs: Any
+    ) -> None:
         super().__init__(nb_man, **kwargs)
         self.control = control
+        self.kernel_log = kernel_log
         self.current_index: int | None = None
 
     def execute(self, **kwargs: Any) -> Any:
         self.reset_execution_trackers()
+        if self.kernel_log is not None:
+            # The kernel process's own stdout/stderr (start-up warnings, crash messages) go to
+            # the run's kernel.log instead of the user's terminal; cell output is unaffected.
+            kwargs.update(stdout=self.kernel_log, stderr=self.kernel_log)
         with self.setup_kernel(**kwargs):
             self.control.attach(self.km)
             try:
@@ -190,18 +197,23 @@ def run_notebook(
     progress_bar: bool = False,
     log_output: bool = False,
     partial_path: Path | None = None,
+    kernel_log: Path | None = None,
     autosave_seconds: float = 10.0,
     on_progress: ProgressCallback | None = None,
     startup_timeout: float = 60,
 ) -> Execution:
     """Run every cell of ``nb`` (already parameterized); never raises for notebook faults."""
     import sys
+    from contextlib import ExitStack
 
     manager = _Manager(nb, partial_path, progress_bar, autosave_seconds, on_progress)
     manager.notebook_start()
+    files = ExitStack()
+    log_file = files.enter_context(open(kernel_log, "ab")) if kernel_log else None
     client = _Client(
         manager,
         control,
+        kernel_log=log_file,
         kernel_name=kernel_name,
         timeout=cell_timeout,
         startup_timeout=startup_timeout,
@@ -218,6 +230,7 @@ def run_notebook(
     finally:
         manager.cleanup_pbar()
         manager.notebook_complete()
+        files.close()
     return Execution(manager.nb, exception, client.current_index, manager.cells_done)
 
 

@@ -263,6 +263,7 @@ def run(
             progress_bar=progress_bar,
             log_output=log_output,
             partial_path=folder / request.notebook_path.name,
+            kernel_log=folder / "kernel.log",
             autosave_seconds=settings.autosave_seconds,
             on_progress=on_progress,
         )
@@ -299,6 +300,11 @@ def run(
     uploads.append(
         spool.Upload(request.notebook_path.name, request.output_key, "application/x-ipynb+json")
     )
+    log_path = folder / "kernel.log"
+    if log_path.is_file() and log_path.stat().st_size:
+        log_key = layout.kernel_log_key(request.job, request.run_id)
+        record.artifacts["kernel_log"] = log_key
+        uploads.append(spool.Upload("kernel.log", log_key, "text/plain"))
     (folder / layout.RECORD_NAME).write_text(record.to_json(), "utf-8")
     uploads.append(spool.Upload(layout.RECORD_NAME, request.record_key, "application/json"))
     spool.Manifest(request.run_id, request.job, request.store.url, uploads).save(folder)

@@ -3,6 +3,7 @@
 ```
 <root>/<job>/<run-id>/<notebook>.ipynb      output notebook
 <root>/<job>/<run-id>/run.json              run record (written last)
+<root>/<job>/<run-id>/kernel.log            the kernel process's own stderr/stdout, if any
 <root>/.nbprod/notebooks/<sha256>.ipynb     input snapshots, content-addressed
 <root>/.nbprod/environments/<sha256>.txt    package lists (pip-freeze style), content-addressed
 ```
@@ -58,6 +59,10 @@ def record_key(job: str, run_id: str) -> str:
 
 def output_key(job: str, run_id: str, notebook_name: str) -> str:
     return f"{run_prefix(job, run_id)}/{check_file_name(notebook_name)}"
+
+
+def kernel_log_key(job: str, run_id: str) -> str:
+    return f"{run_prefix(job, run_id)}/kernel.log"
 
 
 def snapshot_key(sha256: str) -> str:
