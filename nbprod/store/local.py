@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import os
-import tempfile
+import secrets
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -27,7 +27,10 @@ class LocalStore(Store):
         tmp = None
         try:
             path.parent.mkdir(parents=True, exist_ok=True)
-            fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=".tmp-", suffix=path.suffix)
+            # Not mkstemp: its 0600 mode would hide a shared store from its other readers;
+            # os.open with 0o666 honours the umask as any other file the user writes.
+            tmp = str(path.parent / f".tmp-{secrets.token_hex(8)}{path.suffix}")
+            fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o666)
             with os.fdopen(fd, "wb") as handle:
                 handle.write(data)
             os.replace(tmp, path)
@@ -57,8 +60,12 @@ class LocalStore(Store):
                 continue
             if child.is_dir():
                 yield Entry(child.name, True)
-            else:
-                yield Entry(child.name, False, child.stat().st_size)
+                continue
+            try:
+                size = child.stat().st_size
+            except FileNotFoundError:
+                continue  # a dangling symlink, or removed since the scan
+            yield Entry(child.name, False, size)
 
     def delete(self, key: str) -> None:
         self._path(key).unlink(missing_ok=True)

@@ -244,6 +244,14 @@ def test_symlink_to_outside_cannot_be_read_or_written(tmp_path: Path) -> None:
     assert (outside / "secret.txt").read_bytes() == b"top secret"
 
 
+def test_dangling_symlink_does_not_break_listing(store: LocalStore) -> None:
+    store.put("job/ok.txt", b"fine")
+    (store.root / "job" / "dangling").symlink_to(store.root / "job" / "gone")
+    assert list(store.list("job")) == [Entry("ok.txt", False, 4)]
+    with pytest.raises(KeyError):
+        store.get("job/dangling")
+
+
 def test_symlink_inside_the_store_still_works(store: LocalStore) -> None:
     store.put("real/a.txt", b"inside")
     (store.root / "alias").symlink_to(store.root / "real", target_is_directory=True)
@@ -320,3 +328,14 @@ def test_layout_keys() -> None:
         layout.record_key("../daily", run_id)
     for key in (layout.record_key("daily", run_id), layout.snapshot_key("ab" * 32)):
         assert check_key(key) == key
+
+
+def test_written_files_honour_the_umask_so_a_shared_store_is_readable(tmp_path):
+    import stat
+
+    store = LocalStore(tmp_path / "shared")
+    store.put("job/run/run.json", b"{}")
+    mode = stat.S_IMODE((tmp_path / "shared" / "job" / "run" / "run.json").stat().st_mode)
+    umask = os.umask(0)
+    os.umask(umask)
+    assert mode == 0o666 & ~umask

@@ -43,7 +43,9 @@ def test_store_url_and_prefix(store: S3Store, s3_env: dict[str, str]) -> None:
     assert store.bucket == parsed.netloc
     assert store.prefix == "team/notebooks"
     assert store.url == f"s3://{store.bucket}/team/notebooks"
-    assert store.location("job/run/nb.ipynb") == f"s3://{store.bucket}/team/notebooks/job/run/nb.ipynb"
+    assert (
+        store.location("job/run/nb.ipynb") == f"s3://{store.bucket}/team/notebooks/job/run/nb.ipynb"
+    )
 
 
 def test_put_get_exists_under_prefix(store: S3Store, bucket: str) -> None:
