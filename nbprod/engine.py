@@ -23,6 +23,8 @@ from nbclient.exceptions import CellExecutionError, CellTimeoutError, DeadKernel
 from papermill.clientwrap import PapermillNotebookClient
 from papermill.engines import NotebookExecutionManager
 
+from nbprod.kernel import StartedKernel
+
 log = logging.getLogger("nbprod.engine")
 # nbclient logs cell timeouts and dead kernels; the run record and CLI summary report them.
 log.addHandler(logging.NullHandler())
@@ -132,21 +134,15 @@ class _Manager(NotebookExecutionManager):
 
 
 class _Client(PapermillNotebookClient):
-    def __init__(
-        self, nb_man: _Manager, control: RunControl, kernel_log: Any = None, **kwargs: Any
-    ) -> None:
+    def __init__(self, nb_man: _Manager, control: RunControl, **kwargs: Any) -> None:
         super().__init__(nb_man, **kwargs)
         self.control = control
-        self.kernel_log = kernel_log
         self.current_index: int | None = None
 
     def execute(self, **kwargs: Any) -> Any:
         self.reset_execution_trackers()
-        if self.kernel_log is not None:
-            # The kernel process's own stdout/stderr (start-up warnings, crash messages) go to
-            # the run's kernel.log instead of the user's terminal; cell output is unaffected.
-            kwargs.update(stdout=self.kernel_log, stderr=self.kernel_log)
-        with self.setup_kernel(**kwargs):
+        # The kernel was started early by start_kernel(); shut it down with the client.
+        with self.setup_kernel(cleanup_kc=True, **kwargs):
             self.control.attach(self.km)
             try:
                 self.papermill_execute_cells()
@@ -190,37 +186,30 @@ class Execution:
 def run_notebook(
     nb: Any,
     *,
-    kernel_name: str,
-    cwd: Path,
+    kernel: StartedKernel,
     control: RunControl,
     cell_timeout: float | None = None,
     progress_bar: bool = False,
     log_output: bool = False,
     partial_path: Path | None = None,
-    kernel_log: Path | None = None,
     autosave_seconds: float = 10.0,
     on_progress: ProgressCallback | None = None,
     startup_timeout: float = 60,
 ) -> Execution:
     """Run every cell of ``nb`` (already parameterized); never raises for notebook faults."""
     import sys
-    from contextlib import ExitStack
 
     manager = _Manager(nb, partial_path, progress_bar, autosave_seconds, on_progress)
     manager.notebook_start()
-    files = ExitStack()
-    log_file = files.enter_context(open(kernel_log, "ab")) if kernel_log else None
     client = _Client(
         manager,
         control,
-        kernel_log=log_file,
-        kernel_name=kernel_name,
+        km=kernel.km,
         timeout=cell_timeout,
         startup_timeout=startup_timeout,
         log=log,
         stdout_file=sys.stdout if log_output else None,
         stderr_file=sys.stderr if log_output else None,
-        resources={"metadata": {"path": str(cwd)}},
     )
     exception: BaseException | None = None
     try:
@@ -230,7 +219,7 @@ def run_notebook(
     finally:
         manager.cleanup_pbar()
         manager.notebook_complete()
-        files.close()
+        kernel.close()
     return Execution(manager.nb, exception, client.current_index, manager.cells_done)
 
 

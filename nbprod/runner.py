@@ -204,11 +204,32 @@ def run(
     on_progress: Callable[[int, int], None] | None = None,
 ) -> Run:
     """Execute a prepared request; always returns a Run in a terminal status."""
+    from nbprod import spool
+
+    settings = request.settings
+    folder = spool.run_folder(settings.spool_dir, request.run_id)
+    # Launch the kernel first: its ~1 s boot overlaps the imports and set-up below.
+    from nbprod.kernel import StartedKernel
+
+    kernel = StartedKernel(request.kernel, request.cwd, folder / "kernel.log")
+    try:
+        return _run_with_kernel(request, kernel, folder, progress_bar, log_output, on_progress)
+    finally:
+        kernel.close()
+
+
+def _run_with_kernel(
+    request: RunRequest,
+    kernel: Any,
+    folder: Path,
+    progress_bar: bool,
+    log_output: bool,
+    on_progress: Callable[[int, int], None] | None,
+) -> Run:
     from nbprod import engine, environment, spool
     from nbprod.finalize import finalize_notebook
 
     settings = request.settings
-    folder = spool.run_folder(settings.spool_dir, request.run_id)
     nb = _parameterized(request)
     record = RunRecord(
         run_id=request.run_id,
@@ -239,7 +260,7 @@ def run(
         host=host_info(),
     )
     pool = ThreadPoolExecutor(max_workers=3, thread_name_prefix="nbprod-run")
-    env_future = pool.submit(environment.capture_environment)
+    env_future = pool.submit(environment.capture_environment, settings.home / "cache")
     git_future = pool.submit(environment.capture_git, request.notebook_path)
     started = utcnow()
     record.started_at = isoformat(started)
@@ -256,14 +277,12 @@ def run(
     try:
         execution = engine.run_notebook(
             nb,
-            kernel_name=request.kernel,
-            cwd=request.cwd,
+            kernel=kernel,
             control=control,
             cell_timeout=request.cell_timeout,
             progress_bar=progress_bar,
             log_output=log_output,
             partial_path=folder / request.notebook_path.name,
-            kernel_log=folder / "kernel.log",
             autosave_seconds=settings.autosave_seconds,
             on_progress=on_progress,
         )

@@ -1,0 +1,40 @@
+"""Start a kernel process early, without importing papermill or nbclient."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+
+class StartedKernel:
+    """A kernel process launched before the heavy imports, so its boot overlaps them.
+
+    jupyter_client's ``start_kernel`` spawns the process and returns; nbclient then waits
+    for it to be ready. The kernel's own stdout/stderr (start-up warnings, crash messages)
+    go to ``log_path`` instead of the user's terminal; cell output is unaffected.
+    """
+
+    def __init__(self, kernel_name: str, cwd: Path, log_path: Path | None) -> None:
+        from jupyter_client.manager import AsyncKernelManager
+        from jupyter_client.utils import run_sync
+
+        self.log_file = open(log_path, "ab") if log_path else None  # noqa: SIM115
+        self.km = AsyncKernelManager(kernel_name=kernel_name)
+        extra: dict[str, Any] = {}
+        if self.log_file is not None:
+            extra = {"stdout": self.log_file, "stderr": self.log_file}
+        try:
+            run_sync(self.km.start_kernel)(cwd=str(cwd), **extra)
+        except BaseException:
+            self.close()
+            raise
+
+    def close(self) -> None:
+        from jupyter_client.utils import run_sync
+
+        try:
+            if self.km.has_kernel:
+                run_sync(self.km.shutdown_kernel)(now=True)
+        finally:
+            if self.log_file is not None:
+                self.log_file.close()
