@@ -8,14 +8,14 @@
 from __future__ import annotations
 
 import os
-from collections.abc import Callable, Iterator, Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 from nbprod.config import Settings
 from nbprod.records import RunRecord, RunStatus
-from nbprod.runner import Run, RunRequest, prepare, run
+from nbprod.runner import Run, RunRequest, prepare
 
 __all__ = [
     "FlushResult",
@@ -26,9 +26,70 @@ __all__ = [
     "get_run",
     "list_runs",
     "notebook_parameters",
+    "open_catalog",
     "prepare",
+    "rerun",
     "run",
 ]
+
+
+def open_catalog(settings: Settings) -> Any:
+    from nbprod.catalog import open_catalog as _open
+
+    return _open(settings)
+
+
+def run(
+    request: RunRequest,
+    *,
+    progress_bar: bool = False,
+    log_output: bool = False,
+    on_progress: Callable[[int, int], None] | None = None,
+    index: bool = True,
+) -> Run:
+    """Execute a prepared request and index its record in the catalog (start and end)."""
+    from nbprod.runner import run as run_request
+
+    on_record = None
+    catalog = None
+    if index:
+        catalog = _LazyCatalog(request.settings)
+
+        def on_record(record: RunRecord) -> None:
+            catalog.get().index_run(request.store.url, record)
+
+    try:
+        return run_request(
+            request,
+            progress_bar=progress_bar,
+            log_output=log_output,
+            on_progress=on_progress,
+            on_record=on_record,
+        )
+    finally:
+        if catalog:
+            catalog.close()
+
+
+class _LazyCatalog:
+    """Opened on first use (in the run's helper thread, overlapping the kernel's start)."""
+
+    def __init__(self, settings: Settings) -> None:
+        import threading
+
+        self.settings = settings
+        self._catalog: Any = None
+        self._lock = threading.Lock()
+
+    def get(self) -> Any:
+        with self._lock:
+            if self._catalog is None:
+                self._catalog = open_catalog(self.settings)
+            return self._catalog
+
+    def close(self) -> None:
+        if self._catalog is not None:
+            self._catalog.close()
 
 
 def execute(
@@ -77,27 +138,113 @@ def list_runs(
     *,
     settings: Settings | None = None,
     job: str | None = None,
-    status: RunStatus | str | None = None,
+    status: RunStatus | str | Sequence[str] | None = None,
     limit: int | None = 50,
+    offset: int = 0,
+    since: str | None = None,
+    until: str | None = None,
+    tag: str | None = None,
+    params: Sequence[str] = (),
+    scraps: Sequence[str] = (),
+    error: str | None = None,
 ) -> list[RunRecord]:
-    """Runs in the store, newest first."""
+    """Runs from the catalog, newest first, filtered.
+
+    ``since``/``until`` take ``7d``, ``12h`` or ISO dates; ``params``/``scraps`` take
+    conditions like ``region=eu`` or ``accuracy>=0.9``; ``error`` matches error text.
+    """
+    from nbprod.catalog.query import RunFilter, parse_condition, parse_when
+    from nbprod.store import open_store
+
+    settings = settings or Settings.load()
+    statuses = [status] if isinstance(status, str | RunStatus) else list(status or [])
+    query = RunFilter(
+        job=job,
+        status=[RunStatus(s).value for s in statuses],
+        since=parse_when(since) if since else None,
+        until=parse_when(until) if until else None,
+        tag=tag,
+        params=[parse_condition(c) for c in params],
+        scraps=[parse_condition(c) for c in scraps],
+        error=error,
+        limit=limit or None,
+        offset=offset,
+    )
+    catalog = open_catalog(settings)
+    try:
+        return catalog.query_runs(open_store(settings.store).url, query)
+    finally:
+        catalog.close()
+
+
+def list_runs_from_store(
+    *, settings: Settings | None = None, job: str | None = None, limit: int | None = 50
+) -> list[RunRecord]:
+    """The same listing read from the store alone (slow on big stores; no catalog needed)."""
     from itertools import islice
 
     from nbprod.history import iter_runs
     from nbprod.store import open_store
 
     settings = settings or Settings.load()
-    wanted = RunStatus(status) if isinstance(status, str) else status
-    runs: Iterator[RunRecord] = iter_runs(open_store(settings.store), job=job, status=wanted)
+    runs = iter_runs(open_store(settings.store), job=job)
     return list(islice(runs, limit)) if limit else list(runs)
 
 
 def get_run(run_id: str, *, settings: Settings | None = None) -> RunRecord:
+    """A run by id or unique id prefix: from the catalog, else from the store."""
     from nbprod.history import find_run
     from nbprod.store import open_store
 
     settings = settings or Settings.load()
-    return find_run(open_store(settings.store), run_id)
+    store = open_store(settings.store)
+    catalog = open_catalog(settings)
+    try:
+        record = catalog.get_run(store.url, run_id)
+    finally:
+        catalog.close()
+    return record if record is not None else find_run(store, run_id)
+
+
+def rerun(
+    run_id: str,
+    *,
+    settings: Settings | None = None,
+    cli_parameters: Sequence[tuple[str, str]] = (),
+    parameters: Mapping[str, Any] | None = None,
+    progress_bar: bool = False,
+    prepare_only: bool = False,
+) -> Any:
+    """Run the stored snapshot of ``run_id`` again with its parameters (plus overrides)."""
+    from nbprod.jobs.service import materialize_snapshot
+    from nbprod.store import open_store
+
+    settings = settings or Settings.load()
+    original = get_run(run_id, settings=settings)
+    store = open_store(settings.store)
+    path = materialize_snapshot(
+        store, original.notebook.sha256, original.notebook.name, settings.home / "snapshots"
+    )
+    given = {name: original.parameters[name] for name in original.parameters_given}
+    given.update(parameters or {})
+    cwd = original.cwd if original.cwd and Path(original.cwd).is_dir() else None
+    request = prepare(
+        path,
+        settings=settings,
+        parameters=given,
+        cli_parameters=cli_parameters,
+        job=original.job,
+        kernel=original.kernel,
+        cwd=cwd,
+        timeout=original.timeout_s,
+        cell_timeout=original.cell_timeout_s,
+        trigger="rerun",
+        job_version=original.job_version,
+        rerun_of=original.run_id,
+        tags=original.tags,
+        source_path=original.notebook.path,
+    )
+    return request if prepare_only else run(request, progress_bar=progress_bar)
 
 
 @dataclass
@@ -130,6 +277,94 @@ def flush_spool(
             )
         except StoreError as exc:
             results.append(FlushResult(manifest.run_id, manifest.store, False, str(exc)))
-        else:
-            results.append(FlushResult(manifest.run_id, manifest.store, True))
+            continue
+        results.append(FlushResult(manifest.run_id, manifest.store, True))
     return results
+
+
+def delete_runs(records: Sequence[RunRecord], *, settings: Settings) -> list[RunRecord]:
+    """Delete runs from the store and the catalog together (never one without the other)."""
+    from nbprod.retention import delete_run
+    from nbprod.store import open_store
+
+    store = open_store(settings.store)
+    catalog = open_catalog(settings)
+    try:
+        for record in records:
+            delete_run(store, catalog, record)
+    finally:
+        catalog.close()
+    return list(records)
+
+
+def gc(
+    *,
+    settings: Settings,
+    job: str | None = None,
+    keep_last: int | None = None,
+    older_than: str | None = None,
+    dry_run: bool = True,
+) -> list[Any]:
+    """Apply a retention policy per job; each job's own ``retention`` when none is given.
+
+    Returns one GcPlan per job; deletes only when ``dry_run`` is False.
+    """
+    from nbprod.catalog.query import RunFilter
+    from nbprod.durations import parse_duration
+    from nbprod.jobs.model import JobDefinition
+    from nbprod.retention import GcPlan, delete_run, plan_gc
+    from nbprod.store import open_store
+
+    store = open_store(settings.store)
+    age_days = parse_duration(older_than, "--older-than") / 86400 if older_than else None
+    catalog = open_catalog(settings)
+    try:
+        policies: dict[str, tuple[int | None, float | None]] = {}
+        defined = {s.name: s for s in catalog.jobs(store.url)}
+        names = (
+            [job]
+            if job
+            else sorted({r.job for r in catalog.query_runs(store.url, RunFilter(limit=None))})
+        )
+        for name in names:
+            if keep_last is not None or age_days is not None:
+                policies[name] = (keep_last, age_days)
+            elif name in defined:
+                retention = JobDefinition.from_dict(defined[name].definition).retention
+                if retention.keep_last is not None or retention.older_than_days is not None:
+                    policies[name] = (retention.keep_last, retention.older_than_days)
+        plans = []
+        for name, (keep, days) in policies.items():
+            runs = catalog.query_runs(store.url, RunFilter(job=name, limit=None))
+            kept, doomed = plan_gc(runs, keep_last=keep, older_than_days=days)
+            plans.append(GcPlan(name, kept, doomed))
+            if not dry_run:
+                for record in doomed:
+                    delete_run(store, catalog, record)
+        return plans
+    finally:
+        catalog.close()
+
+
+def catalog_sync(*, settings: Settings, full: bool = False) -> Any:
+    """Index what is in the store but not in the catalog (e.g. runs from other machines)."""
+    from nbprod.catalog.sync import sync
+    from nbprod.store import open_store
+
+    catalog = open_catalog(settings)
+    try:
+        return sync(catalog, open_store(settings.store), full=full)
+    finally:
+        catalog.close()
+
+
+def catalog_rebuild(*, settings: Settings) -> Any:
+    """Re-index this store from scratch: the catalog is only ever an index of the store."""
+    from nbprod.catalog.sync import rebuild
+    from nbprod.store import open_store
+
+    catalog = open_catalog(settings)
+    try:
+        return rebuild(catalog, open_store(settings.store))
+    finally:
+        catalog.close()

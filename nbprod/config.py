@@ -46,10 +46,17 @@ class Settings:
     """How often the partial output notebook is written locally while a run executes."""
     kill_grace: float = 5.0
     """Seconds between interrupting a kernel (timeout, Ctrl-C) and killing it."""
+    catalog: str | None = None
+    """SQLAlchemy URL of the catalog; default: sqlite:///<home>/catalog.db"""
 
     @property
     def spool_dir(self) -> Path:
         return self.home / "spool"
+
+    @property
+    def catalog_url(self) -> str:
+        """The configured catalog URL, or the SQLite file in home (created when opened)."""
+        return self.catalog or f"sqlite:///{self.home / 'catalog.db'}"
 
     @classmethod
     def load(

@@ -47,3 +47,9 @@ class StoreError(NbprodError):
 
 class StoreUnavailable(StoreError):
     """The store did not answer (network, endpoint, permissions); worth retrying later."""
+
+
+class CatalogError(NbprodError):
+    """The catalog database could not be opened, migrated or written."""
+
+    exit_code = 6

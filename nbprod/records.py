@@ -103,6 +103,11 @@ class RunRecord:
     store: str
     trigger: str = "manual"
     attempt: int = 1
+    job_version: int | None = None
+    """The job definition version the run belongs to; None for ad-hoc runs."""
+    rerun_of: str | None = None
+    """The run id this run reproduces (``nbprod runs rerun``)."""
+    tags: list[str] = field(default_factory=list)
     created_at: str = ""
     started_at: str | None = None
     finished_at: str | None = None

@@ -6,6 +6,7 @@
 
 from __future__ import annotations
 
+import copy
 import hashlib
 import os
 import signal
@@ -54,6 +55,11 @@ class RunRequest:
     cell_timeout: float | None = None
     trigger: str = "manual"
     attempt: int = 1
+    job_version: int | None = None
+    rerun_of: str | None = None
+    tags: list[str] = field(default_factory=list)
+    source_path: str | None = None
+    """The path to record as the notebook's, when executing a stored snapshot."""
     run_id: str = field(default_factory=new_run_id)
 
     @property
@@ -141,6 +147,10 @@ def prepare(
     cell_timeout: float | None = None,
     trigger: str = "manual",
     attempt: int = 1,
+    job_version: int | None = None,
+    rerun_of: str | None = None,
+    tags: Sequence[str] = (),
+    source_path: str | None = None,
 ) -> RunRequest:
     """Validate everything; raise BadInput subclasses with one-line messages."""
     from nbprod import params
@@ -181,6 +191,10 @@ def prepare(
         cell_timeout=cell_timeout,
         trigger=trigger,
         attempt=attempt,
+        job_version=job_version,
+        rerun_of=rerun_of,
+        tags=list(tags),
+        source_path=source_path,
     )
 
 
@@ -202,8 +216,13 @@ def run(
     progress_bar: bool = False,
     log_output: bool = False,
     on_progress: Callable[[int, int], None] | None = None,
+    on_record: Callable[[RunRecord], None] | None = None,
 ) -> Run:
-    """Execute a prepared request; always returns a Run in a terminal status."""
+    """Execute a prepared request; always returns a Run in a terminal status.
+
+    ``on_record`` sees the record twice, as ``running`` at the start (from a helper
+    thread) and in its terminal status at the end (for indexing in the catalog).
+    """
     from nbprod import spool
 
     settings = request.settings
@@ -213,7 +232,9 @@ def run(
 
     kernel = StartedKernel(request.kernel, request.cwd, folder / "kernel.log")
     try:
-        return _run_with_kernel(request, kernel, folder, progress_bar, log_output, on_progress)
+        return _run_with_kernel(
+            request, kernel, folder, progress_bar, log_output, on_progress, on_record
+        )
     finally:
         kernel.close()
 
@@ -225,6 +246,7 @@ def _run_with_kernel(
     progress_bar: bool,
     log_output: bool,
     on_progress: Callable[[int, int], None] | None,
+    on_record: Callable[[RunRecord], None] | None,
 ) -> Run:
     from nbprod import engine, environment, spool
     from nbprod.finalize import finalize_notebook
@@ -236,7 +258,7 @@ def _run_with_kernel(
         job=request.job,
         status=RunStatus.RUNNING,
         notebook=NotebookInfo(
-            path=str(request.notebook_path),
+            path=request.source_path or str(request.notebook_path),
             name=request.notebook_path.name,
             sha256=request.sha256,
             cells=len(request.nb.cells),
@@ -245,6 +267,9 @@ def _run_with_kernel(
         store=request.store.url,
         trigger=request.trigger,
         attempt=request.attempt,
+        job_version=request.job_version,
+        rerun_of=request.rerun_of,
+        tags=list(request.tags),
         created_at=isoformat(utcnow()),
         parameters=effective_parameters(request),
         parameters_given=sorted(request.parameters),
@@ -264,7 +289,7 @@ def _run_with_kernel(
     git_future = pool.submit(environment.capture_git, request.notebook_path)
     started = utcnow()
     record.started_at = isoformat(started)
-    announce = pool.submit(_announce, request, record)
+    announce = pool.submit(_announce, request, copy.deepcopy(record), on_record)
 
     control = engine.RunControl(kill_grace=settings.kill_grace)
     timer = None
@@ -336,8 +361,11 @@ def _run_with_kernel(
             backoff=settings.upload_backoff,
         )
     except StoreError as exc:
-        return Run(record, str(folder / request.notebook_path.name), folder, str(exc))
-    return Run(record, request.store.location(request.output_key))
+        result = Run(record, str(folder / request.notebook_path.name), folder, str(exc))
+    else:
+        result = Run(record, request.store.location(request.output_key))
+    _notify(on_record, record)
+    return result
 
 
 def _parameterized(request: RunRequest) -> Any:
@@ -346,8 +374,6 @@ def _parameterized(request: RunRequest) -> Any:
     The values are rendered by papermill's language translators from typed values, never
     pasted as text. No cell is injected when nothing was supplied.
     """
-    import copy
-
     nb = copy.deepcopy(request.nb)
     if request.parameters:
         import nbformat
@@ -388,7 +414,9 @@ def _language(nb: Any) -> str:
     )
 
 
-def _announce(request: RunRequest, record: RunRecord) -> None:
+def _announce(
+    request: RunRequest, record: RunRecord, on_record: Callable[[RunRecord], None] | None
+) -> None:
     """Best effort: the snapshot and a 'running' record, so the run is visible at once."""
     try:
         request.store.put_if_absent(
@@ -397,6 +425,18 @@ def _announce(request: RunRequest, record: RunRecord) -> None:
         request.store.put(request.record_key, record.to_json().encode(), "application/json")
     except StoreError:
         pass  # the final publish retries and spools; a slow store must not delay the run
+    _notify(on_record, record)
+
+
+def _notify(on_record: Callable[[RunRecord], None] | None, record: RunRecord) -> None:
+    if on_record is None:
+        return
+    try:
+        on_record(record)
+    except Exception as exc:  # an index is not worth failing a run for
+        import logging
+
+        logging.getLogger("nbprod").warning("could not index run %s: %s", record.run_id, exc)
 
 
 def _result(future: Future[Any], timeout: float | None = 30) -> Any:

@@ -6,6 +6,8 @@
 <root>/<job>/<run-id>/kernel.log            the kernel process's own stderr/stdout, if any
 <root>/.nbprod/notebooks/<sha256>.ipynb     input snapshots, content-addressed
 <root>/.nbprod/environments/<sha256>.txt    package lists (pip-freeze style), content-addressed
+<root>/.nbprod/jobs/<job>/v000001.json      job versions (JobVersion.to_dict()), immutable
+<root>/.nbprod/jobs/<job>/state.json        {"paused": bool, "updated_at": iso}; rewritten
 ```
 """
 
@@ -17,6 +19,8 @@ from nbprod.errors import InvalidName
 
 META = ".nbprod"
 RECORD_NAME = "run.json"
+JOBS_PREFIX = f"{META}/jobs"
+JOB_STATE_NAME = "state.json"
 # \Z, not $: "$" also matches before a trailing newline ("daily\n" would pass).
 _JOB = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,99}\Z")
 _FILE = re.compile(r"^[^/\\\x00]{1,200}\Z")
@@ -71,3 +75,25 @@ def snapshot_key(sha256: str) -> str:
 
 def environment_key(sha256: str) -> str:
     return f"{META}/environments/{sha256}.txt"
+
+
+def job_versions_prefix(job: str) -> str:
+    return f"{JOBS_PREFIX}/{check_job_name(job)}"
+
+
+def job_version_key(job: str, version: int) -> str:
+    # Zero-padded so that a plain key listing is in version order.
+    return f"{job_versions_prefix(job)}/v{version:06d}.json"
+
+
+def job_state_key(job: str) -> str:
+    return f"{job_versions_prefix(job)}/{JOB_STATE_NAME}"
+
+
+_VERSION_FILE = re.compile(r"^v(\d{6,})\.json\Z")
+
+
+def parse_job_version_name(name: str) -> int | None:
+    """The version number in a ``v000001.json`` file name, else None."""
+    match = _VERSION_FILE.match(name)
+    return int(match.group(1)) if match else None

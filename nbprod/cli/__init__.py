@@ -1,0 +1,147 @@
+"""The ``nbprod`` command: thin click wrappers over :mod:`nbprod.api`.
+
+Imports of anything heavy happen inside commands so ``nbprod --help`` stays fast.
+"""
+
+from __future__ import annotations
+
+import sys
+from typing import Any
+
+import click
+
+from nbprod.cli import common
+from nbprod.cli.common import parameter_options
+
+
+class _Group(click.Group):
+    """Maps nbprod errors to one line on stderr and their documented exit code."""
+
+    def invoke(self, ctx: click.Context) -> Any:
+        from nbprod.errors import NbprodError
+
+        try:
+            return super().invoke(ctx)
+        except NbprodError as exc:
+            common.fail(str(exc), exc.exit_code)
+        except KeyboardInterrupt:
+            click.echo("nbprod: interrupted", err=True)
+            sys.exit(130)
+
+
+@click.group(cls=_Group, context_settings={"help_option_names": ["-h", "--help"]})
+@click.version_option(package_name="nbprod")
+def main() -> None:
+    """Run Jupyter notebooks as production jobs: typed parameters, stored runs."""
+
+
+@main.command("exec")
+@click.argument("notebook", type=click.Path(dir_okay=False))
+@parameter_options
+@common.store_option
+@click.option("--job", envvar="NBPROD_JOB", help="Job name [default: the notebook's stem].")
+@click.option(
+    "-k",
+    "--kernel",
+    envvar="NBPROD_KERNEL",
+    help="Kernel name [default: the notebook's kernelspec].",
+)
+@click.option(
+    "--cwd",
+    type=click.Path(file_okay=False),
+    help="Working directory of the kernel [default: the notebook's folder].",
+)
+@click.option(
+    "--timeout", type=float, envvar="NBPROD_TIMEOUT", help="Seconds allowed for the whole run."
+)
+@click.option(
+    "--cell-timeout",
+    type=float,
+    envvar="NBPROD_CELL_TIMEOUT",
+    help="Seconds allowed for any one cell.",
+)
+@click.option(
+    "--progress/--no-progress",
+    default=None,
+    help="Progress bar [default: on when stdout is a terminal].",
+)
+@click.option("-q", "--quiet", is_flag=True, help="Print only the output location.")
+@click.option("--log-output", is_flag=True, help="Stream cell output to this terminal.")
+@click.option("--json", "as_json", is_flag=True, help="Print the run record as JSON.")
+def exec_(
+    notebook: str,
+    cli_parameters: tuple[tuple[str, str], ...],
+    files: tuple[str, ...],
+    yaml_texts: tuple[str, ...],
+    store: str | None,
+    job: str | None,
+    kernel: str | None,
+    cwd: str | None,
+    timeout: float | None,
+    cell_timeout: float | None,
+    progress: bool | None,
+    quiet: bool,
+    log_output: bool,
+    as_json: bool,
+) -> None:
+    """Execute NOTEBOOK once and store its output notebook and run record.
+
+    Exit codes: 0 succeeded, 1 the notebook failed, 2 bad input (nothing ran),
+    3 timed out, 4 the kernel died, 5 succeeded but kept in the local spool
+    (store unreachable), 130 cancelled.
+    """
+    from nbprod.api import prepare, run
+
+    settings = common.settings(store=store, timeout=timeout, cell_timeout=cell_timeout)
+    request = prepare(
+        notebook,
+        settings=settings,
+        cli_parameters=cli_parameters,
+        parameter_files=files,
+        parameter_yaml=yaml_texts,
+        job=job,
+        kernel=kernel,
+        cwd=cwd,
+    )
+    if not (quiet or as_json):
+        click.echo(f"run {request.run_id}  job {request.job}  kernel {request.kernel}")
+    result = run(request, progress_bar=common.show_bar(progress, quiet), log_output=log_output)
+    common.report_run(result, as_json=as_json, quiet=quiet)
+
+
+@main.command("params")
+@click.argument("notebook", type=click.Path(dir_okay=False))
+@click.option("--json", "as_json", is_flag=True, help="Print the schema as JSON.")
+def params_(notebook: str, as_json: bool) -> None:
+    """Show the typed parameters of NOTEBOOK's `parameters` cell."""
+    from nbprod.api import notebook_parameters
+
+    schema = notebook_parameters(notebook)
+    if as_json:
+        common.echo_json(schema.to_dict())
+        return
+    if schema.cell_index is None:
+        click.echo("no parameters cell (tag a cell 'parameters' to declare parameters)")
+        return
+    rows = [
+        (
+            p.name,
+            p.type + ("?" if p.nullable and p.type != "any" else ""),
+            "(required)" if p.required else p.default_source,
+            p.help,
+        )
+        for p in schema.parameters
+    ]
+    common.table(("NAME", "TYPE", "DEFAULT", "HELP"), rows)
+
+
+def _register() -> None:
+    from nbprod.cli.jobs import jobs
+    from nbprod.cli.runs import runs
+    from nbprod.cli.store import catalog, gc, store
+
+    for command in (runs, jobs, store, catalog, gc):
+        main.add_command(command)
+
+
+_register()

@@ -1,0 +1,113 @@
+"""Helpers shared by the CLI modules: settings, tables, JSON output."""
+
+from __future__ import annotations
+
+import json
+import sys
+from typing import Any
+
+import click
+
+STORE_HELP = "Store URL: a folder, file://PATH or s3://bucket/prefix [env: NBPROD_STORE]."
+STATUSES = ["running", "succeeded", "failed", "timed_out", "cancelled", "kernel_died"]
+
+
+def settings(**overrides: Any) -> Any:
+    from nbprod.config import Settings
+
+    return Settings.load(overrides)
+
+
+def fail(message: str, code: int) -> None:
+    click.echo(f"nbprod: error: {message}", err=True)
+    sys.exit(code)
+
+
+def table(headers: tuple[str, ...], rows: list[tuple[Any, ...]]) -> None:
+    cells = [tuple(str(v) for v in row) for row in rows]
+    widths = [max([len(h)] + [len(r[i]) for r in cells]) for i, h in enumerate(headers)]
+    for row in [headers, *cells]:
+        click.echo("  ".join(v.ljust(w) for v, w in zip(row, widths, strict=True)).rstrip())
+
+
+def echo_json(data: Any) -> None:
+    click.echo(json.dumps(data, indent=2, ensure_ascii=False))
+
+
+def short_params(values: dict[str, Any], width: int = 50) -> str:
+    text = ", ".join(f"{k}={json.dumps(v, ensure_ascii=False)}" for k, v in values.items())
+    return text if len(text) <= width else text[: width - 1] + "…"
+
+
+def parse_parameters(values: tuple[tuple[str, str], ...]) -> tuple[tuple[str, str], ...]:
+    return values
+
+
+def store_option(fn: Any) -> Any:
+    return click.option("--store", envvar="NBPROD_STORE", help=STORE_HELP)(fn)
+
+
+def json_option(fn: Any) -> Any:
+    return click.option("--json", "as_json", is_flag=True, help="Print JSON.")(fn)
+
+
+def parameter_options(fn: Any) -> Any:
+    fn = click.option(
+        "-y",
+        "--parameters-yaml",
+        "yaml_texts",
+        multiple=True,
+        metavar="YAML",
+        help="Parameters as a YAML mapping string.",
+    )(fn)
+    fn = click.option(
+        "-f",
+        "--parameters-file",
+        "files",
+        multiple=True,
+        metavar="FILE",
+        help="YAML or JSON file of parameters (repeatable; -p wins).",
+    )(fn)
+    return click.option(
+        "-p",
+        "--parameter",
+        "cli_parameters",
+        nargs=2,
+        multiple=True,
+        metavar="NAME VALUE",
+        help="Set a parameter; the value is parsed by its type.",
+    )(fn)
+
+
+def report_run(result: Any, *, as_json: bool, quiet: bool) -> None:
+    """The end of every command that executes a run; exits with the run's code."""
+    record = result.record
+    talk = not (quiet or as_json)
+    if as_json:
+        data = record.to_dict()
+        data["output_location"] = result.output_location
+        data["spooled_to"] = str(result.spooled_to) if result.spooled_to else None
+        echo_json(data)
+    elif talk:
+        click.echo(summary(record))
+    if result.spooled_to:
+        click.echo(
+            f"nbprod: store unreachable ({result.spool_reason}); run kept in {result.spooled_to}"
+            " - publish it later with `nbprod store flush`",
+            err=True,
+        )
+    if not as_json:
+        click.echo(f"output: {result.output_location}" if talk else result.output_location)
+    sys.exit(result.exit_code)
+
+
+def summary(record: Any) -> str:
+    line = f"{record.status.value} in {record.duration_s:.1f}s"
+    if record.error:
+        where = f" (cell {record.error.cell_index})" if record.error.cell_index is not None else ""
+        line += f": {record.error.ename}: {record.error.evalue}{where}"
+    return line
+
+
+def show_bar(progress: bool | None, quiet: bool) -> bool:
+    return (sys.stdout.isatty() and not quiet) if progress is None else progress

@@ -1,0 +1,199 @@
+"""`nbprod jobs ...`: versioned job definitions."""
+
+from __future__ import annotations
+
+import json
+
+import click
+
+from nbprod.cli import common
+
+
+@click.group("jobs")
+def jobs() -> None:
+    """Create, inspect and run versioned job definitions."""
+
+
+@jobs.command("apply")
+@click.argument("definition", type=click.Path(dir_okay=False))
+@common.store_option
+@common.json_option
+def jobs_apply(definition: str, store: str | None, as_json: bool) -> None:
+    """Create or update a job from a YAML DEFINITION; prints the new version."""
+    from nbprod.jobs.actions import apply_job
+
+    result = apply_job(definition, settings=common.settings(store=store))
+    version = result.version
+    if as_json:
+        common.echo_json({"created": result.created, "store": result.store, **version.to_dict()})
+        return
+    if not result.created:
+        click.echo(f"job {version.job} unchanged (version {version.version})")
+        return
+    click.echo(
+        f"job {version.job} version {version.version} "
+        f"(notebook {version.notebook_sha256[:12]}) in {result.store}"
+    )
+    for change in version.changes:
+        click.echo(f"  {change}")
+
+
+@jobs.command("list")
+@common.store_option
+@common.json_option
+def jobs_list(store: str | None, as_json: bool) -> None:
+    """Every job: schedule, last status, next run."""
+    from nbprod.jobs.actions import list_jobs
+
+    views = list_jobs(settings=common.settings(store=store))
+    if as_json:
+        common.echo_json([v.to_dict() for v in views])
+        return
+    rows = [
+        (
+            v.name,
+            v.version,
+            (v.definition.schedule or "-")
+            + (f" ({v.definition.timezone})" if v.definition.schedule else ""),
+            "paused" if v.paused else (v.last_status or "-"),
+            v.next_runs[0].isoformat(timespec="minutes") if v.next_runs else "-",
+            f"{v.runs_succeeded}/{v.runs_total}",
+        )
+        for v in views
+    ]
+    common.table(("JOB", "VERSION", "SCHEDULE", "LAST", "NEXT RUN", "OK/RUNS"), rows)
+
+
+@jobs.command("show")
+@click.argument("name")
+@common.store_option
+@common.json_option
+@click.option(
+    "-n", "--runs", "run_count", default=10, show_default=True, help="Recent runs to show."
+)
+def jobs_show(name: str, store: str | None, as_json: bool, run_count: int) -> None:
+    """A job's definition, versions and recent runs."""
+    from nbprod.api import list_runs
+    from nbprod.jobs.actions import show_job
+
+    settings = common.settings(store=store)
+    view = show_job(name, settings=settings)
+    recent = list_runs(settings=settings, job=name, limit=run_count)
+    if as_json:
+        common.echo_json({**view.to_dict(), "recent_runs": [r.to_dict() for r in recent]})
+        return
+    if view.warning:
+        click.echo(f"warning: {view.warning}", err=True)
+    d = view.definition
+    click.echo(
+        f"job        {view.name} (version {view.version}{', paused' if view.paused else ''})"
+    )
+    click.echo(f"notebook   {d.notebook} (pinned {view.versions[-1].notebook_sha256[:12]})")
+    click.echo(f"schedule   {d.schedule or '-'} ({d.timezone})")
+    for moment in view.next_runs:
+        click.echo(f"  next     {moment.isoformat(timespec='minutes')}")
+    click.echo(f"kernel     {d.kernel or '(notebook default)'}")
+    click.echo(f"timeout    {d.timeout or '-'}  retries {d.retries}  concurrency {d.concurrency}")
+    if d.tags:
+        click.echo(f"tags       {', '.join(d.tags)}")
+    if d.parameters:
+        click.echo("parameters")
+        for key, value in d.parameters.items():
+            click.echo(f"  {key} = {json.dumps(value, ensure_ascii=False)}")
+    click.echo(f"versions   {len(view.versions)} (see `nbprod jobs history {name}`)")
+    click.echo(f"runs       {view.runs_succeeded}/{view.runs_total} succeeded")
+    for record in recent:
+        duration = f"{record.duration_s:.1f}s" if record.duration_s is not None else ""
+        click.echo(
+            f"  {record.run_id}  {record.status.value:<11} {duration:>7}  "
+            f"v{record.job_version or '-'}  {record.trigger}"
+        )
+
+
+@jobs.command("history")
+@click.argument("name")
+@common.store_option
+@common.json_option
+def jobs_history(name: str, store: str | None, as_json: bool) -> None:
+    """A job's definition versions with what changed in each."""
+    from nbprod.jobs.actions import job_history
+
+    versions = job_history(name, settings=common.settings(store=store))
+    if as_json:
+        common.echo_json([v.to_dict() for v in versions])
+        return
+    for version in reversed(versions):
+        click.echo(
+            f"version {version.version}  {version.created_at}  "
+            f"notebook {version.notebook_sha256[:12]}"
+        )
+        for change in version.changes:
+            click.echo(f"  {change}")
+
+
+@jobs.command("next")
+@click.argument("name")
+@common.store_option
+@click.option("-n", "count", default=5, show_default=True, help="How many fire times.")
+def jobs_next(name: str, store: str | None, count: int) -> None:
+    """The next fire times of a job, in its timezone."""
+    from nbprod.jobs.actions import next_runs
+
+    for moment in next_runs(name, settings=common.settings(store=store), count=count):
+        click.echo(moment.isoformat())
+
+
+@jobs.command("run")
+@click.argument("name")
+@common.parameter_options
+@common.store_option
+@click.option("--progress/--no-progress", default=None, help="Progress bar.")
+@click.option("-q", "--quiet", is_flag=True, help="Print only the output location.")
+@common.json_option
+def jobs_run(
+    name: str,
+    cli_parameters,
+    files,
+    yaml_texts,
+    store: str | None,
+    progress: bool | None,
+    quiet: bool,
+    as_json: bool,
+) -> None:
+    """Run a job's latest version now, in the foreground (overrides are validated)."""
+    from nbprod.api import run
+    from nbprod.jobs.actions import prepare_job_run
+
+    request = prepare_job_run(
+        name,
+        settings=common.settings(store=store),
+        cli_parameters=cli_parameters,
+        parameter_files=files,
+        parameter_yaml=yaml_texts,
+    )
+    if not (quiet or as_json):
+        click.echo(f"run {request.run_id}  job {request.job} v{request.job_version}")
+    result = run(request, progress_bar=common.show_bar(progress, quiet))
+    common.report_run(result, as_json=as_json, quiet=quiet)
+
+
+@jobs.command("pause")
+@click.argument("name")
+@common.store_option
+def jobs_pause(name: str, store: str | None) -> None:
+    """Stop scheduling a job (runs on demand still work)."""
+    from nbprod.jobs.actions import set_paused
+
+    set_paused(name, True, settings=common.settings(store=store))
+    click.echo(f"job {name} paused")
+
+
+@jobs.command("resume")
+@click.argument("name")
+@common.store_option
+def jobs_resume(name: str, store: str | None) -> None:
+    """Schedule a paused job again."""
+    from nbprod.jobs.actions import set_paused
+
+    set_paused(name, False, settings=common.settings(store=store))
+    click.echo(f"job {name} resumed")

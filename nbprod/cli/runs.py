@@ -1,0 +1,186 @@
+"""`nbprod runs ...`: list, show, diff, rerun and delete runs."""
+
+from __future__ import annotations
+
+import click
+
+from nbprod.cli import common
+
+
+@click.group("runs")
+def runs() -> None:
+    """List, inspect, compare, repeat and delete runs."""
+
+
+@runs.command("list")
+@common.store_option
+@click.option("--job", help="Only this job's runs.")
+@click.option(
+    "--status",
+    multiple=True,
+    type=click.Choice(common.STATUSES),
+    help="Only runs in this status (repeatable).",
+)
+@click.option("--since", help="Started at or after: 7d, 12h, 30m or an ISO date/time.")
+@click.option("--until", help="Started before: 7d, 12h, 30m or an ISO date/time.")
+@click.option("--tag", help="Only runs of jobs with this tag.")
+@click.option(
+    "--param",
+    "params",
+    multiple=True,
+    metavar="NAME=VALUE",
+    help="Parameter condition, e.g. region=eu or days>=7 (repeatable).",
+)
+@click.option(
+    "--scrap",
+    "scraps",
+    multiple=True,
+    metavar="NAME<OP>VALUE",
+    help="Scrap condition, e.g. accuracy>0.9 (repeatable).",
+)
+@click.option("--error", help="Error text contains this (case-insensitive).")
+@click.option(
+    "-n",
+    "--limit",
+    type=click.IntRange(min=0),
+    default=20,
+    show_default=True,
+    help="At most this many runs (0: all).",
+)
+@click.option("--offset", type=click.IntRange(min=0), default=0, help="Skip this many runs.")
+@click.option(
+    "--from-store",
+    is_flag=True,
+    help="Read the store directly instead of the catalog (slow; no filters but job).",
+)
+@common.json_option
+def runs_list(
+    store, job, status, since, until, tag, params, scraps, error, limit, offset, from_store, as_json
+) -> None:
+    """Runs newest first, from the catalog."""
+    from nbprod import api
+
+    settings = common.settings(store=store)
+    if from_store:
+        records = api.list_runs_from_store(settings=settings, job=job, limit=limit)
+    else:
+        records = api.list_runs(
+            settings=settings,
+            job=job,
+            status=list(status),
+            since=since,
+            until=until,
+            tag=tag,
+            params=params,
+            scraps=scraps,
+            error=error,
+            limit=limit,
+            offset=offset,
+        )
+    if as_json:
+        common.echo_json([r.to_dict() for r in records])
+        return
+    rows = [
+        (
+            r.run_id,
+            r.job,
+            r.status.value,
+            r.started_at or "",
+            f"{r.duration_s:.1f}s" if r.duration_s is not None else "",
+            common.short_params(r.parameters),
+        )
+        for r in records
+    ]
+    common.table(("RUN", "JOB", "STATUS", "STARTED", "DURATION", "PARAMETERS"), rows)
+
+
+@runs.command("show")
+@click.argument("run_id")
+@common.store_option
+@common.json_option
+def runs_show(run_id: str, store: str | None, as_json: bool) -> None:
+    """Show one run record (RUN_ID may be a unique prefix)."""
+    from nbprod.api import get_run
+    from nbprod.show import describe
+    from nbprod.store import open_store
+
+    settings = common.settings(store=store)
+    record = get_run(run_id, settings=settings)
+    if as_json:
+        click.echo(record.to_json(), nl=False)
+        return
+    click.echo(describe(record, open_store(settings.store)))
+
+
+@runs.command("diff")
+@click.argument("run_a")
+@click.argument("run_b")
+@common.store_option
+@common.json_option
+@click.option("--color/--no-color", default=None, help="ANSI colours [default: on a terminal].")
+def runs_diff(run_a: str, run_b: str, store: str | None, as_json: bool, color: bool | None) -> None:
+    """Compare two runs: status, duration, parameters, scraps, notebook and outputs."""
+    import sys
+
+    from nbprod.api import get_run
+    from nbprod.diff import diff_runs, render_text
+    from nbprod.store import open_store
+
+    settings = common.settings(store=store)
+    a, b = get_run(run_a, settings=settings), get_run(run_b, settings=settings)
+    result = diff_runs(open_store(settings.store), a, b)
+    if as_json:
+        common.echo_json(result.to_dict())
+    else:
+        click.echo(render_text(result, color=sys.stdout.isatty() if color is None else color))
+
+
+@runs.command("rerun")
+@click.argument("run_id")
+@common.store_option
+@click.option(
+    "-p",
+    "--parameter",
+    "cli_parameters",
+    nargs=2,
+    multiple=True,
+    metavar="NAME VALUE",
+    help="Override a parameter of the original run.",
+)
+@click.option("--progress/--no-progress", default=None, help="Progress bar.")
+@click.option("-q", "--quiet", is_flag=True, help="Print only the output location.")
+@common.json_option
+def runs_rerun(
+    run_id: str,
+    store: str | None,
+    cli_parameters,
+    progress: bool | None,
+    quiet: bool,
+    as_json: bool,
+) -> None:
+    """Run RUN_ID's stored input snapshot again with its parameters (not the working copy)."""
+    from nbprod.api import rerun, run
+
+    settings = common.settings(store=store)
+    request = rerun(run_id, settings=settings, cli_parameters=cli_parameters, prepare_only=True)
+    if not (quiet or as_json):
+        click.echo(f"run {request.run_id}  job {request.job}  rerun of {request.rerun_of}")
+    result = run(request, progress_bar=common.show_bar(progress, quiet))
+    common.report_run(result, as_json=as_json, quiet=quiet)
+
+
+@runs.command("delete")
+@click.argument("run_ids", nargs=-1, required=True)
+@common.store_option
+@click.option("--yes", is_flag=True, help="Do not ask for confirmation.")
+def runs_delete(run_ids: tuple[str, ...], store: str | None, yes: bool) -> None:
+    """Delete runs from the store and the catalog together."""
+    from nbprod.api import delete_runs, get_run
+
+    settings = common.settings(store=store)
+    records = [get_run(run_id, settings=settings) for run_id in run_ids]
+    if not yes:
+        names = ", ".join(r.run_id for r in records)
+        click.confirm(f"delete {len(records)} run(s): {names}?", abort=True)
+    for record in delete_runs(records, settings=settings):
+        click.echo(f"deleted {record.run_id} ({record.job})")

@@ -1,0 +1,1 @@
+"""Jobs: named, versioned definitions of what to run and when."""

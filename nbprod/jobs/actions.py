@@ -1,0 +1,193 @@
+"""Job operations for every face: apply, list, show, run, history, pause."""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Any
+
+from nbprod.config import Settings
+from nbprod.jobs.model import JobDefinition, JobVersion
+from nbprod.jobs.service import ApplyResult, JobNotFound
+
+
+def _store_for(settings: Settings, definition: JobDefinition | None = None) -> Any:
+    from nbprod.store import open_store
+
+    return open_store(definition.store if definition and definition.store else settings.store)
+
+
+def apply_job(path: str | os.PathLike[str], *, settings: Settings) -> ApplyResult:
+    """Validate a YAML definition and store it as a new version if anything changed."""
+    from nbprod.api import open_catalog
+    from nbprod.jobs import service
+    from nbprod.jobs.definition import check_against_notebook, load_definition
+
+    definition = load_definition(path)
+    source, _ = check_against_notebook(definition, str(path))
+    store = _store_for(settings, definition)
+    result = service.apply(definition, store, source)
+    state = service.read_state(store, definition.name)
+    if state.get("paused", False) != definition.paused or result.version.version == 1:
+        service.write_state(store, definition.name, paused=definition.paused)
+    catalog = open_catalog(settings)
+    try:
+        catalog.index_job_version(store.url, result.version)
+        catalog.set_paused(store.url, definition.name, definition.paused)
+    finally:
+        catalog.close()
+    return result
+
+
+@dataclass
+class JobView:
+    """A job as the faces show it: the latest definition plus what the catalog knows."""
+
+    name: str
+    version: int
+    definition: JobDefinition
+    paused: bool
+    next_runs: list[datetime]
+    last_status: str | None = None
+    last_run_id: str | None = None
+    last_started_at: str | None = None
+    runs_total: int = 0
+    runs_succeeded: int = 0
+    warning: str | None = None
+    versions: list[JobVersion] = field(default_factory=list)
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "name": self.name,
+            "version": self.version,
+            "paused": self.paused,
+            "schedule": self.definition.schedule,
+            "timezone": self.definition.timezone,
+            "next_runs": [t.isoformat() for t in self.next_runs],
+            "last_status": self.last_status,
+            "last_run_id": self.last_run_id,
+            "last_started_at": self.last_started_at,
+            "runs_total": self.runs_total,
+            "runs_succeeded": self.runs_succeeded,
+            "warning": self.warning,
+            "definition": self.definition.to_dict(),
+            "versions": [v.to_dict() for v in self.versions],
+        }
+
+
+def _view(summary: Any, next_count: int = 1) -> JobView:
+    from nbprod.jobs.service import next_fire_times
+
+    definition = JobDefinition.from_dict(summary.definition)
+    return JobView(
+        name=summary.name,
+        version=summary.latest_version,
+        definition=definition,
+        paused=summary.paused,
+        next_runs=[] if summary.paused else next_fire_times(definition, next_count),
+        last_status=summary.last_status,
+        last_run_id=summary.last_run_id,
+        last_started_at=summary.last_started_at,
+        runs_total=summary.runs_total,
+        runs_succeeded=summary.runs_succeeded,
+    )
+
+
+def list_jobs(*, settings: Settings) -> list[JobView]:
+    from nbprod.api import open_catalog
+
+    catalog = open_catalog(settings)
+    try:
+        return [_view(s) for s in catalog.jobs(_store_for(settings).url)]
+    finally:
+        catalog.close()
+
+
+def show_job(name: str, *, settings: Settings, next_count: int = 3) -> JobView:
+    from nbprod.api import open_catalog
+    from nbprod.jobs.service import working_copy_differs
+
+    store = _store_for(settings)
+    catalog = open_catalog(settings)
+    try:
+        summary = catalog.job(store.url, name)
+        if summary is None:
+            raise JobNotFound(f"no job {name!r} in {store.url} (see `nbprod jobs list`)")
+        view = _view(summary, next_count)
+        view.versions = catalog.job_versions(store.url, name)
+    finally:
+        catalog.close()
+    if view.versions:
+        view.warning = working_copy_differs(view.versions[-1])
+    return view
+
+
+def job_history(name: str, *, settings: Settings) -> list[JobVersion]:
+    return show_job(name, settings=settings, next_count=0).versions
+
+
+def next_runs(name: str, *, settings: Settings, count: int = 5) -> list[datetime]:
+    from nbprod.jobs.service import next_fire_times
+
+    return next_fire_times(show_job(name, settings=settings, next_count=0).definition, count)
+
+
+def prepare_job_run(
+    name: str,
+    *,
+    settings: Settings,
+    cli_parameters: Sequence[tuple[str, str]] = (),
+    parameter_files: Sequence[str] = (),
+    parameter_yaml: Sequence[str] = (),
+    trigger: str = "job",
+) -> Any:
+    """A run request for the job's latest version: its pinned snapshot, its parameters
+    overlaid with the given overrides (validated against the snapshot's schema)."""
+    from pathlib import Path
+
+    from nbprod.jobs.service import materialize_snapshot
+    from nbprod.runner import prepare
+
+    view = show_job(name, settings=settings, next_count=0)
+    version = view.versions[-1]
+    definition = version.definition
+    store = _store_for(settings)
+    path = materialize_snapshot(
+        store, version.notebook_sha256, version.notebook_name, settings.home / "snapshots"
+    )
+    original_dir = Path(definition.notebook).parent
+    return prepare(
+        path,
+        settings=Settings.load({"store": store.url, "home": str(settings.home)})
+        if store.url != settings.store
+        else settings,
+        parameters=definition.parameters,
+        cli_parameters=cli_parameters,
+        parameter_files=parameter_files,
+        parameter_yaml=parameter_yaml,
+        job=definition.name,
+        kernel=definition.kernel,
+        cwd=original_dir if original_dir.is_dir() else None,
+        timeout=definition.timeout,
+        cell_timeout=definition.cell_timeout,
+        trigger=trigger,
+        job_version=version.version,
+        tags=definition.tags,
+        source_path=definition.notebook,
+    )
+
+
+def set_paused(name: str, paused: bool, *, settings: Settings) -> None:
+    from nbprod.api import open_catalog
+    from nbprod.jobs.service import write_state
+
+    show_job(name, settings=settings, next_count=0)  # raises JobNotFound
+    store = _store_for(settings)
+    write_state(store, name, paused=paused)
+    catalog = open_catalog(settings)
+    try:
+        catalog.set_paused(store.url, name, paused)
+    finally:
+        catalog.close()

@@ -1,0 +1,177 @@
+"""Jobs in the store: apply a definition as a new immutable version, read versions back.
+
+The store holds every version (``.nbprod/jobs/<job>/v000001.json``) and the pinned
+notebook snapshot; the catalog only indexes them.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from dataclasses import dataclass
+from datetime import datetime, timezone
+from pathlib import Path
+from typing import Any
+
+from nbprod.errors import BadInput, NbprodError
+from nbprod.jobs.model import PRESETS, JobDefinition, JobVersion
+from nbprod.records import isoformat, utcnow
+from nbprod.store import Store, layout
+
+
+class JobNotFound(BadInput):
+    """No job with that name in the store."""
+
+
+class VersionConflict(NbprodError):
+    """Another apply created the same version first; nothing was changed."""
+
+    exit_code = 7
+
+
+@dataclass
+class ApplyResult:
+    version: JobVersion
+    created: bool
+    """False when the definition and pinned notebook were unchanged."""
+    store: str
+
+
+def store_versions(store: Store, job: str) -> list[JobVersion]:
+    """Every version of a job, ascending, read from the store."""
+    prefix = layout.job_versions_prefix(job)
+    versions = []
+    for entry in store.list(prefix):
+        if entry.is_dir or not entry.name.startswith("v") or not entry.name.endswith(".json"):
+            continue
+        data = json.loads(store.get(f"{prefix}/{entry.name}"))
+        versions.append(JobVersion.from_dict(data))
+    return sorted(versions, key=lambda v: v.version)
+
+
+def latest_version(store: Store, job: str) -> JobVersion | None:
+    versions = store_versions(store, job)
+    return versions[-1] if versions else None
+
+
+def _comparable(definition: JobDefinition) -> dict[str, Any]:
+    data = definition.to_dict()
+    data.pop("paused", None)  # pausing is state, not a new version
+    return data
+
+
+def describe_changes(old: JobVersion | None, new: JobDefinition, new_sha: str) -> list[str]:
+    if old is None:
+        return ["created"]
+    changes = []
+    if old.notebook_sha256 != new_sha:
+        changes.append(
+            f"notebook: pinned a new snapshot ({old.notebook_sha256[:12]} → {new_sha[:12]})"
+        )
+    before, after = _comparable(old.definition), _comparable(new)
+    for key in sorted(set(before) | set(after)):
+        if key == "parameters":
+            old_p, new_p = before.get(key) or {}, after.get(key) or {}
+            for name in sorted(set(old_p) | set(new_p)):
+                if old_p.get(name, "<unset>") != new_p.get(name, "<unset>"):
+                    changes.append(
+                        f"parameters.{name}: {_show(old_p.get(name, '<unset>'))} → "
+                        f"{_show(new_p.get(name, '<unset>'))}"
+                    )
+        elif before.get(key) != after.get(key):
+            changes.append(f"{key}: {_show(before.get(key))} → {_show(after.get(key))}")
+    return changes
+
+
+def _show(value: Any) -> str:
+    return value if value == "<unset>" else json.dumps(value, ensure_ascii=False)
+
+
+def apply(definition: JobDefinition, store: Store, notebook_source: bytes) -> ApplyResult:
+    """Store a new version if the definition or the notebook changed."""
+    sha = hashlib.sha256(notebook_source).hexdigest()
+    previous = latest_version(store, definition.name)
+    if (
+        previous
+        and previous.notebook_sha256 == sha
+        and _comparable(previous.definition) == _comparable(definition)
+    ):
+        return ApplyResult(previous, False, store.url)
+    store.put_if_absent(layout.snapshot_key(sha), notebook_source, "application/json")
+    version = JobVersion(
+        job=definition.name,
+        version=(previous.version + 1) if previous else 1,
+        created_at=isoformat(utcnow()),
+        definition=definition,
+        notebook_sha256=sha,
+        notebook_name=Path(definition.notebook).name,
+        changes=describe_changes(previous, definition, sha),
+    )
+    key = layout.job_version_key(definition.name, version.version)
+    data = json.dumps(version.to_dict(), indent=2, ensure_ascii=False).encode()
+    if not store.put_if_absent(key, data, "application/json"):
+        raise VersionConflict(
+            f"version {version.version} of job {definition.name!r} was created concurrently; "
+            "run apply again"
+        )
+    return ApplyResult(version, True, store.url)
+
+
+def read_state(store: Store, job: str) -> dict[str, Any]:
+    try:
+        return json.loads(store.get(layout.job_state_key(job)))
+    except KeyError:
+        return {"paused": False}
+
+
+def write_state(store: Store, job: str, *, paused: bool) -> None:
+    state = {"paused": paused, "updated_at": isoformat(utcnow())}
+    store.put(layout.job_state_key(job), json.dumps(state).encode(), "application/json")
+
+
+def next_fire_times(
+    definition: JobDefinition, count: int = 3, after: datetime | None = None
+) -> list[datetime]:
+    """The next fire times as aware datetimes in the job's timezone (DST-correct)."""
+    if not definition.schedule:
+        return []
+    from zoneinfo import ZoneInfo
+
+    from croniter import croniter
+
+    tz = ZoneInfo(definition.timezone)
+    start = (after or datetime.now(timezone.utc)).astimezone(tz)
+    expression = PRESETS.get(definition.schedule, definition.schedule)
+    itr = croniter(expression, start)
+    return [itr.get_next(datetime).astimezone(tz) for _ in range(count)]
+
+
+def working_copy_differs(version: JobVersion) -> str | None:
+    """A warning when the notebook on disk is not the pinned snapshot, else None."""
+    path = Path(version.definition.notebook)
+    try:
+        sha = hashlib.sha256(path.read_bytes()).hexdigest()
+    except OSError:
+        return f"the working copy {path} is missing; runs use the pinned snapshot"
+    if sha != version.notebook_sha256:
+        return (
+            f"the working copy {path} differs from the pinned snapshot "
+            f"({version.notebook_sha256[:12]}); `nbprod jobs apply` pins it"
+        )
+    return None
+
+
+def materialize_snapshot(store: Store, sha256: str, name: str, cache_dir: Path) -> Path:
+    """The stored snapshot as a local file named like the original (for papermill & co)."""
+    folder = cache_dir / sha256
+    path = folder / layout.check_file_name(name)
+    if not path.is_file():
+        try:
+            data = store.get(layout.snapshot_key(sha256))
+        except KeyError:
+            raise BadInput(f"notebook snapshot {sha256[:12]} is missing from {store.url}") from None
+        folder.mkdir(parents=True, exist_ok=True)
+        tmp = path.with_suffix(".tmp")
+        tmp.write_bytes(data)
+        tmp.replace(path)
+    return path

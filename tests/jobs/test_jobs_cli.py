@@ -1,0 +1,128 @@
+"""Job definitions through the real CLI: apply, versions, show, run, history, pause."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+import yaml
+
+
+@pytest.fixture
+def job_files(make_notebook, tmp_path):
+    nb = make_notebook(
+        "import scrapbook as sb\nsb.glue('answer', days * 2)\nprint('VERSION-A', region)",
+        parameters="region: str = 'eu'  # where\ndays: int = 7  # history",
+        name="report.ipynb",
+    )
+    definition = {
+        "name": "daily-report",
+        "notebook": "notebooks/report.ipynb",
+        "parameters": {"region": "us"},
+        "schedule": "0 7 * * *",
+        "timezone": "Europe/Berlin",
+        "tags": ["sales"],
+    }
+    path = tmp_path / "daily.yaml"
+
+    def write(**changes):
+        path.write_text(yaml.safe_dump({**definition, **changes}))
+        return path
+
+    write()
+    return nb, path, write
+
+
+def test_apply_versions_and_history(cli, job_files, store_dir):
+    nb, path, write = job_files
+    first = cli("jobs", "apply", str(path))
+    assert first.returncode == 0, first.stderr
+    assert "job daily-report version 1" in first.stdout and "created" in first.stdout
+    assert (store_dir / ".nbprod/jobs/daily-report/v000001.json").is_file()
+
+    again = cli("jobs", "apply", str(path))
+    assert again.returncode == 0 and "unchanged (version 1)" in again.stdout
+
+    write(parameters={"region": "us", "days": 30})
+    second = cli("jobs", "apply", str(path))
+    assert "version 2" in second.stdout and "parameters.days: <unset> → 30" in second.stdout
+
+    nb.write_text(nb.read_text().replace("VERSION-A", "VERSION-B"))
+    shown = cli("jobs", "show", "daily-report")
+    assert "differs from the pinned snapshot" in shown.stderr
+    third = cli("jobs", "apply", str(path))
+    assert "version 3" in third.stdout and "pinned a new snapshot" in third.stdout
+
+    history = json.loads(cli("jobs", "history", "daily-report", "--json").stdout)
+    assert [v["version"] for v in history] == [1, 2, 3]
+    assert history[0]["notebook_sha256"] != history[2]["notebook_sha256"]
+    text = cli("jobs", "history", "daily-report").stdout
+    assert text.index("version 3") < text.index("version 1")
+
+
+@pytest.mark.parametrize(
+    ("change", "message"),
+    [
+        ({"schedule": "61 * * * *"}, "invalid cron expression"),
+        ({"schedule": "@fortnightly"}, "unknown schedule preset"),
+        ({"timezone": "Mars/Olympus"}, "unknown timezone"),
+        ({"parameters": {"dayz": 3}}, "unknown parameter 'dayz'"),
+        ({"parameters": {"days": "many"}}, "parameter 'days' expects int"),
+        ({"name": "../escape"}, "invalid job name"),
+        ({"schedul": "@daily"}, "unknown field 'schedul' (did you mean 'schedule'?)"),
+        ({"notebook": "missing.ipynb"}, "notebook not found"),
+        ({"retries": -1}, "'retries' must be a whole number"),
+        ({"kernel": "no-such-kernel"}, "no kernel named"),
+    ],
+)
+def test_invalid_definitions_change_nothing(cli, job_files, store_dir, change, message):
+    _, _, write = job_files
+    done = cli("jobs", "apply", str(write(**change)))
+    assert done.returncode == 2, done.stdout
+    assert message in done.stderr and len(done.stderr.strip().splitlines()) == 1
+    assert not (store_dir / ".nbprod" / "jobs").exists()
+
+
+def test_list_show_next_and_pause(cli, job_files):
+    _, path, _ = job_files
+    cli("jobs", "apply", str(path))
+    listing = cli("jobs", "list")
+    row = listing.stdout.splitlines()[1].split()
+    assert row[:2] == ["daily-report", "1"] and "(Europe/Berlin)" in listing.stdout
+    nxt = cli("jobs", "next", "daily-report", "-n", "3").stdout.split()
+    assert len(nxt) == 3 and all(t.endswith(("+01:00", "+02:00")) for t in nxt)
+    assert all("T07:00:00" in t for t in nxt)
+    as_json = json.loads(cli("jobs", "list", "--json").stdout)[0]
+    assert as_json["next_runs"] and as_json["paused"] is False
+
+    assert cli("jobs", "pause", "daily-report").returncode == 0
+    paused = json.loads(cli("jobs", "list", "--json").stdout)[0]
+    assert paused["paused"] is True and paused["next_runs"] == []
+    cli("jobs", "resume", "daily-report")
+    assert json.loads(cli("jobs", "list", "--json").stdout)[0]["paused"] is False
+    missing = cli("jobs", "show", "nope")
+    assert missing.returncode == 2 and "no job 'nope'" in missing.stderr
+
+
+def test_jobs_run_uses_the_pinned_snapshot_and_validates_overrides(cli, job_files):
+    nb, path, _ = job_files
+    cli("jobs", "apply", str(path))
+    nb.write_text(nb.read_text().replace("VERSION-A", "VERSION-B"))  # not applied
+
+    done = cli("jobs", "run", "daily-report", "-p", "days", "30", "--json")
+    assert done.returncode == 0, done.stderr
+    record = json.loads(done.stdout)
+    assert record["job"] == "daily-report" and record["job_version"] == 1
+    assert record["trigger"] == "job" and record["tags"] == ["sales"]
+    assert record["parameters"]["region"] == "us" and record["parameters"]["days"] == 30
+    assert record["scraps"]["answer"]["value"] == 60
+    assert record["notebook"]["path"] == str(nb)
+    output = Path(record["output_location"]).read_text()
+    assert "VERSION-A" in output and "VERSION-B" not in output
+
+    bad = cli("jobs", "run", "daily-report", "-p", "days", "lots")
+    assert bad.returncode == 2 and "parameter 'days' expects int" in bad.stderr
+
+    shown = cli("jobs", "show", "daily-report")
+    assert record["run_id"] in shown.stdout and "1/1 succeeded" in shown.stdout

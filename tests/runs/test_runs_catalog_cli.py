@@ -1,0 +1,113 @@
+"""Runs through the catalog: filters, pagination, rerun, delete, gc, rebuild."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+
+from tests.conftest import EXAMPLES
+
+
+@pytest.fixture
+def history(cli, make_notebook):
+    """Four runs of one notebook and a failure of another, via the real CLI."""
+    nb = make_notebook(
+        "import scrapbook as sb\nsb.glue('score', days / 10)\nprint('CODE-V1', region)",
+        parameters="region = 'eu'\ndays = 1",
+        name="metrics.ipynb",
+    )
+    ids = {}
+    for region, days in (("eu", 1), ("us", 5), ("eu", 9), ("apac", 3)):
+        done = cli(
+            "exec",
+            str(nb),
+            "-p",
+            "region",
+            region,
+            "-p",
+            "days",
+            str(days),
+            "--job",
+            "metrics",
+            "--json",
+        )
+        assert done.returncode == 0, done.stderr
+        ids[(region, days)] = json.loads(done.stdout)["run_id"]
+    failed = cli("exec", str(EXAMPLES / "failing_example.ipynb"), "--json")
+    ids["failed"] = json.loads(failed.stdout)["run_id"]
+    return nb, ids
+
+
+def _ids(cli, *args):
+    done = cli("runs", "list", "--json", *args)
+    assert done.returncode == 0, done.stderr
+    return [r["run_id"] for r in json.loads(done.stdout)]
+
+
+def test_filters_and_pagination(cli, history):
+    _, ids = history
+    metrics = [ids[("apac", 3)], ids[("eu", 9)], ids[("us", 5)], ids[("eu", 1)]]
+    assert _ids(cli, "--job", "metrics") == metrics
+    assert _ids(cli, "--status", "failed") == [ids["failed"]]
+    assert _ids(cli, "--param", "region=eu") == [ids[("eu", 9)], ids[("eu", 1)]]
+    assert _ids(cli, "--param", "days>=5") == [ids[("eu", 9)], ids[("us", 5)]]
+    assert _ids(cli, "--scrap", "score>0.4") == [ids[("eu", 9)], ids[("us", 5)]]
+    assert _ids(cli, "--error", "QUALITY CHECK") == [ids["failed"]]
+    assert _ids(cli, "--since", "1h") == [ids["failed"], *metrics]
+    assert _ids(cli, "--until", "2000-01-01") == []
+    assert _ids(cli, "--job", "metrics", "-n", "2", "--offset", "1") == metrics[1:3]
+    bad = cli("runs", "list", "--since", "yesterday-ish")
+    assert bad.returncode == 2 and len(bad.stderr.strip().splitlines()) == 1
+    store_only = cli("runs", "list", "--from-store", "--json", "--job", "metrics")
+    assert [r["run_id"] for r in json.loads(store_only.stdout)] == metrics
+
+
+def test_rerun_uses_the_snapshot_and_parameters(cli, history):
+    nb, ids = history
+    nb.write_text(nb.read_text().replace("CODE-V1", "CODE-V2"))
+    done = cli("runs", "rerun", ids[("us", 5)], "--json")
+    assert done.returncode == 0, done.stderr
+    record = json.loads(done.stdout)
+    assert record["rerun_of"] == ids[("us", 5)] and record["trigger"] == "rerun"
+    assert record["parameters"]["region"] == "us" and record["parameters"]["days"] == 5
+    output = Path(record["output_location"]).read_text()
+    assert "CODE-V1" in output and "CODE-V2" not in output
+    override = json.loads(cli("runs", "rerun", ids[("us", 5)], "-p", "days", "7", "--json").stdout)
+    assert override["parameters"]["days"] == 7 and override["parameters"]["region"] == "us"
+
+
+def test_delete_removes_store_files_and_catalog_row(cli, history, store_dir):
+    _, ids = history
+    victim = ids[("eu", 1)]
+    folder = store_dir / "metrics" / victim
+    assert folder.is_dir()
+    done = cli("runs", "delete", victim, "--yes")
+    assert done.returncode == 0 and f"deleted {victim}" in done.stdout
+    assert not any(folder.glob("*"))
+    assert victim not in _ids(cli, "--job", "metrics")
+    assert cli("runs", "show", victim).returncode == 2
+
+
+def test_gc_keep_last(cli, history, store_dir):
+    _, ids = history
+    dry = cli("gc", "--job", "metrics", "--keep-last", "2", "--dry-run")
+    assert "metrics: keep 2, delete 2" in dry.stdout
+    assert len(_ids(cli, "--job", "metrics")) == 4
+    done = cli("gc", "--job", "metrics", "--keep-last", "2", "--yes")
+    assert done.returncode == 0 and "deleted 2 run(s)" in done.stdout
+    assert _ids(cli, "--job", "metrics") == [ids[("apac", 3)], ids[("eu", 9)]]
+    assert not (store_dir / "metrics" / ids[("eu", 1)] / "run.json").exists()
+    assert _ids(cli, "--status", "failed") == [ids["failed"]]  # other jobs untouched
+
+
+def test_catalog_rebuild_restores_listing(cli, history, nbprod_env):
+    _, ids = history
+    before = json.loads(cli("runs", "list", "--json", "-n", "0").stdout)
+    for path in Path(nbprod_env["NBPROD_HOME"]).glob("catalog.db*"):
+        path.unlink()  # the database and its WAL files: a machine without a catalog
+    assert _ids(cli) == []
+    rebuilt = cli("catalog", "rebuild")
+    assert rebuilt.returncode == 0 and "indexed 5 run(s)" in rebuilt.stdout
+    assert json.loads(cli("runs", "list", "--json", "-n", "0").stdout) == before
