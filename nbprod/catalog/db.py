@@ -154,7 +154,9 @@ class Catalog:
 
     def index_runs(self, store: str, records: Iterable[RunRecord]) -> None:
         """Batch form of :meth:`index_run` (one transaction)."""
-        records = list(records)
+        # One lock order for every writer: concurrent batches cannot deadlock (PostgreSQL).
+        # The last record of an id wins (an upsert statement may touch a row only once).
+        records = sorted({r.run_id: r for r in records}.values(), key=lambda r: r.run_id)
         if not records:
             return
         with self._write() as conn:

@@ -171,3 +171,12 @@ def catalog(catalog_url: str) -> Iterator[Any]:
     opened = Catalog.open(catalog_url)
     yield opened
     opened.close()
+
+
+@pytest.fixture(params=BACKENDS)
+def fresh_catalog_url(request: pytest.FixtureRequest, tmp_path: Path) -> str:
+    """An empty database nobody has opened yet (PostgreSQL: a new database per test)."""
+    if request.param == "sqlite":
+        return f"sqlite:///{tmp_path / 'fresh' / 'catalog.db'}"
+    server: PostgresServer = request.getfixturevalue("postgres_server")
+    return server.create_database(f"fresh_{uuid.uuid4().hex[:12]}")

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import json
 from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 import pytest
@@ -41,11 +42,13 @@ def populated_store(
     params = 'region = "eu"\ndays = 7\nfail = False'
     report = make_notebook(GLUE, parameters=params, name="report.ipynb")
     other = make_notebook("x = 1", name="other.ipynb")
-    runs = [
-        cli("exec", str(report), "-p", "region", "us", "-p", "days", "30"),
-        cli("exec", str(report), "-p", "fail", "true"),
-        cli("exec", str(other)),
+    commands = [
+        ("exec", str(report), "-p", "region", "us", "-p", "days", "30"),
+        ("exec", str(report), "-p", "fail", "true"),
+        ("exec", str(other)),
     ]
+    with ThreadPoolExecutor(3) as pool:  # independent runs: start them together
+        runs = list(pool.map(lambda args: cli(*args), commands))
     assert [r.returncode for r in runs] == [0, 1, 0], [r.stderr for r in runs]
     store = open_store(str(store_dir))
     for number in (1, 2):

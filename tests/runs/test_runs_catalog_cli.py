@@ -111,3 +111,18 @@ def test_catalog_rebuild_restores_listing(cli, history, nbprod_env):
     rebuilt = cli("catalog", "rebuild")
     assert rebuilt.returncode == 0 and "indexed 5 run(s)" in rebuilt.stdout
     assert json.loads(cli("runs", "list", "--json", "-n", "0").stdout) == before
+
+
+def test_runs_diff_through_the_cli(cli, history):
+    _, ids = history
+    a, b = ids[("eu", 1)], ids[("eu", 9)]
+    text = cli("runs", "diff", a, b, "--no-color")
+    assert text.returncode == 0, text.stderr
+    assert "days" in text.stdout and "score" in text.stdout and "\x1b[" not in text.stdout
+    data = json.loads(cli("runs", "diff", a[:22], b, "--json").stdout)
+    assert [c["name"] for c in data["parameters"]] == ["days"]
+    score = next(c for c in data["scraps"] if c["name"] == "score")
+    assert score["delta"] == pytest.approx(0.8)
+    assert data["notebook_changed"] is False
+    missing = cli("runs", "diff", a, "20200101T000000000Z-00000000")
+    assert missing.returncode == 2 and "no run" in missing.stderr
