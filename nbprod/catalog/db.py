@@ -154,7 +154,7 @@ class Catalog:
 
     def index_runs(self, store: str, records: Iterable[RunRecord]) -> None:
         """Batch form of :meth:`index_run` (one transaction)."""
-        # One lock order for every writer: concurrent batches cannot deadlock (PostgreSQL).
+        # Sorted: one lock order for every writer, so concurrent batches cannot deadlock.
         # The last record of an id wins (an upsert statement may touch a row only once).
         records = sorted({r.run_id: r for r in records}.values(), key=lambda r: r.run_id)
         if not records:
@@ -163,12 +163,14 @@ class Catalog:
             for start in range(0, len(records), _CHUNK):
                 batch = records[start : start + _CHUNK]
                 ids = [r.run_id for r in batch]
+                # The runs row first: its row lock serialises concurrent writers of a run's
+                # values (without it, PostgreSQL can deadlock on the values' unique index).
+                _upsert(conn, runs, [_run_row(store, r) for r in batch])
                 conn.execute(
                     run_values.delete().where(
                         run_values.c.store == store, run_values.c.run_id.in_(ids)
                     )
                 )
-                _upsert(conn, runs, [_run_row(store, r) for r in batch])
                 values = [row for r in batch for row in _value_rows(store, r)]
                 _insert_ignore(conn, run_values, values)
 
@@ -481,7 +483,7 @@ def _create_engine(url: str) -> tuple[sa.Engine, str]:
             except OSError as exc:
                 raise CatalogError(f"cannot create {folder} for catalog {label}: {exc}") from None
     try:
-        engine = sa.create_engine(parsed, **kwargs)
+        engine = sa.create_engine(parsed, json_serializer=_json_dumps, **kwargs)
     except sa.exc.NoSuchModuleError:
         raise BadInput(f"unsupported catalog URL {label!r}: unknown database dialect") from None
     except ImportError as exc:
@@ -514,6 +516,30 @@ def _configure_sqlite(engine: sa.Engine) -> None:
     def _begin(conn: sa.Connection) -> None:
         write = conn.get_execution_options().get("nbprod_write")
         conn.exec_driver_sql("BEGIN IMMEDIATE" if write else "BEGIN")
+
+
+def _json_dumps(value: Any) -> str:
+    """JSON every backend accepts: NaN and infinities (valid in Python's JSON, e.g. a YAML
+    ``.nan`` parameter, rejected by PostgreSQL) become null in the index."""
+    try:
+        return json.dumps(value, ensure_ascii=False, allow_nan=False)
+    except ValueError:
+        return json.dumps(_finite(value), ensure_ascii=False, allow_nan=False)
+
+
+def _finite(value: Any) -> Any:
+    if isinstance(value, float) and not math.isfinite(value):
+        return None
+    if isinstance(value, dict):
+        return {k: _finite(v) for k, v in value.items()}
+    if isinstance(value, (list, tuple)):
+        return [_finite(v) for v in value]
+    return value
+
+
+def _text(value: str | None) -> str | None:
+    """PostgreSQL text cannot hold NUL characters."""
+    return value.replace("\x00", "\ufffd") if value else value
 
 
 def _reason(exc: sa.exc.DBAPIError) -> str:
@@ -581,7 +607,7 @@ def _run_row(store: str, record: RunRecord) -> dict[str, Any]:
         "started_at": record.started_at,
         "finished_at": record.finished_at,
         "duration_s": record.duration_s,
-        "error_text": f"{error.ename}: {error.evalue}" if error else None,
+        "error_text": _text(f"{error.ename}: {error.evalue}") if error else None,
         "tags": list(record.tags),
         "record": record.to_dict(),
     }
@@ -612,7 +638,7 @@ def _value_rows(store: str, record: RunRecord) -> list[dict[str, Any]]:
             "run_id": record.run_id,
             "kind": kind,
             "name": name,
-            "value_text": value_text(value)[: schema.VALUE_TEXT_MAX],
+            "value_text": _text(value_text(value)[: schema.VALUE_TEXT_MAX]),
             "value_num": _value_num(value),
         }
 

@@ -157,9 +157,9 @@ def _sync(catalog: Catalog, store: Store, *, full: bool, rebuild: bool) -> SyncR
                 catalog.set_paused(url, job, paused)
                 changed.add(job)
         catalog.index_runs(url, fresh)
-        for run_id in gone:
+        for run_id in sorted(set(gone)):
             catalog.delete_run(url, run_id)
-        result.removed = len(gone)
+        result.removed = len(set(gone))
         result.jobs = len(changed)
     for key in result.skipped:
         log.warning("catalog sync: could not read %s in %s", key, url)

@@ -125,6 +125,10 @@ class PostgresServer:
 
 
 def _postgres_bindir() -> Path | None:
+    """``$NBPROD_POSTGRES_BIN`` if set, else the newest Debian install."""
+    if os.environ.get("NBPROD_POSTGRES_BIN"):
+        bindir = Path(os.environ["NBPROD_POSTGRES_BIN"])
+        return bindir if (bindir / "postgres").is_file() else None
     found = sorted(glob.glob("/usr/lib/postgresql/*/bin/postgres"))
     return Path(found[-1]).parent if found else None
 
@@ -134,8 +138,8 @@ def postgres_server() -> Iterator[PostgresServer]:
     bindir = _postgres_bindir()
     if bindir is None:
         reason = (
-            "PostgreSQL server binaries not found in /usr/lib/postgresql/*/bin "
-            "(apt-get install postgresql)"
+            "PostgreSQL server binaries not found in $NBPROD_POSTGRES_BIN or "
+            "/usr/lib/postgresql/*/bin (apt-get install postgresql)"
         )
         if os.environ.get("NBPROD_REQUIRE_POSTGRES") == "1":
             pytest.fail(f"NBPROD_REQUIRE_POSTGRES=1 but {reason}")

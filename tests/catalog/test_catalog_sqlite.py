@@ -145,6 +145,19 @@ def test_value_columns(catalog: Catalog, store_url: str):
     assert ("scrap", "big") not in values  # not inline: no value to index
 
 
+def test_awkward_values_index_on_every_backend(catalog: Catalog, store_url: str):
+    """NaN (a YAML ``.nan`` parameter) and NUL characters are valid in a run record."""
+    record = make_record(
+        0, params={"x": float("nan"), "big": "y" * 1000}, error=("Oops", "bad\x00byte")
+    )
+    catalog.index_run(store_url, record)
+    found = catalog.get_run(store_url, record.run_id)
+    assert found.parameters["x"] is None  # kept as null in the index; the store has NaN
+    assert catalog.count_runs(store_url, RunFilter(error="bad")) == 1
+    assert catalog.count_runs(store_url, RunFilter(params=[("big", "=", "y" * 1000)])) == 1
+    assert catalog.count_runs(store_url, RunFilter(params=[("x", "=", "NaN")])) == 1
+
+
 # -- filters -------------------------------------------------------------------------------
 
 
