@@ -29,13 +29,16 @@ def apply_job(path: str | os.PathLike[str], *, settings: Settings) -> ApplyResul
     source, _ = check_against_notebook(definition, str(path))
     store = _store_for(settings, definition)
     result = service.apply(definition, store, source)
-    state = service.read_state(store, definition.name)
-    if state.get("paused", False) != definition.paused or result.version.version == 1:
-        service.write_state(store, definition.name, paused=definition.paused)
+    paused = definition.paused
+    if paused is None and result.created and result.version.version == 1:
+        paused = False
+    if paused is not None:
+        service.write_state(store, definition.name, paused=paused)
     catalog = open_catalog(settings)
     try:
         catalog.index_job_version(store.url, result.version)
-        catalog.set_paused(store.url, definition.name, definition.paused)
+        if paused is not None:
+            catalog.set_paused(store.url, definition.name, paused)
     finally:
         catalog.close()
     return result

@@ -85,7 +85,7 @@ def validate_definition(data: Any, *, base_dir: Path, source: str = "job") -> Jo
     values["tags"] = _tags(values.get("tags") or [], source)
     values["notifications"] = _notifications(values.get("notifications") or {}, source)
     values["retention"] = _retention(values.get("retention") or {}, source)
-    if not isinstance(values.get("paused", False), bool):
+    if values.get("paused") is not None and not isinstance(values["paused"], bool):
         raise _fail(source, "'paused' must be true or false")
     if not isinstance(values.get("description", ""), str):
         raise _fail(source, "'description' must be text")

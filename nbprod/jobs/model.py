@@ -53,7 +53,8 @@ class JobDefinition:
     store: str | None = None
     """Store the job lives in; default: the configured store."""
     retention: Retention = field(default_factory=Retention)
-    paused: bool = False
+    paused: bool | None = None
+    """Pause state to set on apply; None leaves the current state (new jobs start active)."""
     description: str = ""
 
     def to_dict(self) -> dict[str, Any]:
