@@ -9,7 +9,7 @@ from urllib.parse import urlparse
 
 import boto3
 import pytest
-from conftest import S3_ENV, free_port
+from tests.conftest import S3_ENV, free_port
 
 from nbprod.errors import InvalidName, StoreUnavailable
 from nbprod.store import Entry, open_store
