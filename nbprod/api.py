@@ -46,6 +46,8 @@ def run(
     log_output: bool = False,
     on_progress: Callable[[int, int], None] | None = None,
     index: bool = True,
+    control: Any = None,
+    handle_signals: bool = True,
 ) -> Run:
     """Execute a prepared request and index its record in the catalog (start and end)."""
     from nbprod.runner import run as run_request
@@ -65,6 +67,8 @@ def run(
             log_output=log_output,
             on_progress=on_progress,
             on_record=on_record,
+            control=control,
+            handle_signals=handle_signals,
         )
     finally:
         if catalog:
@@ -368,3 +372,141 @@ def catalog_rebuild(*, settings: Settings) -> Any:
         return rebuild(catalog, open_store(settings.store))
     finally:
         catalog.close()
+
+
+def enqueue_job(
+    name: str,
+    *,
+    settings: Settings,
+    cli_parameters: Sequence[tuple[str, str]] = (),
+    parameter_files: Sequence[str] = (),
+    parameter_yaml: Sequence[str] = (),
+) -> str:
+    """Queue one run of a job's latest version for the workers; returns its run id.
+
+    The overrides are validated now (against the pinned snapshot), not when a worker
+    picks the run up.
+    """
+    from nbprod.jobs.actions import prepare_job_run
+    from nbprod.scheduler.queue import Queue, utcnow
+
+    request = prepare_job_run(
+        name,
+        settings=settings,
+        cli_parameters=cli_parameters,
+        parameter_files=parameter_files,
+        parameter_yaml=parameter_yaml,
+    )
+    from nbprod.jobs.actions import show_job
+
+    definition = show_job(name, settings=settings, next_count=0).definition
+    catalog = open_catalog(settings)
+    try:
+        return Queue(catalog).enqueue(
+            request.store.url,
+            name,
+            utcnow(),
+            run_id=request.run_id,
+            request={
+                "kind": "job",
+                "job_version": request.job_version,
+                "parameters": request.parameters,
+                "trigger": "job",
+                "retries": definition.retries,
+                "retry_delay": definition.retry_delay,
+                "notifications": definition.notifications,
+            },
+        )
+    finally:
+        catalog.close()
+
+
+def cancel_run(run_id: str, *, settings: Settings) -> str:
+    """Cancel a queued or running run from any process; returns what happened.
+
+    A queued run is cancelled at once; a running one is flagged for its worker (which
+    interrupts the kernel and stores the output); a foreground ``nbprod exec`` on this host
+    is sent SIGTERM, which cancels it the same way.
+    """
+    import os
+    import platform
+    import signal
+
+    from nbprod.errors import BadInput, RunNotFound
+    from nbprod.scheduler.queue import Queue, utcnow
+
+    catalog = open_catalog(settings)
+    try:
+        item = Queue(catalog).find(run_id)
+        if item is not None:
+            state = Queue(catalog).request_cancel(item.store, item.run_id, utcnow())
+            if state == "done":
+                raise BadInput(f"run {item.run_id} has already finished ({item.final_status})")
+            return {
+                "cancelled": f"cancelled {item.run_id} before it started",
+                "running": f"cancel requested for {item.run_id}; its worker stops it",
+            }.get(state, f"run {item.run_id} is {state}")
+    finally:
+        catalog.close()
+    try:
+        record = get_run(run_id, settings=settings)
+    except RunNotFound:
+        raise RunNotFound(f"no queued or running run {run_id!r}") from None
+    if record.status is not RunStatus.RUNNING:
+        raise BadInput(f"run {record.run_id} has already finished ({record.status.value})")
+    host, pid = record.host.get("hostname"), record.host.get("pid")
+    if host != platform.node() or not pid:
+        raise BadInput(f"run {record.run_id} runs on {host} outside any worker; cancel it there")
+    try:
+        os.kill(int(pid), signal.SIGTERM)
+    except ProcessLookupError:
+        raise BadInput(f"run {record.run_id}: its process {pid} is gone") from None
+    return f"sent SIGTERM to run {record.run_id} (pid {pid})"
+
+
+def scheduler_status(*, settings: Settings) -> dict[str, Any]:
+    """Queued and running runs, workers and lag, for `nbprod status`."""
+    from nbprod.scheduler.queue import QUEUED, RUNNING, Queue, parse_iso, utcnow
+
+    catalog = open_catalog(settings)
+    try:
+        queue = Queue(catalog)
+        now = utcnow()
+        queued = queue.items((QUEUED,), limit=1000)
+        running = queue.items((RUNNING,), limit=1000)
+        due = [i for i in queued if parse_iso(i.available_at) <= now]
+        lag = max((now - parse_iso(i.available_at)).total_seconds() for i in due) if due else 0.0
+        return {
+            "counts": queue.counts(),
+            "queued": [_item_view(i, now) for i in queued[:50]],
+            "running": [_item_view(i, now) for i in running],
+            "workers": [
+                {
+                    **w,
+                    "heartbeat_age_s": round(
+                        (now - parse_iso(w["heartbeat_at"])).total_seconds(), 1
+                    ),
+                }
+                for w in queue.workers()
+            ],
+            "lag_s": round(lag, 3),
+        }
+    finally:
+        catalog.close()
+
+
+def _item_view(item: Any, now: Any) -> dict[str, Any]:
+    from nbprod.scheduler.queue import parse_iso
+
+    started = parse_iso(item.started_at) if item.started_at else None
+    return {
+        "run_id": item.run_id,
+        "job": item.job,
+        "state": item.state,
+        "attempt": item.attempt,
+        "scheduled_for": item.scheduled_for,
+        "available_at": item.available_at,
+        "worker": item.worker,
+        "running_s": round((now - started).total_seconds(), 1) if started else None,
+        "cancel_requested": item.cancel_requested,
+    }

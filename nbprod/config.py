@@ -9,7 +9,7 @@ from __future__ import annotations
 import os
 import sys
 from collections.abc import Mapping
-from dataclasses import dataclass, fields, replace
+from dataclasses import dataclass, field, fields, replace
 from pathlib import Path
 from typing import Any
 
@@ -48,6 +48,26 @@ class Settings:
     """Seconds between interrupting a kernel (timeout, Ctrl-C) and killing it."""
     catalog: str | None = None
     """SQLAlchemy URL of the catalog; default: sqlite:///<home>/catalog.db"""
+    workers: int = 2
+    """Worker processes `nbprod scheduler` starts: the global concurrency limit (0: none,
+    for external `nbprod worker` processes only)."""
+    heartbeat_seconds: float = 2.0
+    """How often a worker refreshes its running run's heartbeat (and sees cancels)."""
+    lost_after: float = 30.0
+    """A running run whose heartbeat is this old (seconds) is lost; on the scheduler's own
+    host a worker whose process is gone is detected at once."""
+    shutdown_grace: float = 60.0
+    """On scheduler shutdown, seconds running runs get to finish before they are cancelled."""
+    smtp_host: str | None = None
+    """SMTP server for e-mail notifications; None: e-mail targets fail with a clear error."""
+    smtp_port: int = 25
+    smtp_user: str | None = None
+    """Login name for the SMTP server; None: no login."""
+    smtp_password: str | None = field(default=None, repr=False)
+    smtp_from: str = "nbprod@localhost"
+    """Sender address of notification e-mails."""
+    smtp_starttls: bool = False
+    """Upgrade the SMTP connection with STARTTLS before logging in."""
 
     @property
     def spool_dir(self) -> Path:
@@ -81,19 +101,29 @@ class Settings:
 
 
 _NUMERIC = {
+    "workers": int,
+    "heartbeat_seconds": float,
+    "lost_after": float,
+    "shutdown_grace": float,
     "timeout": float,
     "cell_timeout": float,
     "upload_attempts": int,
     "upload_backoff": float,
     "autosave_seconds": float,
     "kill_grace": float,
+    "smtp_port": int,
 }
+
+_BOOLEAN = {"smtp_starttls"}
+_TRUE, _FALSE = {"true", "1", "yes", "on"}, {"false", "0", "no", "off"}
 
 
 def _convert(name: str, value: Any) -> Any:
     known = {f.name for f in fields(Settings)}
     if name not in known:
         raise BadInput(f"unknown setting {name!r} (known: {', '.join(sorted(known))})")
+    if name in _BOOLEAN and value is not None:
+        return _to_bool(name, value)
     kind = _NUMERIC.get(name)
     if kind is None or value is None:
         return value
@@ -104,6 +134,15 @@ def _convert(name: str, value: Any) -> Any:
     if number < 0:
         raise BadInput(f"setting {name!r} must not be negative, got {value!r}")
     return number
+
+
+def _to_bool(name: str, value: Any) -> bool:
+    if isinstance(value, bool):
+        return value
+    text = str(value).strip().lower()
+    if text in _TRUE or text in _FALSE:
+        return text in _TRUE
+    raise BadInput(f"setting {name!r} expects true or false, got {value!r}")
 
 
 def config_path(environ: Mapping[str, str]) -> Path:

@@ -24,6 +24,8 @@ class RunStatus(str, Enum):
     TIMED_OUT = "timed_out"
     CANCELLED = "cancelled"
     KERNEL_DIED = "kernel_died"
+    LOST = "lost"
+    """Its worker or scheduler died (kill -9, machine gone); the partial output is kept."""
 
     @property
     def terminal(self) -> bool:
@@ -41,6 +43,7 @@ _EXIT_CODES = {
     RunStatus.TIMED_OUT: 3,
     RunStatus.KERNEL_DIED: 4,
     RunStatus.CANCELLED: 130,
+    RunStatus.LOST: 1,
     RunStatus.RUNNING: 1,
 }
 
@@ -107,6 +110,10 @@ class RunRecord:
     """The job definition version the run belongs to; None for ad-hoc runs."""
     rerun_of: str | None = None
     """The run id this run reproduces (``nbprod runs rerun``)."""
+    scheduled_for: str | None = None
+    """The fire time (ISO, UTC) this scheduled run belongs to."""
+    logical_run_id: str | None = None
+    """The first attempt's run id: every retry of one logical run shares it."""
     tags: list[str] = field(default_factory=list)
     created_at: str = ""
     started_at: str | None = None

@@ -61,6 +61,8 @@ class RunRequest:
     source_path: str | None = None
     """The path to record as the notebook's, when executing a stored snapshot."""
     run_id: str = field(default_factory=new_run_id)
+    scheduled_for: str | None = None
+    logical_run_id: str | None = None
 
     @property
     def sha256(self) -> str:
@@ -151,6 +153,9 @@ def prepare(
     rerun_of: str | None = None,
     tags: Sequence[str] = (),
     source_path: str | None = None,
+    run_id: str | None = None,
+    scheduled_for: str | None = None,
+    logical_run_id: str | None = None,
 ) -> RunRequest:
     """Validate everything; raise BadInput subclasses with one-line messages."""
     from nbprod import params
@@ -195,6 +200,9 @@ def prepare(
         rerun_of=rerun_of,
         tags=list(tags),
         source_path=source_path,
+        run_id=run_id or new_run_id(),
+        scheduled_for=scheduled_for,
+        logical_run_id=logical_run_id,
     )
 
 
@@ -217,8 +225,13 @@ def run(
     log_output: bool = False,
     on_progress: Callable[[int, int], None] | None = None,
     on_record: Callable[[RunRecord], None] | None = None,
+    control: Any = None,
+    handle_signals: bool = True,
 ) -> Run:
     """Execute a prepared request; always returns a Run in a terminal status.
+
+    ``control`` (an engine.RunControl) lets the caller stop the run from another thread;
+    with ``handle_signals`` Ctrl-C and SIGTERM cancel it (main thread only).
 
     ``on_record`` sees the record twice, as ``running`` at the start (from a helper
     thread) and in its terminal status at the end (for indexing in the catalog).
@@ -233,7 +246,15 @@ def run(
     kernel = StartedKernel(request.kernel, request.cwd, folder / "kernel.log")
     try:
         return _run_with_kernel(
-            request, kernel, folder, progress_bar, log_output, on_progress, on_record
+            request,
+            kernel,
+            folder,
+            progress_bar,
+            log_output,
+            on_progress,
+            on_record,
+            control,
+            handle_signals,
         )
     finally:
         kernel.close()
@@ -247,6 +268,8 @@ def _run_with_kernel(
     log_output: bool,
     on_progress: Callable[[int, int], None] | None,
     on_record: Callable[[RunRecord], None] | None,
+    control: Any,
+    handle_signals: bool,
 ) -> Run:
     from nbprod import engine, environment, spool
     from nbprod.finalize import finalize_notebook
@@ -269,6 +292,8 @@ def _run_with_kernel(
         attempt=request.attempt,
         job_version=request.job_version,
         rerun_of=request.rerun_of,
+        scheduled_for=request.scheduled_for,
+        logical_run_id=request.logical_run_id or request.run_id,
         tags=list(request.tags),
         created_at=isoformat(utcnow()),
         parameters=effective_parameters(request),
@@ -291,13 +316,13 @@ def _run_with_kernel(
     record.started_at = isoformat(started)
     announce = pool.submit(_announce, request, copy.deepcopy(record), on_record)
 
-    control = engine.RunControl(kill_grace=settings.kill_grace)
+    control = control or engine.RunControl(kill_grace=settings.kill_grace)
     timer = None
     if request.timeout:
         timer = threading.Timer(request.timeout, control.stop, args=("timeout",))
         timer.daemon = True
         timer.start()
-    restore = _install_signal_handlers(control)
+    restore = _install_signal_handlers(control) if handle_signals else (lambda: None)
     monotonic_start = time.monotonic()
     try:
         execution = engine.run_notebook(

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import sqlalchemy as sa
 
-HEAD_REVISION = "0001"
+HEAD_REVISION = "0002"
 """The alembic revision this code expects; checked on open without importing alembic."""
 
 
@@ -94,3 +94,56 @@ kind is ``param``, ``scrap`` or ``tag``; value_text is the string itself or its 
 """
 
 TABLES = (jobs, job_versions, runs, run_values)
+"""The index: everything here is derived from the store (rebuild recreates it)."""
+
+fires = sa.Table(
+    "fires",
+    metadata,
+    sa.Column("store", text_key(1024), primary_key=True),
+    sa.Column("job", text_key(100), primary_key=True),
+    sa.Column("scheduled_for", text_key(40), primary_key=True),
+    sa.Column("decision", sa.String(20), nullable=False),
+    sa.Column("reason", sa.String(200), nullable=True),
+    sa.Column("run_id", text_key(40), nullable=True),
+    sa.Column("scheduler", sa.String(200), nullable=False),
+    sa.Column("fired_at", text_key(40), nullable=False),
+)
+"""One row per (job, scheduled time): the primary key is what makes a fire happen once,
+however many schedulers share the catalog."""
+
+queue = sa.Table(
+    "queue",
+    metadata,
+    sa.Column("store", text_key(1024), primary_key=True),
+    sa.Column("run_id", text_key(40), primary_key=True),
+    sa.Column("job", text_key(100), nullable=False),
+    sa.Column("state", text_key(20), nullable=False),
+    sa.Column("attempt", sa.Integer, nullable=False),
+    sa.Column("logical_run_id", text_key(40), nullable=False),
+    sa.Column("scheduled_for", text_key(40), nullable=True),
+    sa.Column("available_at", text_key(40), nullable=False),
+    sa.Column("enqueued_at", text_key(40), nullable=False),
+    sa.Column("started_at", text_key(40), nullable=True),
+    sa.Column("finished_at", text_key(40), nullable=True),
+    sa.Column("heartbeat_at", text_key(40), nullable=True),
+    sa.Column("worker", sa.String(200), nullable=True),
+    sa.Column("cancel_requested", sa.Boolean, nullable=False),
+    sa.Column("final_status", sa.String(20), nullable=True),
+    sa.Column("request", sa.JSON, nullable=False),
+    sa.Index("ix_queue_state_available", "state", "available_at"),
+    sa.Index("ix_queue_store_job_state", "store", "job", "state"),
+)
+"""Runs waiting for or held by a worker. Operational state, not part of the index: the
+store cannot recreate it, and rebuild leaves it alone."""
+
+workers = sa.Table(
+    "workers",
+    metadata,
+    sa.Column("worker", sa.String(200), primary_key=True),
+    sa.Column("host", sa.String(200), nullable=False),
+    sa.Column("pid", sa.Integer, nullable=False),
+    sa.Column("started_at", text_key(40), nullable=False),
+    sa.Column("heartbeat_at", text_key(40), nullable=False),
+    sa.Column("state", sa.String(20), nullable=False),
+    sa.Column("run_id", text_key(40), nullable=True),
+)

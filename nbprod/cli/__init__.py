@@ -137,10 +137,11 @@ def params_(notebook: str, as_json: bool) -> None:
 
 def _register() -> None:
     from nbprod.cli.jobs import jobs
+    from nbprod.cli.ops import scheduler, status, worker
     from nbprod.cli.runs import runs
     from nbprod.cli.store import catalog, gc, store
 
-    for command in (runs, jobs, store, catalog, gc):
+    for command in (runs, jobs, store, catalog, gc, scheduler, worker, status):
         main.add_command(command)
 
 

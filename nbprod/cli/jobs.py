@@ -149,6 +149,7 @@ def jobs_next(name: str, store: str | None, count: int) -> None:
 @common.store_option
 @click.option("--progress/--no-progress", default=None, help="Progress bar.")
 @click.option("-q", "--quiet", is_flag=True, help="Print only the output location.")
+@click.option("--queue", "to_queue", is_flag=True, help="Queue the run for the workers instead.")
 @common.json_option
 def jobs_run(
     name: str,
@@ -158,12 +159,29 @@ def jobs_run(
     store: str | None,
     progress: bool | None,
     quiet: bool,
+    to_queue: bool,
     as_json: bool,
 ) -> None:
-    """Run a job's latest version now, in the foreground (overrides are validated)."""
-    from nbprod.api import run
+    """Run a job's latest version now, in the foreground (overrides are validated).
+
+    With --queue the run is queued for `nbprod worker`s / the scheduler's workers; the run
+    id is printed at once."""
+    from nbprod.api import enqueue_job, run
     from nbprod.jobs.actions import prepare_job_run
 
+    if to_queue:
+        run_id = enqueue_job(
+            name,
+            settings=common.settings(store=store),
+            cli_parameters=cli_parameters,
+            parameter_files=files,
+            parameter_yaml=yaml_texts,
+        )
+        if as_json:
+            common.echo_json({"run_id": run_id, "job": name, "state": "queued"})
+        else:
+            click.echo(run_id if quiet else f"queued {run_id}  job {name}")
+        return
     request = prepare_job_run(
         name,
         settings=common.settings(store=store),

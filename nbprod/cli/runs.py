@@ -184,3 +184,13 @@ def runs_delete(run_ids: tuple[str, ...], store: str | None, yes: bool) -> None:
         click.confirm(f"delete {len(records)} run(s): {names}?", abort=True)
     for record in delete_runs(records, settings=settings):
         click.echo(f"deleted {record.run_id} ({record.job})")
+
+
+@runs.command("cancel")
+@click.argument("run_id")
+@common.store_option
+def runs_cancel(run_id: str, store: str | None) -> None:
+    """Cancel a queued or running run, from any process (RUN_ID may be a unique prefix)."""
+    from nbprod.api import cancel_run
+
+    click.echo(cancel_run(run_id, settings=common.settings(store=store)))

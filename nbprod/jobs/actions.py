@@ -144,29 +144,36 @@ def prepare_job_run(
     cli_parameters: Sequence[tuple[str, str]] = (),
     parameter_files: Sequence[str] = (),
     parameter_yaml: Sequence[str] = (),
+    parameters: dict[str, Any] | None = None,
+    version: int | None = None,
     trigger: str = "job",
+    **extra: Any,
 ) -> Any:
-    """A run request for the job's latest version: its pinned snapshot, its parameters
-    overlaid with the given overrides (validated against the snapshot's schema)."""
+    """A run request for a job version (default: the latest): its pinned snapshot, its
+    parameters overlaid with the overrides (validated against the snapshot's schema).
+
+    ``extra`` passes run identity through (run_id, attempt, scheduled_for, ...).
+    """
     from pathlib import Path
 
     from nbprod.jobs.service import materialize_snapshot
     from nbprod.runner import prepare
 
     view = show_job(name, settings=settings, next_count=0)
-    version = view.versions[-1]
-    definition = version.definition
+    chosen = [v for v in view.versions if version is None or v.version == version]
+    if not chosen:
+        raise JobNotFound(f"job {name!r} has no version {version}")
+    pinned = chosen[-1]
+    definition = pinned.definition
     store = _store_for(settings)
     path = materialize_snapshot(
-        store, version.notebook_sha256, version.notebook_name, settings.home / "snapshots"
+        store, pinned.notebook_sha256, pinned.notebook_name, settings.home / "snapshots"
     )
     original_dir = Path(definition.notebook).parent
     return prepare(
         path,
-        settings=Settings.load({"store": store.url, "home": str(settings.home)})
-        if store.url != settings.store
-        else settings,
-        parameters=definition.parameters,
+        settings=settings,
+        parameters={**definition.parameters, **(parameters or {})},
         cli_parameters=cli_parameters,
         parameter_files=parameter_files,
         parameter_yaml=parameter_yaml,
@@ -176,9 +183,10 @@ def prepare_job_run(
         timeout=definition.timeout,
         cell_timeout=definition.cell_timeout,
         trigger=trigger,
-        job_version=version.version,
+        job_version=pinned.version,
         tags=definition.tags,
         source_path=definition.notebook,
+        **extra,
     )
 
 

@@ -128,8 +128,12 @@ def _schedule(value: Any, source: str) -> str | None:
 
     if text.startswith("@") and text not in PRESETS:
         raise _fail(source, f"unknown schedule preset {text!r} (use {', '.join(PRESETS)})")
-    if len(expression.split()) != 5 or not croniter.is_valid(expression):
-        raise _fail(source, f"invalid cron expression {text!r} (five fields: m h dom mon dow)")
+    if len(expression.split()) not in (5, 6) or not croniter.is_valid(expression):
+        raise _fail(
+            source,
+            f"invalid cron expression {text!r} (m h dom mon dow, optionally a sixth field "
+            "for seconds)",
+        )
     return text
 
 

@@ -20,6 +20,7 @@ from tests.catalog.records_factory import make_record
 from tests.conftest import REPO
 
 TABLES = {"jobs", "job_versions", "runs", "run_values"}
+SCHEDULER_TABLES = {"fires", "queue", "workers"}
 
 
 def test_migrations_from_an_empty_postgres_database(postgres_server):
@@ -32,7 +33,9 @@ def test_migrations_from_an_empty_postgres_database(postgres_server):
         assert sa.inspect(conn).get_table_names() == []
     catalog = Catalog.open(url)
     with engine.connect() as conn:
-        assert set(sa.inspect(conn).get_table_names()) == TABLES | {"alembic_version"}
+        assert set(sa.inspect(conn).get_table_names()) == TABLES | SCHEDULER_TABLES | {
+            "alembic_version"
+        }
         version = conn.execute(sa.text("SELECT version_num FROM alembic_version")).scalar()
         assert version == HEAD_REVISION
         context = MigrationContext.configure(conn, opts={"compare_type": True})

@@ -21,6 +21,7 @@ from tests.catalog.records_factory import BASE_TIME, make_record, make_version
 from tests.conftest import free_port
 
 TABLES = {"jobs", "job_versions", "runs", "run_values"}
+SCHEDULER_TABLES = {"fires", "queue", "workers"}
 
 
 # -- schema and migrations -----------------------------------------------------------------
@@ -39,7 +40,9 @@ def test_migrations_create_every_table_as_the_schema_declares(catalog: Catalog):
     from alembic.migration import MigrationContext
 
     with catalog.engine.connect() as conn:
-        assert TABLES | {"alembic_version"} <= set(sa.inspect(conn).get_table_names())
+        assert TABLES | SCHEDULER_TABLES | {"alembic_version"} <= set(
+            sa.inspect(conn).get_table_names()
+        )
         version = conn.execute(sa.text("SELECT version_num FROM alembic_version")).scalar()
         assert version == HEAD_REVISION
         context = MigrationContext.configure(conn, opts={"compare_type": True})

@@ -12,6 +12,7 @@ from typing import Any
 import boto3
 import nbformat
 import pytest
+
 from tests.conftest import S3_ENV, MotoServer, free_port
 
 pytestmark = pytest.mark.s3

@@ -9,11 +9,11 @@ from urllib.parse import urlparse
 
 import boto3
 import pytest
-from tests.conftest import S3_ENV, free_port
 
 from nbprod.errors import InvalidName, StoreUnavailable
 from nbprod.store import Entry, open_store
 from nbprod.store.s3 import S3Store
+from tests.conftest import S3_ENV, free_port
 
 pytestmark = pytest.mark.s3
 

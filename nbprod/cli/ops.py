@@ -1,0 +1,109 @@
+"""`nbprod scheduler`, `nbprod worker`, `nbprod status`: running jobs on schedule."""
+
+from __future__ import annotations
+
+import click
+
+from nbprod.cli import common
+
+
+@click.command("scheduler")
+@common.store_option
+@click.option(
+    "--workers",
+    type=click.IntRange(min=0),
+    envvar="NBPROD_WORKERS",
+    help="Local worker processes (0: only external `nbprod worker`s) [default: 2].",
+)
+@click.option(
+    "--tick",
+    type=click.FloatRange(min=0.05),
+    default=1.0,
+    show_default=True,
+    help="Seconds between scheduling passes.",
+)
+@click.option("--log-json", is_flag=True, help="Log decisions as JSON lines.")
+def scheduler(store: str | None, workers: int | None, tick: float, log_json: bool) -> None:
+    """Run schedules in the foreground: fire due jobs once, run them on local workers,
+    detect lost runs and retry them. Ctrl-C / SIGTERM stop it cleanly."""
+    import os
+
+    from nbprod.api import open_catalog
+    from nbprod.scheduler.daemon import Scheduler
+    from nbprod.scheduler.events import configure
+    from nbprod.scheduler.executor import ExternalExecutor, LocalExecutor
+
+    configure(as_json=log_json)
+    settings = common.settings(store=store, workers=workers)
+    catalog = open_catalog(settings)
+    env = {**os.environ, "NBPROD_HOME": str(settings.home), "NBPROD_STORE": settings.store}
+    if settings.catalog:
+        env["NBPROD_CATALOG"] = settings.catalog
+    executor = LocalExecutor(settings.workers, env) if settings.workers else ExternalExecutor()
+    try:
+        Scheduler(settings, catalog, executor, tick=tick).run_forever()
+    finally:
+        catalog.close()
+
+
+@click.command("worker")
+@click.option("--burst", is_flag=True, help="Exit when the queue is empty.")
+@click.option(
+    "--poll",
+    type=click.FloatRange(min=0.05),
+    default=0.5,
+    show_default=True,
+    help="Seconds between looks at an empty queue.",
+)
+@click.option("--log-json", is_flag=True, help="Log decisions as JSON lines.")
+def worker(burst: bool, poll: float, log_json: bool) -> None:
+    """Execute queued runs (from every store in the catalog), one at a time.
+
+    SIGTERM finishes the current run and exits; SIGINT cancels it (output kept)."""
+    from nbprod.api import open_catalog
+    from nbprod.scheduler.events import configure
+    from nbprod.scheduler.worker import Worker
+
+    configure(as_json=log_json)
+    settings = common.settings()
+    catalog = open_catalog(settings)
+    try:
+        runner = Worker(settings, catalog, burst=burst, poll=poll)
+        runner.install_signals()
+        runner.run_forever()
+    finally:
+        catalog.close()
+
+
+@click.command("status")
+@common.json_option
+def status(as_json: bool) -> None:
+    """Queued and running runs, workers and scheduling lag."""
+    from nbprod.api import scheduler_status
+
+    data = scheduler_status(settings=common.settings())
+    if as_json:
+        common.echo_json(data)
+        return
+    counts = data["counts"]
+    click.echo(
+        f"queued {counts.get('queued', 0)}  running {counts.get('running', 0)}  "
+        f"lag {data['lag_s']:.1f}s"
+    )
+    for item in data["running"]:
+        click.echo(
+            f"  running {item['run_id']}  {item['job']}  attempt {item['attempt']}  "
+            f"{item['running_s']}s on {item['worker']}"
+        )
+    for item in data["queued"]:
+        click.echo(
+            f"  queued  {item['run_id']}  {item['job']}  attempt {item['attempt']}  "
+            f"from {item['available_at']}"
+        )
+    alive = [w for w in data["workers"] if w["state"] != "stopped"]
+    click.echo(f"workers {len(alive)}")
+    for w in alive:
+        click.echo(
+            f"  {w['worker']}  {w['state']}  heartbeat {w['heartbeat_age_s']}s ago"
+            + (f"  run {w['run_id']}" if w["run_id"] else "")
+        )

@@ -1,0 +1,116 @@
+"""Runs whose worker died: detect them, keep what they produced, mark them ``lost``.
+
+The worker's spool folder holds the partial output notebook (autosaved while it ran) and
+the kernel log; on the worker's own host they are published with the final record.
+"""
+
+from __future__ import annotations
+
+import os
+import platform
+import shutil
+from datetime import datetime
+from pathlib import Path
+from typing import Any
+
+from nbprod.config import Settings
+from nbprod.records import (
+    ErrorInfo,
+    NotebookInfo,
+    RunRecord,
+    RunStatus,
+    isoformat,
+)
+from nbprod.scheduler.events import event
+from nbprod.store import layout, open_store
+
+
+def worker_gone(worker: str | None) -> bool:
+    """True when the worker ran on this host and its process no longer exists."""
+    if not worker:
+        return False
+    host, _, pid = worker.rpartition(":")
+    if host != platform.node() or not pid.isdigit():
+        return False
+    try:
+        os.kill(int(pid), 0)
+    except ProcessLookupError:
+        return True
+    except PermissionError:
+        return False
+    return _is_zombie(int(pid))
+
+
+def _is_zombie(pid: int) -> bool:
+    try:
+        return Path(f"/proc/{pid}/stat").read_text().split(")")[-1].split()[0] == "Z"
+    except (OSError, IndexError):
+        return False
+
+
+def placeholder_record(item: Any, status: str) -> RunRecord:
+    """A record for a run that left none in the store (died before it announced itself)."""
+    return RunRecord(
+        run_id=item.run_id,
+        job=item.job,
+        status=RunStatus(status),
+        notebook=NotebookInfo(path="", name="", sha256=""),
+        kernel="",
+        store=item.store,
+        trigger=item.request.get("trigger", "schedule"),
+        attempt=item.attempt,
+        job_version=item.request.get("job_version"),
+        scheduled_for=item.scheduled_for,
+        logical_run_id=item.logical_run_id,
+        created_at=item.enqueued_at,
+        started_at=item.started_at,
+    )
+
+
+def mark_lost(item: Any, settings: Settings, catalog: Any, now: datetime) -> RunRecord:
+    """Publish a ``lost`` record (and the partial output, when this host has it)."""
+    store = open_store(item.store)
+    key = layout.record_key(item.job, item.run_id)
+    try:
+        record = RunRecord.from_json(store.get(key))
+    except KeyError:
+        record = placeholder_record(item, "lost")
+    record.status = RunStatus.LOST
+    record.finished_at = isoformat(now)
+    if record.started_at:
+        started = datetime.fromisoformat(record.started_at.replace("Z", "+00:00"))
+        record.duration_s = round((now - started).total_seconds(), 3)
+    record.error = ErrorInfo(
+        "Lost", f"worker {item.worker} stopped (no heartbeat since {item.heartbeat_at})"
+    )
+    folder = settings.spool_dir / item.run_id
+    kept = []
+    if folder.is_dir() and record.notebook.name:
+        partial = folder / record.notebook.name
+        if partial.is_file():
+            store.put(
+                record.artifacts.get("output")
+                or layout.output_key(item.job, item.run_id, record.notebook.name),
+                partial.read_bytes(),
+                "application/x-ipynb+json",
+            )
+            kept.append("output")
+        log = folder / "kernel.log"
+        if log.is_file() and log.stat().st_size:
+            log_key = layout.kernel_log_key(item.job, item.run_id)
+            store.put(log_key, log.read_bytes(), "text/plain")
+            record.artifacts["kernel_log"] = log_key
+            kept.append("kernel_log")
+    store.put(key, record.to_json().encode(), "application/json")
+    catalog.index_run(store.url, record)
+    if folder.is_dir():
+        shutil.rmtree(folder, ignore_errors=True)
+    event(
+        "lost",
+        job=item.job,
+        run_id=item.run_id,
+        worker=item.worker,
+        heartbeat_at=item.heartbeat_at,
+        kept=",".join(kept) or "record only",
+    )
+    return record

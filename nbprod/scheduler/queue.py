@@ -1,0 +1,377 @@
+"""The run queue and the fire ledger, in the catalog database.
+
+Every state change is one short write transaction (SQLite: BEGIN IMMEDIATE; PostgreSQL:
+row locks), so several schedulers and workers on one catalog never double-fire or
+double-claim: a fire is an insert on the (store, job, scheduled_for) primary key, a claim
+is an UPDATE that succeeds only while the row is still ``queued``.
+"""
+
+from __future__ import annotations
+
+import os
+import platform
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
+from datetime import datetime, timedelta, timezone
+from typing import Any
+
+import sqlalchemy as sa
+
+from nbprod.catalog.schema import fires, queue, workers
+from nbprod.records import isoformat
+
+QUEUED, RUNNING, DONE, CANCELLED = "queued", "running", "done", "cancelled"
+
+
+def iso(moment: datetime) -> str:
+    return isoformat(moment)
+
+
+def parse_iso(text: str) -> datetime:
+    return datetime.fromisoformat(text.replace("Z", "+00:00"))
+
+
+def worker_id() -> str:
+    return f"{platform.node()}:{os.getpid()}"
+
+
+@dataclass
+class Item:
+    store: str
+    run_id: str
+    job: str
+    state: str
+    attempt: int
+    logical_run_id: str
+    scheduled_for: str | None
+    available_at: str
+    enqueued_at: str
+    started_at: str | None
+    heartbeat_at: str | None
+    worker: str | None
+    cancel_requested: bool
+    final_status: str | None
+    request: dict[str, Any]
+
+    @classmethod
+    def from_row(cls, row: Any) -> Item:
+        data = dict(row._mapping)
+        data.pop("finished_at", None)
+        return cls(**data)
+
+
+class Queue:
+    def __init__(self, catalog: Any) -> None:
+        self.engine: sa.Engine = catalog.engine
+        self.postgres = self.engine.dialect.name == "postgresql"
+
+    @contextmanager
+    def _write(self) -> Iterator[sa.Connection]:
+        with self.engine.connect() as conn:
+            conn = conn.execution_options(nbprod_write=True)
+            with conn.begin():
+                yield conn
+
+    # -- fires ------------------------------------------------------------------------
+
+    def last_fire(self, store: str, job: str) -> datetime | None:
+        with self.engine.connect() as conn:
+            value = conn.execute(
+                sa.select(sa.func.max(fires.c.scheduled_for)).where(
+                    fires.c.store == store, fires.c.job == job
+                )
+            ).scalar()
+        return parse_iso(value) if value else None
+
+    def record_fire(
+        self,
+        store: str,
+        job: str,
+        scheduled_for: datetime,
+        *,
+        decision: str,
+        scheduler: str,
+        now: datetime,
+        reason: str | None = None,
+        enqueue: dict[str, Any] | None = None,
+    ) -> bool:
+        """Claim one (job, scheduled time); enqueue its run in the same transaction.
+
+        Returns False when another scheduler recorded that fire first (nothing is done).
+        """
+        stamp = iso(scheduled_for)
+        run_id = enqueue["run_id"] if enqueue else None
+        with self._write() as conn:
+            exists = conn.execute(
+                sa.select(fires.c.decision).where(
+                    fires.c.store == store, fires.c.job == job, fires.c.scheduled_for == stamp
+                )
+            ).first()
+            if exists is not None:
+                return False
+            try:
+                conn.execute(
+                    fires.insert().values(
+                        store=store,
+                        job=job,
+                        scheduled_for=stamp,
+                        decision=decision,
+                        reason=reason,
+                        run_id=run_id,
+                        scheduler=scheduler,
+                        fired_at=iso(now),
+                    )
+                )
+            except sa.exc.IntegrityError:
+                return False  # PostgreSQL: a concurrent scheduler inserted it first
+            if enqueue:
+                conn.execute(queue.insert().values(**_queue_row(store, job, now, enqueue)))
+        return True
+
+    # -- queue ------------------------------------------------------------------------
+
+    def enqueue(self, store: str, job: str, now: datetime, **fields: Any) -> str:
+        with self._write() as conn:
+            conn.execute(queue.insert().values(**_queue_row(store, job, now, fields)))
+        return fields["run_id"]
+
+    def active_count(self, store: str, job: str) -> int:
+        with self.engine.connect() as conn:
+            return conn.execute(
+                sa.select(sa.func.count()).where(
+                    queue.c.store == store,
+                    queue.c.job == job,
+                    queue.c.state.in_((QUEUED, RUNNING)),
+                )
+            ).scalar_one()
+
+    def claim(
+        self,
+        worker: str,
+        now: datetime,
+        limits: dict[tuple[str, str], int],
+        store: str | None = None,
+    ) -> Item | None:
+        """The oldest available item whose job is under its concurrency limit, or None.
+
+        ``limits`` maps (store, job) to the job's concurrency (missing: unlimited);
+        ``store`` restricts the worker to one store's runs.
+        """
+        conditions = [queue.c.state == QUEUED, queue.c.available_at <= iso(now)]
+        if store is not None:
+            conditions.append(queue.c.store == store)
+        with self._write() as conn:
+            candidates = conn.execute(
+                sa.select(queue)
+                .where(*conditions)
+                .order_by(queue.c.available_at, queue.c.run_id)
+                .limit(50)
+            ).fetchall()
+            for row in candidates:
+                limit = limits.get((row.store, row.job))
+                if limit is not None:
+                    if self.postgres:  # serialise claims per job: a transaction-scoped lock
+                        conn.execute(
+                            sa.text("SELECT pg_advisory_xact_lock(hashtext(:k))"),
+                            {"k": f"{row.store}|{row.job}"},
+                        )
+                    running = conn.execute(
+                        sa.select(sa.func.count()).where(
+                            queue.c.store == row.store,
+                            queue.c.job == row.job,
+                            queue.c.state == RUNNING,
+                        )
+                    ).scalar_one()
+                    if running >= limit:
+                        continue
+                claimed = conn.execute(
+                    queue.update()
+                    .where(
+                        queue.c.store == row.store,
+                        queue.c.run_id == row.run_id,
+                        queue.c.state == QUEUED,
+                    )
+                    .values(
+                        state=RUNNING, worker=worker, started_at=iso(now), heartbeat_at=iso(now)
+                    )
+                )
+                if claimed.rowcount == 1:
+                    fresh = conn.execute(
+                        sa.select(queue).where(
+                            queue.c.store == row.store, queue.c.run_id == row.run_id
+                        )
+                    ).one()
+                    return Item.from_row(fresh)
+        return None
+
+    def heartbeat(self, store: str, run_id: str, now: datetime) -> bool:
+        """Refresh a running item's heartbeat; returns whether cancel was requested."""
+        with self._write() as conn:
+            conn.execute(
+                queue.update()
+                .where(queue.c.store == store, queue.c.run_id == run_id, queue.c.state == RUNNING)
+                .values(heartbeat_at=iso(now))
+            )
+            flag = conn.execute(
+                sa.select(queue.c.cancel_requested).where(
+                    queue.c.store == store, queue.c.run_id == run_id
+                )
+            ).scalar()
+        return bool(flag)
+
+    def finish(self, store: str, run_id: str, status: str, now: datetime) -> None:
+        with self._write() as conn:
+            conn.execute(
+                queue.update()
+                .where(queue.c.store == store, queue.c.run_id == run_id)
+                .values(state=DONE, final_status=status, finished_at=iso(now))
+            )
+
+    def get(self, store: str, run_id: str) -> Item | None:
+        with self.engine.connect() as conn:
+            row = conn.execute(
+                sa.select(queue).where(queue.c.store == store, queue.c.run_id == run_id)
+            ).first()
+        return Item.from_row(row) if row else None
+
+    def find(self, run_id: str) -> Item | None:
+        """An item in any store by run id or unique prefix."""
+        with self.engine.connect() as conn:
+            rows = conn.execute(
+                sa.select(queue).where(queue.c.run_id.like(f"{run_id}%")).limit(2)
+            ).fetchall()
+        exact = [r for r in rows if r.run_id == run_id]
+        if exact or len(rows) == 1:
+            return Item.from_row((exact or rows)[0])
+        return None
+
+    def request_cancel(self, store: str, run_id: str, now: datetime) -> str:
+        """Cancel a queued item at once, or flag a running one for its worker.
+
+        Returns the item's state after the request: cancelled, running or done.
+        """
+        with self._write() as conn:
+            row = conn.execute(
+                sa.select(queue.c.state).where(queue.c.store == store, queue.c.run_id == run_id)
+            ).first()
+            if row is None:
+                return "missing"
+            if row.state == QUEUED:
+                conn.execute(
+                    queue.update()
+                    .where(queue.c.store == store, queue.c.run_id == run_id)
+                    .values(
+                        state=CANCELLED,
+                        final_status="cancelled",
+                        finished_at=iso(now),
+                        cancel_requested=True,
+                    )
+                )
+                return CANCELLED
+            if row.state == RUNNING:
+                conn.execute(
+                    queue.update()
+                    .where(queue.c.store == store, queue.c.run_id == run_id)
+                    .values(cancel_requested=True)
+                )
+            return row.state
+
+    def running(self) -> list[Item]:
+        with self.engine.connect() as conn:
+            rows = conn.execute(sa.select(queue).where(queue.c.state == RUNNING)).fetchall()
+        return [Item.from_row(r) for r in rows]
+
+    def stale(self, now: datetime, lost_after: float) -> list[Item]:
+        """Running items whose heartbeat is older than ``lost_after`` seconds."""
+        cutoff = iso(now - timedelta(seconds=lost_after))
+        with self.engine.connect() as conn:
+            rows = conn.execute(
+                sa.select(queue).where(queue.c.state == RUNNING, queue.c.heartbeat_at < cutoff)
+            ).fetchall()
+        return [Item.from_row(r) for r in rows]
+
+    def take_over(self, item: Item, now: datetime, status: str) -> bool:
+        """Mark a stale running item finished (as lost) unless its worker came back."""
+        with self._write() as conn:
+            done = conn.execute(
+                queue.update()
+                .where(
+                    queue.c.store == item.store,
+                    queue.c.run_id == item.run_id,
+                    queue.c.state == RUNNING,
+                    queue.c.heartbeat_at == item.heartbeat_at,
+                )
+                .values(state=DONE, final_status=status, finished_at=iso(now))
+            )
+        return done.rowcount == 1
+
+    def counts(self) -> dict[str, int]:
+        with self.engine.connect() as conn:
+            rows = conn.execute(
+                sa.select(queue.c.state, sa.func.count()).group_by(queue.c.state)
+            ).fetchall()
+        return {state: count for state, count in rows}
+
+    def items(self, states: tuple[str, ...], limit: int = 100) -> list[Item]:
+        with self.engine.connect() as conn:
+            rows = conn.execute(
+                sa.select(queue)
+                .where(queue.c.state.in_(states))
+                .order_by(queue.c.available_at, queue.c.run_id)
+                .limit(limit)
+            ).fetchall()
+        return [Item.from_row(r) for r in rows]
+
+    # -- workers ------------------------------------------------------------------------
+
+    def worker_beat(self, worker: str, now: datetime, state: str, run_id: str | None) -> None:
+        host, _, pid = worker.rpartition(":")
+        with self._write() as conn:
+            updated = conn.execute(
+                workers.update()
+                .where(workers.c.worker == worker)
+                .values(heartbeat_at=iso(now), state=state, run_id=run_id)
+            )
+            if updated.rowcount == 0:
+                conn.execute(
+                    workers.insert().values(
+                        worker=worker,
+                        host=host,
+                        pid=int(pid or 0),
+                        started_at=iso(now),
+                        heartbeat_at=iso(now),
+                        state=state,
+                        run_id=run_id,
+                    )
+                )
+
+    def workers(self) -> list[dict[str, Any]]:
+        with self.engine.connect() as conn:
+            rows = conn.execute(sa.select(workers).order_by(workers.c.worker)).fetchall()
+        return [dict(r._mapping) for r in rows]
+
+    def forget_workers(self, older_than: datetime) -> None:
+        with self._write() as conn:
+            conn.execute(workers.delete().where(workers.c.heartbeat_at < iso(older_than)))
+
+
+def _queue_row(store: str, job: str, now: datetime, fields: dict[str, Any]) -> dict[str, Any]:
+    available = fields.get("available_at") or now
+    return {
+        "store": store,
+        "run_id": fields["run_id"],
+        "job": job,
+        "state": QUEUED,
+        "attempt": fields.get("attempt", 1),
+        "logical_run_id": fields.get("logical_run_id") or fields["run_id"],
+        "scheduled_for": iso(fields["scheduled_for"]) if fields.get("scheduled_for") else None,
+        "available_at": iso(available),
+        "enqueued_at": iso(now),
+        "cancel_requested": False,
+        "request": fields.get("request") or {},
+    }
+
+
+def utcnow() -> datetime:
+    return datetime.now(timezone.utc)

@@ -1,0 +1,131 @@
+"""The scheduler's queue and fire ledger on SQLite and PostgreSQL: once, and only once."""
+
+from __future__ import annotations
+
+import multiprocessing
+from datetime import datetime, timedelta, timezone
+
+from nbprod.scheduler.policy import retry_at
+from nbprod.scheduler.queue import Queue
+
+NOW = datetime(2026, 11, 26, 12, 0, tzinfo=timezone.utc)
+
+
+def _fire_in_process(url: str, store: str, scheduler: str, result) -> None:
+    from nbprod.catalog.db import Catalog
+
+    catalog = Catalog.open(url)
+    queue = Queue(catalog)
+    won = 0
+    for minute in range(20):
+        moment = NOW + timedelta(minutes=minute)
+        if queue.record_fire(
+            store,
+            "job",
+            moment,
+            decision="queued",
+            scheduler=scheduler,
+            now=NOW,
+            enqueue={"run_id": f"{scheduler}-{minute:02d}", "scheduled_for": moment},
+        ):
+            won += 1
+    result.put(won)
+    catalog.close()
+
+
+def test_each_fire_is_recorded_once_across_processes(catalog, catalog_url, store_url):
+    ctx = multiprocessing.get_context("spawn")
+    result = ctx.Queue()
+    procs = [
+        ctx.Process(target=_fire_in_process, args=(catalog_url, store_url, f"s{i}", result))
+        for i in range(3)
+    ]
+    for proc in procs:
+        proc.start()
+    for proc in procs:
+        proc.join(60)
+        assert proc.exitcode == 0
+    assert sum(result.get(timeout=5) for _ in procs) == 20
+    queue = Queue(catalog)
+    items = queue.items(("queued",), limit=1000)
+    mine = [i for i in items if i.store == store_url]
+    assert (
+        sorted(i.scheduled_for for i in mine) == sorted({i.scheduled_for for i in mine})
+        and len(mine) == 20
+    )
+    assert queue.last_fire(store_url, "job") == NOW + timedelta(minutes=19)
+
+
+def test_claims_are_exclusive_and_respect_concurrency(catalog, store_url):
+    queue = Queue(catalog)
+    for n in range(3):
+        queue.enqueue(store_url, "limited", NOW, run_id=f"a{n}")
+    queue.enqueue(store_url, "free", NOW, run_id="b0")
+    limits = {(store_url, "limited"): 1}
+    first = queue.claim("w1", NOW, limits, store=store_url)
+    second = queue.claim("w2", NOW, limits, store=store_url)
+    third = queue.claim("w3", NOW, limits, store=store_url)
+    assert first.run_id == "a0" and first.state == "running" and first.worker == "w1"
+    assert second.run_id == "b0"  # a1 waits: 'limited' is at its concurrency
+    assert third is None
+    queue.finish(store_url, "a0", "succeeded", NOW)
+    assert queue.claim("w3", NOW, limits, store=store_url).run_id == "a1"
+    assert queue.get(store_url, "a0").final_status == "succeeded"
+
+
+def test_future_items_wait_until_available(catalog, store_url):
+    queue = Queue(catalog)
+    queue.enqueue(store_url, "job", NOW, run_id="later", available_at=NOW + timedelta(minutes=5))
+    assert queue.claim("w", NOW, {}, store=store_url) is None
+    assert queue.claim("w", NOW + timedelta(minutes=5), {}, store=store_url).run_id == "later"
+
+
+def test_cancel_queued_and_running(catalog, store_url):
+    queue = Queue(catalog)
+    queue.enqueue(store_url, "job", NOW, run_id="q1")
+    queue.enqueue(store_url, "job", NOW, run_id="q2")
+    assert queue.request_cancel(store_url, "q1", NOW) == "cancelled"
+    claimed = queue.claim("w", NOW, {}, store=store_url)
+    assert claimed.run_id == "q2"  # the cancelled one is never handed out
+    assert queue.heartbeat(store_url, "q2", NOW) is False
+    assert queue.request_cancel(store_url, "q2", NOW) == "running"
+    assert queue.heartbeat(store_url, "q2", NOW) is True
+    assert queue.request_cancel(store_url, "missing", NOW) == "missing"
+    assert queue.find("q2").run_id == "q2"
+
+
+def test_stale_items_are_taken_over_once(catalog, store_url):
+    queue = Queue(catalog)
+    queue.enqueue(store_url, "job", NOW, run_id="r1")
+    queue.claim("w", NOW, {}, store=store_url)
+    later = NOW + timedelta(seconds=40)
+    stale = [i for i in queue.stale(later, 30) if i.store == store_url]
+    assert [i.run_id for i in stale] == ["r1"]
+    assert queue.take_over(stale[0], later, "lost") is True
+    assert queue.take_over(stale[0], later, "lost") is False  # a second reaper gets nothing
+    assert queue.get(store_url, "r1").final_status == "lost"
+
+
+def test_a_heartbeat_saves_a_run_from_the_reaper(catalog, store_url):
+    queue = Queue(catalog)
+    queue.enqueue(store_url, "job", NOW, run_id="r2")
+    queue.claim("w", NOW, {}, store=store_url)
+    seen = [i for i in queue.stale(NOW + timedelta(seconds=40), 30) if i.store == store_url][0]
+    queue.heartbeat(store_url, "r2", NOW + timedelta(seconds=41))
+    assert queue.take_over(seen, NOW + timedelta(seconds=42), "lost") is False
+
+
+def test_retry_backoff_doubles_and_stops():
+    class Item:
+        request = {"retries": 2, "retry_delay": 10}
+        attempt = 1
+
+    item = Item()
+    assert retry_at(item, "failed", NOW) == NOW + timedelta(seconds=10)
+    item.attempt = 2
+    assert retry_at(item, "lost", NOW) == NOW + timedelta(seconds=20)
+    item.attempt = 3
+    assert retry_at(item, "failed", NOW) is None  # two retries used
+    item.attempt = 1
+    assert retry_at(item, "succeeded", NOW) is None
+    assert retry_at(item, "cancelled", NOW) is None
