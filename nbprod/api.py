@@ -510,3 +510,72 @@ def _item_view(item: Any, now: Any) -> dict[str, Any]:
         "running_s": round((now - started).total_seconds(), 1) if started else None,
         "cancel_requested": item.cancel_requested,
     }
+
+
+def enqueue_notebook(
+    notebook: str | os.PathLike[str],
+    parameter_sets: Sequence[Mapping[str, Any]],
+    *,
+    settings: Settings,
+    job: str | None = None,
+    kernel: str | None = None,
+    cwd: str | os.PathLike[str] | None = None,
+    timeout: float | None = None,
+    cell_timeout: float | None = None,
+    tags: Sequence[str] = (),
+    trigger: str = "queue",
+) -> list[RunRequest]:
+    """Queue one run of ``notebook`` per parameter set, for the workers.
+
+    Every set is validated first (nothing is queued if one is wrong); the notebook's
+    snapshot is stored once and every run executes that snapshot.
+    """
+    from nbprod.scheduler.queue import Queue, utcnow
+    from nbprod.store import layout
+
+    requests = [
+        prepare(
+            notebook,
+            settings=settings,
+            parameters=values,
+            job=job,
+            kernel=kernel,
+            cwd=cwd,
+            timeout=timeout,
+            cell_timeout=cell_timeout,
+            trigger=trigger,
+            tags=tags,
+        )
+        for values in parameter_sets
+    ]
+    if not requests:
+        return []
+    first = requests[0]
+    first.store.put_if_absent(layout.snapshot_key(first.sha256), first.source, "application/json")
+    catalog = open_catalog(settings)
+    try:
+        queue = Queue(catalog)
+        now = utcnow()
+        for request in requests:
+            queue.enqueue(
+                request.store.url,
+                request.job,
+                now,
+                run_id=request.run_id,
+                request={
+                    "kind": "snapshot",
+                    "sha256": request.sha256,
+                    "notebook_name": request.notebook_path.name,
+                    "source_path": str(request.notebook_path),
+                    "parameters": request.parameters,
+                    "kernel": request.kernel,
+                    "cwd": str(request.cwd),
+                    "timeout": request.timeout,
+                    "cell_timeout": request.cell_timeout,
+                    "tags": list(request.tags),
+                    "trigger": trigger,
+                },
+            )
+    finally:
+        catalog.close()
+    return requests

@@ -152,15 +152,19 @@ class Queue:
         now: datetime,
         limits: dict[tuple[str, str], int],
         store: str | None = None,
+        only: set[str] | None = None,
     ) -> Item | None:
         """The oldest available item whose job is under its concurrency limit, or None.
 
         ``limits`` maps (store, job) to the job's concurrency (missing: unlimited);
-        ``store`` restricts the worker to one store's runs.
+        ``store`` restricts the worker to one store's runs, ``only`` to given run ids
+        (a sweep draining its own runs).
         """
         conditions = [queue.c.state == QUEUED, queue.c.available_at <= iso(now)]
         if store is not None:
             conditions.append(queue.c.store == store)
+        if only is not None:
+            conditions.append(queue.c.run_id.in_(sorted(only)))
         with self._write() as conn:
             candidates = conn.execute(
                 sa.select(queue)

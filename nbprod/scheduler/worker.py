@@ -22,7 +22,13 @@ from nbprod.scheduler.queue import Queue, utcnow, worker_id
 
 class Worker:
     def __init__(
-        self, settings: Settings, catalog: Any, *, burst: bool = False, poll: float = 0.5
+        self,
+        settings: Settings,
+        catalog: Any,
+        *,
+        burst: bool = False,
+        poll: float = 0.5,
+        only: set[str] | None = None,
     ) -> None:
         self.settings = settings
         self.catalog = catalog
@@ -30,6 +36,7 @@ class Worker:
         self.burst = burst
         self.poll = poll
         self.name = worker_id()
+        self.only = only
         self.draining = threading.Event()
         self.control: Any = None
 
@@ -51,7 +58,7 @@ class Worker:
         done = 0
         while not self.draining.is_set():
             self.queue.worker_beat(self.name, utcnow(), "idle", None)
-            item = self.queue.claim(self.name, utcnow(), self._limits())
+            item = self.queue.claim(self.name, utcnow(), self._limits(), only=self.only)
             if item is None:
                 if self.burst:
                     break
@@ -150,12 +157,49 @@ def prepare_item(item: Any, settings: Settings) -> Any:
     item_settings = (
         settings if settings.store == item.store else replace(settings, store=item.store)
     )
+    if request.get("kind") == "snapshot":
+        return _prepare_snapshot(item, item_settings)
     return prepare_job_run(
         item.job,
         settings=item_settings,
         parameters=request.get("parameters") or {},
         version=request.get("job_version"),
         trigger=request.get("trigger", "schedule"),
+        run_id=item.run_id,
+        attempt=item.attempt,
+        scheduled_for=item.scheduled_for,
+        logical_run_id=item.logical_run_id,
+    )
+
+
+def _prepare_snapshot(item: Any, settings: Settings) -> Any:
+    """A queued run of a stored notebook snapshot (no job definition), e.g. a sweep's."""
+    from pathlib import Path
+
+    from nbprod.jobs.service import materialize_snapshot
+    from nbprod.runner import prepare
+    from nbprod.store import open_store
+
+    request = item.request
+    path = materialize_snapshot(
+        open_store(item.store),
+        request["sha256"],
+        request["notebook_name"],
+        settings.home / "snapshots",
+    )
+    cwd = request.get("cwd")
+    return prepare(
+        path,
+        settings=settings,
+        parameters=request.get("parameters") or {},
+        job=item.job,
+        kernel=request.get("kernel"),
+        cwd=cwd if cwd and Path(cwd).is_dir() else None,
+        timeout=request.get("timeout"),
+        cell_timeout=request.get("cell_timeout"),
+        trigger=request.get("trigger", "queue"),
+        tags=request.get("tags") or [],
+        source_path=request.get("source_path"),
         run_id=item.run_id,
         attempt=item.attempt,
         scheduled_for=item.scheduled_for,
