@@ -480,19 +480,23 @@ def scheduler_status(*, settings: Settings) -> dict[str, Any]:
             "counts": queue.counts(),
             "queued": [_item_view(i, now) for i in queued[:50]],
             "running": [_item_view(i, now) for i in running],
-            "workers": [
-                {
-                    **w,
-                    "heartbeat_age_s": round(
-                        (now - parse_iso(w["heartbeat_at"])).total_seconds(), 1
-                    ),
-                }
-                for w in queue.workers()
-            ],
+            "workers": [_worker_view(w, now, settings.lost_after) for w in queue.workers()],
             "lag_s": round(lag, 3),
         }
     finally:
         catalog.close()
+
+
+def _worker_view(row: dict[str, Any], now: Any, lost_after: float) -> dict[str, Any]:
+    """A worker row; one silent for longer than ``lost_after`` (killed, host gone) is
+    ``gone`` whatever it last said (it cannot say ``stopped`` once killed)."""
+    from nbprod.scheduler.queue import parse_iso
+
+    age = (now - parse_iso(row["heartbeat_at"])).total_seconds()
+    view = {**row, "heartbeat_age_s": round(age, 1)}
+    if row["state"] != "stopped" and age > lost_after:
+        view["state"] = "gone"
+    return view
 
 
 def _item_view(item: Any, now: Any) -> dict[str, Any]:

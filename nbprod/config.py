@@ -46,6 +46,8 @@ class Settings:
     """How often the partial output notebook is written locally while a run executes."""
     kill_grace: float = 5.0
     """Seconds between interrupting a kernel (timeout, Ctrl-C) and killing it."""
+    progress_seconds: float = 3.0
+    """How often a running run's record is re-published with cells done/total (0: never)."""
     catalog: str | None = None
     """SQLAlchemy URL of the catalog; default: sqlite:///<home>/catalog.db"""
     workers: int = 2
@@ -68,6 +70,9 @@ class Settings:
     """Sender address of notification e-mails."""
     smtp_starttls: bool = False
     """Upgrade the SMTP connection with STARTTLS before logging in."""
+    templates: str | None = None
+    """A folder of the user's own notebook templates (``*.ipynb``) for ``nbprod new``; they
+    override built-in templates of the same name."""
 
     @property
     def spool_dir(self) -> Path:
@@ -101,6 +106,7 @@ class Settings:
 
 
 _NUMERIC = {
+    "progress_seconds": float,
     "workers": int,
     "heartbeat_seconds": float,
     "lost_after": float,

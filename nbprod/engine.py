@@ -116,15 +116,52 @@ class _Manager(NotebookExecutionManager):
         self.on_progress = on_progress
         self.cells_done = 0
         self._last_write = time.monotonic()
+        # A save skipped by the throttle is done when the interval is over (a timer), so a
+        # long silent cell does not leave the partial copy without the cells before it.
+        self._lock = threading.Lock()
+        self._pending: threading.Timer | None = None
+        self._closed = False
 
     def save(self, **kwargs: Any) -> None:
-        if self.partial_path is None or time.monotonic() - self._last_write < self.autosave_seconds:
+        if self.partial_path is None:
             return
+        with self._lock:
+            if self._closed:
+                return
+            wait = self.autosave_seconds - (time.monotonic() - self._last_write)
+            if wait > 0:
+                if self._pending is None:
+                    self._pending = threading.Timer(wait, self._flush)
+                    self._pending.daemon = True
+                    self._pending.start()
+                return
+            self._write()
+
+    def _flush(self) -> None:
+        with self._lock:
+            self._pending = None
+            if self._closed:
+                return
+            try:
+                self._write()
+            except Exception:  # best effort: the notebook may change while it is written
+                log.debug("partial save failed", exc_info=True)
+
+    def _write(self) -> None:
+        assert self.partial_path is not None
         write_notebook(self.nb, self.partial_path)
         self._last_write = time.monotonic()
 
     def autosave_cell(self) -> None:
         self.save()
+
+    def notebook_complete(self, **kwargs: Any) -> None:
+        with self._lock:  # the caller writes the final notebook; no partial save after it
+            self._closed = True
+            if self._pending is not None:
+                self._pending.cancel()
+                self._pending = None
+        super().notebook_complete(**kwargs)
 
     def cell_complete(self, cell: Any, cell_index: int | None = None, **kwargs: Any) -> None:
         super().cell_complete(cell, cell_index=cell_index, **kwargs)

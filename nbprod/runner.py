@@ -315,6 +315,9 @@ def _run_with_kernel(
     started = utcnow()
     record.started_at = isoformat(started)
     announce = pool.submit(_announce, request, copy.deepcopy(record), on_record)
+    progress = _ProgressPublisher(
+        request, record, pool, on_record, on_progress, settings.progress_seconds
+    )
 
     control = control or engine.RunControl(kill_grace=settings.kill_grace)
     timer = None
@@ -334,7 +337,7 @@ def _run_with_kernel(
             log_output=log_output,
             partial_path=folder / request.notebook_path.name,
             autosave_seconds=settings.autosave_seconds,
-            on_progress=on_progress,
+            on_progress=progress,
         )
     finally:
         if timer:
@@ -356,6 +359,7 @@ def _run_with_kernel(
         record.artifacts["environment"] = env_key
     record.git = _result(git_future)
     _result(announce, timeout=None)  # never let a late 'running' record win
+    progress.drain()
     pool.shutdown(wait=False)
 
     uploads = [
@@ -462,6 +466,52 @@ def _notify(on_record: Callable[[RunRecord], None] | None, record: RunRecord) ->
         import logging
 
         logging.getLogger("nbprod").warning("could not index run %s: %s", record.run_id, exc)
+
+
+class _ProgressPublisher:
+    """Live progress for readers elsewhere (browse UI, `runs show`): the running record is
+    re-published every ``interval`` seconds with cells done/total, off the run's thread."""
+
+    def __init__(
+        self,
+        request: RunRequest,
+        record: RunRecord,
+        pool: ThreadPoolExecutor,
+        on_record: Callable[[RunRecord], None] | None,
+        on_progress: Callable[[int, int], None] | None,
+        interval: float,
+    ) -> None:
+        self.request, self.record, self.pool = request, record, pool
+        self.on_record, self.on_progress, self.interval = on_record, on_progress, interval
+        self.last = time.monotonic()
+        self.pending: list[Future[Any]] = []
+
+    def __call__(self, done: int, total: int) -> None:
+        if self.on_progress:
+            self.on_progress(done, total)
+        now = time.monotonic()
+        if self.interval <= 0 or now - self.last < self.interval or done >= total:
+            return
+        self.last = now
+        snapshot = copy.deepcopy(self.record)
+        snapshot.progress = Progress(cells_total=total, cells_done=done)
+        self.pending = [f for f in self.pending if not f.done()]
+        if not self.pending:  # one in flight at most: a slow store skips updates
+            self.pending.append(self.pool.submit(self._publish, snapshot))
+
+    def _publish(self, snapshot: RunRecord) -> None:
+        try:
+            self.request.store.put(
+                self.request.record_key, snapshot.to_json().encode(), "application/json"
+            )
+        except StoreError:
+            return
+        _notify(self.on_record, snapshot)
+
+    def drain(self) -> None:
+        """Wait for updates in flight, so none lands after the final record."""
+        for future in self.pending:
+            _result(future, timeout=None)
 
 
 def _result(future: Future[Any], timeout: float | None = 30) -> Any:

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import sqlalchemy as sa
 
-HEAD_REVISION = "0002"
+HEAD_REVISION = "0003"
 """The alembic revision this code expects; checked on open without importing alembic."""
 
 
@@ -147,3 +147,19 @@ workers = sa.Table(
     sa.Column("state", sa.String(20), nullable=False),
     sa.Column("run_id", text_key(40), nullable=True),
 )
+
+schedulers = sa.Table(
+    "schedulers",
+    metadata,
+    sa.Column("name", sa.String(200), primary_key=True),
+    sa.Column("store", text_key(1024), nullable=False),
+    sa.Column("kind", sa.String(20), nullable=False),
+    sa.Column("state", sa.String(20), nullable=False),
+    sa.Column("host", sa.String(200), nullable=False),
+    sa.Column("pid", sa.Integer, nullable=False),
+    sa.Column("started_at", text_key(40), nullable=False),
+    sa.Column("heartbeat_at", text_key(40), nullable=False),
+)
+"""One row per scheduler process: ``external`` (``nbprod scheduler``) or ``embedded`` (inside
+a Jupyter server), with a heartbeat. An embedded scheduler fires only while no external one
+is alive on its store (and only the oldest live embedded one does)."""

@@ -136,12 +136,17 @@ def params_(notebook: str, as_json: bool) -> None:
 
 
 def _register() -> None:
+    from nbprod.cli.browse import browse
     from nbprod.cli.jobs import jobs
     from nbprod.cli.ops import scheduler, status, worker
     from nbprod.cli.runs import runs
     from nbprod.cli.store import catalog, gc, store
+    from nbprod.cli.sweeps import new, sweep, sweeps_group, templates
 
-    for command in (runs, jobs, store, catalog, gc, scheduler, worker, status):
+    for command in (
+        *(runs, jobs, store, catalog, gc, scheduler, worker, status, browse),
+        *(templates, new, sweep, sweeps_group),
+    ):
         main.add_command(command)
 
 

@@ -56,19 +56,29 @@ def scheduler(store: str | None, workers: int | None, tick: float, log_json: boo
     help="Seconds between looks at an empty queue.",
 )
 @click.option("--log-json", is_flag=True, help="Log decisions as JSON lines.")
-def worker(burst: bool, poll: float, log_json: bool) -> None:
+@click.option(
+    "--only-file",
+    type=click.Path(dir_okay=False, exists=True),
+    help="Only claim the run ids listed in this file, one per line (`nbprod sweep` uses it).",
+)
+def worker(burst: bool, poll: float, log_json: bool, only_file: str | None) -> None:
     """Execute queued runs (from every store in the catalog), one at a time.
 
     SIGTERM finishes the current run and exits; SIGINT cancels it (output kept)."""
+    from pathlib import Path
+
     from nbprod.api import open_catalog
     from nbprod.scheduler.events import configure
     from nbprod.scheduler.worker import Worker
 
     configure(as_json=log_json)
     settings = common.settings()
+    only = None
+    if only_file:
+        only = {line.strip() for line in Path(only_file).read_text().splitlines() if line.strip()}
     catalog = open_catalog(settings)
     try:
-        runner = Worker(settings, catalog, burst=burst, poll=poll)
+        runner = Worker(settings, catalog, burst=burst, poll=poll, only=only)
         runner.install_signals()
         runner.run_forever()
     finally:
@@ -100,7 +110,7 @@ def status(as_json: bool) -> None:
             f"  queued  {item['run_id']}  {item['job']}  attempt {item['attempt']}  "
             f"from {item['available_at']}"
         )
-    alive = [w for w in data["workers"] if w["state"] != "stopped"]
+    alive = [w for w in data["workers"] if w["state"] not in ("stopped", "gone")]
     click.echo(f"workers {len(alive)}")
     for w in alive:
         click.echo(

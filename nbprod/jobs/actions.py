@@ -21,14 +21,23 @@ def _store_for(settings: Settings, definition: JobDefinition | None = None) -> A
 
 def apply_job(path: str | os.PathLike[str], *, settings: Settings) -> ApplyResult:
     """Validate a YAML definition and store it as a new version if anything changed."""
+    from nbprod.jobs.definition import load_definition
+
+    return apply_definition(load_definition(path), settings=settings, source=str(path))
+
+
+def apply_definition(
+    definition: JobDefinition, *, settings: Settings, source: str = "job"
+) -> ApplyResult:
+    """Check a validated definition against its notebook and store it as a new version if
+    anything changed (what `nbprod jobs apply` and the REST API both do)."""
     from nbprod.api import open_catalog
     from nbprod.jobs import service
-    from nbprod.jobs.definition import check_against_notebook, load_definition
+    from nbprod.jobs.definition import check_against_notebook
 
-    definition = load_definition(path)
-    source, _ = check_against_notebook(definition, str(path))
+    source_bytes, _ = check_against_notebook(definition, source)
     store = _store_for(settings, definition)
-    result = service.apply(definition, store, source)
+    result = service.apply(definition, store, source_bytes)
     paused = definition.paused
     if paused is None and result.created and result.version.version == 1:
         paused = False
@@ -116,7 +125,7 @@ def show_job(name: str, *, settings: Settings, next_count: int = 3) -> JobView:
     catalog = open_catalog(settings)
     try:
         summary = catalog.job(store.url, name)
-        if summary is None:
+        if summary is None or summary.latest_version is None:  # None: runs, no definition
             raise JobNotFound(f"no job {name!r} in {store.url} (see `nbprod jobs list`)")
         view = _view(summary, next_count)
         view.versions = catalog.job_versions(store.url, name)

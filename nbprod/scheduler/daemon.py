@@ -19,6 +19,7 @@ from nbprod.records import new_run_id
 from nbprod.scheduler import policy
 from nbprod.scheduler.cron import plan_fires
 from nbprod.scheduler.events import event
+from nbprod.scheduler.lease import EXTERNAL, safe_beat
 from nbprod.scheduler.lost import mark_lost, worker_gone
 from nbprod.scheduler.queue import Queue, parse_iso, utcnow, worker_id
 from nbprod.store import open_store
@@ -178,6 +179,7 @@ class Scheduler:
         self.executor.start()
         try:
             while not self.stopping.is_set():
+                safe_beat(self.catalog, self.name, self.store_url, EXTERNAL, "active", utcnow())
                 try:
                     self.tick()
                     self.executor.supervise()
@@ -187,4 +189,5 @@ class Scheduler:
         finally:
             event("draining", grace_s=self.settings.shutdown_grace)
             self.executor.stop(self.settings.shutdown_grace)
+            safe_beat(self.catalog, self.name, self.store_url, EXTERNAL, "stopped", utcnow())
             event("scheduler_stopped", scheduler=self.name)

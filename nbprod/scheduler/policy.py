@@ -14,6 +14,8 @@ def retry_at(item: Any, status: str, now: datetime) -> datetime | None:
     retries = int(item.request.get("retries", 0))
     if status not in RETRIED or item.attempt > retries:
         return None
+    if getattr(item, "cancel_requested", False):
+        return None  # cancelled by a user, then ended otherwise (its worker died): final
     delay = float(item.request.get("retry_delay", 60.0)) * 2 ** (item.attempt - 1)
     return now + timedelta(seconds=delay)
 

@@ -39,6 +39,7 @@ class Worker:
         self.only = only
         self.draining = threading.Event()
         self.control: Any = None
+        self.cancel_pending = False
 
     def install_signals(self) -> None:
         def drain(signum: int, frame: Any) -> None:
@@ -46,6 +47,7 @@ class Worker:
 
         def cancel(signum: int, frame: Any) -> None:
             self.draining.set()
+            self.cancel_pending = True  # a run being prepared is cancelled once it has control
             if self.control is not None:
                 self.control.stop("cancel")
 
@@ -58,7 +60,8 @@ class Worker:
         done = 0
         while not self.draining.is_set():
             self.queue.worker_beat(self.name, utcnow(), "idle", None)
-            item = self.queue.claim(self.name, utcnow(), self._limits(), only=self.only)
+            limits = self._limits()
+            item = self.queue.claim(self.name, utcnow(), limits, only=self.only)
             if item is None:
                 if self.burst:
                     break
@@ -81,9 +84,6 @@ class Worker:
 
     def execute(self, item: Any) -> str:
         """Run one claimed item to its end; returns the final status."""
-        from nbprod.api import run
-        from nbprod.engine import RunControl
-
         event(
             "claimed",
             worker=self.name,
@@ -92,20 +92,27 @@ class Worker:
             attempt=item.attempt,
             scheduled_for=item.scheduled_for,
         )
-        self.queue.worker_beat(self.name, utcnow(), "running", item.run_id)
-        try:
-            request = prepare_item(item, self.settings)
-        except NbprodError as exc:
-            self.queue.finish(item.store, item.run_id, "failed", utcnow())
-            event("unrunnable", job=item.job, run_id=item.run_id, error=str(exc))
-            return "failed"
-        self.control = RunControl(kill_grace=self.settings.kill_grace)
+        # Beat from the claim on: importing the engine and preparing the run (reading the
+        # snapshot from the store) take seconds, and must not look like a dead worker.
         beating = threading.Event()
         beat = threading.Thread(target=self._heartbeat, args=(item, beating), daemon=True)
         beat.start()
         notifications = item.request.get("notifications") or {}
-        _notify("on_start", None, notifications, self.settings, item)
         try:
+            from nbprod.api import run
+            from nbprod.engine import RunControl
+
+            self.queue.worker_beat(self.name, utcnow(), "running", item.run_id)
+            try:
+                request = prepare_item(item, self.settings)
+            except NbprodError as exc:
+                self.queue.finish(item.store, item.run_id, "failed", utcnow())
+                event("unrunnable", job=item.job, run_id=item.run_id, error=str(exc))
+                return "failed"
+            self.control = RunControl(kill_grace=self.settings.kill_grace)
+            if self.cancel_pending and self.control.reason is None:
+                self.control.stop("cancel")
+            _notify("on_start", None, notifications, self.settings, item)
             result = run(request, control=self.control, handle_signals=False)
         finally:
             beating.set()

@@ -20,7 +20,7 @@ from tests.catalog.records_factory import make_record
 from tests.conftest import REPO
 
 TABLES = {"jobs", "job_versions", "runs", "run_values"}
-SCHEDULER_TABLES = {"fires", "queue", "workers"}
+SCHEDULER_TABLES = {"fires", "queue", "workers", "schedulers"}
 
 
 def test_migrations_from_an_empty_postgres_database(postgres_server):

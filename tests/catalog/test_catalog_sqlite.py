@@ -21,7 +21,7 @@ from tests.catalog.records_factory import BASE_TIME, make_record, make_version
 from tests.conftest import free_port
 
 TABLES = {"jobs", "job_versions", "runs", "run_values"}
-SCHEDULER_TABLES = {"fires", "queue", "workers"}
+SCHEDULER_TABLES = {"fires", "queue", "workers", "schedulers"}
 
 
 # -- schema and migrations -----------------------------------------------------------------

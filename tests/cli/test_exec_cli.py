@@ -220,3 +220,32 @@ def test_help_lists_commands_and_cli_imports_stay_lazy():
     )
     assert "papermill" not in lazy.stderr and "boto3" not in lazy.stderr
     assert "nbclient" not in lazy.stderr and "yaml" not in lazy.stderr
+
+
+def test_running_record_shows_live_progress(nbprod_env, make_notebook, store_dir):
+    cells = [f"import time; time.sleep(0.7); print({n})" for n in range(8)]
+    nb = make_notebook(*cells, name="slowcells.ipynb")
+    env = {**nbprod_env, "NBPROD_PROGRESS_SECONDS": "0.3"}
+    proc = subprocess.Popen(
+        [*nbprod_command(), "exec", str(nb), "-q"],
+        env=env,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+    seen: set[int] = set()
+    deadline = time.monotonic() + 60
+    while proc.poll() is None and time.monotonic() < deadline:
+        for path in (store_dir / "slowcells").glob("*/run.json"):
+            try:
+                record = json.loads(path.read_text())
+            except (OSError, ValueError):
+                continue
+            if record["status"] == "running":
+                seen.add(record["progress"]["cells_done"])
+        time.sleep(0.1)
+    proc.communicate(timeout=60)
+    assert proc.returncode == 0
+    assert any(0 < done < 8 for done in seen), seen  # progress seen mid-run, not only 0
+    final = json.loads(next((store_dir / "slowcells").glob("*/run.json")).read_text())
+    assert final["status"] == "succeeded" and final["progress"]["cells_done"] == 8

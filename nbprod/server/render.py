@@ -1,0 +1,82 @@
+"""Output notebooks rendered to HTML with nbconvert, cached by content hash.
+
+The cache lives in ``<home>/cache/html/<sha256>-<renderer>.html``: the same bytes always
+render the same way, so a cached page never goes stale, and runs are write-once anyway.
+Each cell gets the anchor ``cell-id=nbprod-<index>`` (index in the notebook), so the run
+page can open a failed run at its failing cell.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import os
+import secrets
+import threading
+from pathlib import Path
+
+RENDERER_VERSION = "1"
+"""Bumped when the rendering below changes, so older cached pages are not used."""
+
+_TARGET_STYLE = (
+    "<style>.jp-Cell:target{outline:3px solid #c62828;outline-offset:2px;"
+    "scroll-margin-top:8px}</style>"
+)
+
+
+def cell_anchor(index: int) -> str:
+    """The element id of cell ``index`` in a rendered notebook."""
+    return f"cell-id=nbprod-{index}"
+
+
+class NotebookRenderer:
+    def __init__(self, cache_dir: Path) -> None:
+        self.cache_dir = Path(cache_dir)
+        self._lock = threading.Lock()
+        self._suffix: str | None = None
+
+    def suffix(self) -> str:
+        if self._suffix is None:
+            import nbconvert
+
+            self._suffix = f"nbconvert{nbconvert.__version__}-r{RENDERER_VERSION}"
+        return self._suffix
+
+    def cache_path(self, data: bytes) -> Path:
+        digest = hashlib.sha256(data).hexdigest()
+        return self.cache_dir / f"{digest}-{self.suffix()}.html"
+
+    def cached(self, data: bytes) -> bytes | None:
+        try:
+            return self.cache_path(data).read_bytes()
+        except OSError:
+            return None
+
+    def render(self, data: bytes) -> tuple[bytes, bool]:
+        """HTML for the notebook bytes, and whether it came from the cache."""
+        path = self.cache_path(data)
+        try:
+            return path.read_bytes(), True
+        except OSError:
+            pass
+        html = to_html(data)
+        try:
+            path.parent.mkdir(parents=True, exist_ok=True)
+            tmp = path.with_name(f".tmp-{secrets.token_hex(6)}")
+            tmp.write_bytes(html)
+            os.replace(tmp, path)
+        except OSError:
+            pass  # a read-only home still renders, just without the cache
+        return html, False
+
+
+def to_html(data: bytes) -> bytes:
+    """Render notebook bytes to a standalone HTML page (nbconvert's lab template)."""
+    import nbformat
+    from nbconvert import HTMLExporter
+
+    nb = nbformat.reads(data.decode("utf-8"), as_version=4)
+    for index, cell in enumerate(nb.cells):
+        cell["id"] = f"nbprod-{index}"
+    exporter = HTMLExporter(template_name="lab")
+    body, _ = exporter.from_notebook_node(nb)
+    return body.replace("</head>", _TARGET_STYLE + "</head>", 1).encode("utf-8")

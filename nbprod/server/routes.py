@@ -1,0 +1,25 @@
+"""Every URL of the browse UI, in one list (relative to the server's base URL)."""
+
+from __future__ import annotations
+
+from nbprod.server import handlers as h
+
+_RUN = r"(\d{8}T\d{9}Z-[0-9a-f]{8}|[^/]+?)"
+
+ROUTES = [
+    (r"/nbprod/?", h.JobsHandler),
+    (r"/nbprod/jobs(\.json)?", h.JobsHandler),
+    (r"/nbprod/jobs/([^/]+)", h.JobHandler),
+    (rf"/nbprod/runs/{_RUN}(\.json)?", h.RunHandler),
+    (rf"/nbprod/diff/{_RUN}/{_RUN}(\.json)?", h.DiffHandler),
+    (r"/nbprod/diff/?", h.DiffHandler),
+    (r"/nbprod/search(\.json)?", h.SearchHandler),
+    (r"/nbprod/files/?", h.FilesHandler),
+    (r"/nbprod/files/(.+)", h.FilesHandler),
+    (r"/nbprod/raw/(.+)", h.RawHandler),
+    (r"/nbprod/render/(.+)", h.RenderHandler),
+    (r"/nbprod/api/contents/?", h.ContentsHandler),
+    (r"/nbprod/api/contents/(.+)", h.ContentsHandler),
+    (rf"/nbprod/api/runs/{_RUN}/status", h.RunStatusHandler),
+]
+"""(pattern, handler) pairs; jupyter_server prefixes each with its base URL."""

@@ -1,0 +1,84 @@
+"""The job page: run history with filters and pagination, charts of numeric scraps and of
+the duration over time, and the job's definition."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, replace
+from typing import Any
+
+from nbprod.server.charts import Chart, charts_for
+from nbprod.server.service import BrowseService
+from nbprod.server.views.common import (
+    MAX_PER_PAGE,
+    PER_PAGE,
+    NotFound,
+    Pagination,
+    RunRow,
+    doc,
+    int_arg,
+)
+from nbprod.server.views.filters import STATUSES, FilterForm, form_from
+from nbprod.server.views.jobs import JobRow, job_row
+
+CHART_RUNS = 200
+"""The charts plot the newest this many runs that match the filters."""
+KEY_SCRAPS = 4
+
+
+@dataclass
+class JobContext:
+    """A job's page."""
+
+    job: JobRow = doc("The job's summary (schedule, last status, success rate, next run).")
+    definition: dict[str, Any] = doc("The latest job definition (empty for ad-hoc runs).")
+    filters: FilterForm = doc("The filters applied to the run history.")
+    statuses: list[str] = doc("Every run status, for the filter form.")
+    runs: list[RunRow] = doc("This page of matching runs, newest first.")
+    pagination: Pagination = doc("Paging of the matching runs.")
+    key_scraps: list[str] = doc("Scrap names shown as columns (numeric or short values).")
+    charts: list[Chart] = doc(f"Duration and numeric scraps of the newest {CHART_RUNS} runs.")
+
+
+def build(service: BrowseService, name: str, args: Mapping[str, Sequence[str]]) -> JobContext:
+    summary = service.catalog.job(service.store.url, name)
+    if summary is None:
+        raise NotFound(f"no job {name!r} in {service.store.url}")
+    form = form_from(args, job=name)
+    page = int_arg(_last(args, "page"), "page", 1)
+    per_page = int_arg(_last(args, "per_page"), "per_page", PER_PAGE, 1, MAX_PER_PAGE)
+    query = form.to_filter(limit=per_page, offset=(page - 1) * per_page)
+    total = service.catalog.count_runs(service.store.url, query)
+    records = service.catalog.query_runs(service.store.url, query)
+    chart_records = service.catalog.query_runs(
+        service.store.url, replace(query, limit=CHART_RUNS, offset=0)
+    )
+    rows = [RunRow.of(r) for r in records]
+    form_query = {**form.query(), "job": "", "per_page": per_page if per_page != PER_PAGE else ""}
+    return JobContext(
+        job=job_row(summary),
+        definition=dict(summary.definition),
+        filters=form,
+        statuses=STATUSES,
+        runs=rows,
+        pagination=Pagination.make(page, per_page, total, form_query),
+        key_scraps=_key_scraps(rows),
+        charts=charts_for(chart_records),
+    )
+
+
+def _last(args: Mapping[str, Sequence[str]], name: str) -> str | None:
+    values = args.get(name) or []
+    return values[-1] if values else None
+
+
+def _key_scraps(rows: list[RunRow]) -> list[str]:
+    names: list[str] = []
+    for row in rows:
+        for name, value in row.scraps.items():
+            short = isinstance(value, (int, float, bool)) or (
+                isinstance(value, str) and len(value) <= 40
+            )
+            if short and name not in names:
+                names.append(name)
+    return names[:KEY_SCRAPS]

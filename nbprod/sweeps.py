@@ -1,0 +1,891 @@
+"""Parameter sweeps: a grid of parameter values as one unit of work.
+
+``plan_sweep`` turns ``-p NAME V1,V2`` axes and/or a grid file into parameter sets and
+validates every set against the notebook's schema (nothing is queued if one is wrong).
+``create_sweep`` queues one normal run per set (``enqueue_notebook``: one snapshot, each run
+tagged ``sweep:<id>``) and stores the sweep's metadata, write-once, at
+``<store>/.nbprod/sweeps/<id>.json`` so it survives a catalog rebuild. ``drain`` executes the
+runs with up to N ``nbprod worker --burst --only-file`` processes, the same worker the
+scheduler uses (heartbeats, cancel, lost-run detection), and reports each finished run.
+``sweep_table`` is the results table (parameters, status, duration, scraps as columns),
+read from the catalog; the CLI and the browse UI both call it.
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+import itertools
+import json
+import math
+import os
+import re
+import signal
+import subprocess
+import sys
+import time
+from collections.abc import Callable, Iterator, Mapping, Sequence
+from dataclasses import dataclass, field, replace
+from pathlib import Path
+from typing import Any
+
+from nbprod.config import Settings
+from nbprod.errors import BadInput, NbprodError, ParameterError
+
+SWEEPS_PREFIX = ".nbprod/sweeps"
+SCHEMA_VERSION = 1
+TAG_PREFIX = "sweep:"
+TRIGGER = "sweep"
+DEFAULT_MAX_RUNS = 1000
+FIXED_COLUMNS = ("run_id", "status", "duration_s", "error")
+_SWEEP_ID = re.compile(r"^\d{8}T\d{9}Z-[0-9a-f]{8}\Z")
+
+
+def sweep_tag(sweep_id: str) -> str:
+    return f"{TAG_PREFIX}{sweep_id}"
+
+
+def sweep_key(sweep_id: str) -> str:
+    if not _SWEEP_ID.match(sweep_id):
+        raise BadInput(f"invalid sweep id {sweep_id!r}")
+    return f"{SWEEPS_PREFIX}/{sweep_id}.json"
+
+
+# --------------------------------------------------------------------------- planning
+
+
+def split_values(text: str) -> list[str]:
+    """Split ``-p`` text at top-level commas: ``0.1,0.01`` → two values.
+
+    Commas inside brackets, braces or quotes do not split (``[1, 2],[3]`` is two lists);
+    ``\\,`` is a literal comma. Whitespace around each value is kept for ``str``
+    parameters' sake, except that a value is never split into an empty list.
+    """
+    values: list[str] = []
+    current: list[str] = []
+    depth = 0
+    quote: str | None = None
+    chars = iter(text)
+    for char in chars:
+        if char == "\\":
+            following = next(chars, "")
+            current.append(following if following == "," else char + following)
+            continue
+        if quote:
+            quote = None if char == quote else quote
+        elif char in "\"'":
+            quote = char
+        elif char in "[{(":
+            depth += 1
+        elif char in "]})":
+            depth = max(0, depth - 1)
+        elif char == "," and depth == 0:
+            values.append("".join(current))
+            current = []
+            continue
+        current.append(char)
+    values.append("".join(current))
+    return values
+
+
+@dataclass
+class SweepPlan:
+    """What a sweep will run: validated, typed parameter sets."""
+
+    notebook: Path
+    schema: Any
+    swept: list[str]
+    """Names that vary (or were given as axes / in the grid), in the notebook's order."""
+    sets: list[dict[str, Any]]
+    """Per run: the swept names' values (typed)."""
+    base: dict[str, Any]
+    """Fixed values for every run (-f / -y), typed."""
+    grid: dict[str, Any]
+    """How the sets were described: ``{"axes": {...}, "sets": [...] | None}``."""
+
+    def parameters(self, index: int) -> dict[str, Any]:
+        return {**self.base, **self.sets[index]}
+
+
+def plan_sweep(
+    notebook: str | os.PathLike[str],
+    *,
+    axes: Sequence[tuple[str, str]] = (),
+    grid_file: str | os.PathLike[str] | None = None,
+    parameter_files: Sequence[str | os.PathLike[str]] = (),
+    parameter_yaml: Sequence[str] = (),
+    max_runs: int = DEFAULT_MAX_RUNS,
+) -> SweepPlan:
+    """Validate and expand a sweep; raises BadInput (nothing queued) on any mistake.
+
+    ``axes`` are ``-p NAME V1,V2,...`` pairs, each value parsed by the parameter's type;
+    ``grid_file`` is YAML/JSON, either a mapping of name → list of values (the cartesian
+    product) or a list of mappings (explicit sets). Both together: each explicit set (or the
+    grid's product) crossed with the ``-p`` axes. ``parameter_files``/``parameter_yaml``
+    give fixed values for every run.
+    """
+    from nbprod import params
+    from nbprod.runner import load_notebook
+
+    path, _, nb = load_notebook(notebook)
+    schema = params.infer_schema(nb)
+    if not axes and grid_file is None:
+        raise BadInput("nothing to sweep: give -p NAME V1,V2,... or --grid FILE")
+
+    cli_axes: dict[str, list[Any]] = {}
+    for name, text in axes:
+        param = schema.get(name)
+        if param is None:
+            raise params._unknown(schema, name)
+        if name in cli_axes:
+            raise ParameterError(f"-p {name} given twice; list all its values in one -p")
+        values = split_values(text)
+        typed = []
+        for index, value in enumerate(values, 1):
+            try:
+                typed.append(params.parse_cli_value(param, value))
+            except ParameterError as exc:
+                where = f" (value {index} of {len(values)})" if len(values) > 1 else ""
+                raise ParameterError(f"-p {name}{where}: {exc}") from None
+        cli_axes[name] = typed
+
+    grid_axes: dict[str, list[Any]] = {}
+    explicit: list[dict[str, Any]] | None = None
+    if grid_file is not None:
+        grid_axes, explicit = load_grid(grid_file, schema)
+    overlap = sorted(set(cli_axes) & (set(grid_axes) | {k for s in explicit or [] for k in s}))
+    if overlap:
+        raise ParameterError(f"parameter {overlap[0]!r} is in both --grid and -p; keep one")
+
+    base_raw: dict[str, Any] = {}
+    for file in parameter_files:
+        base_raw.update(params._load_file(file))
+    for text in parameter_yaml:
+        base_raw.update(params._load_mapping(text, "-y text", as_json=False))
+
+    all_axes = {**grid_axes, **cli_axes}
+    for name, values in all_axes.items():
+        if not values:
+            raise ParameterError(f"parameter {name!r} has an empty list of values")
+    count = (len(explicit) if explicit is not None else 1) * math.prod(
+        len(v) for v in all_axes.values()
+    )
+    if count > max_runs:
+        raise BadInput(f"the sweep would make {count} runs, more than --max-runs {max_runs}")
+    names = list(all_axes)
+    product = [
+        dict(zip(names, combo, strict=True)) for combo in itertools.product(*all_axes.values())
+    ]
+    raw_sets = [{**s, **p} for s in (explicit if explicit is not None else [{}]) for p in product]
+    swept_names = {k for s in raw_sets for k in s}
+    base_raw = {k: v for k, v in base_raw.items() if k not in swept_names}
+    order = {name: i for i, name in enumerate(schema.names)}
+
+    sets = []
+    for index, values in enumerate(raw_sets, 1):
+        try:
+            typed = params.resolve_parameters(schema, values={**base_raw, **values})
+        except ParameterError as exc:
+            where = f"run {index} of {len(raw_sets)} ({_describe(values)}): " if values else ""
+            raise ParameterError(f"{where}{exc}") from None
+        sets.append({k: typed[k] for k in sorted(values, key=lambda n: order.get(n, 0))})
+    base = {}
+    for name, value in base_raw.items():
+        param = schema.get(name)
+        if param is None:
+            raise params._unknown(schema, name)
+        base[name] = params.coerce_value(param, value)
+    grid = {
+        "axes": {k: [_jsonable(v) for v in vals] for k, vals in all_axes.items()},
+        "sets": explicit,
+    }
+    swept = sorted(swept_names, key=lambda n: order.get(n, 0))
+    return SweepPlan(path, schema, swept, sets, base, grid)
+
+
+def load_grid(
+    path: str | os.PathLike[str], schema: Any
+) -> tuple[dict[str, list[Any]], list[dict[str, Any]] | None]:
+    """Read a grid file: ``{name: [values]}`` (a scalar is one value) or ``[{name: value}]``.
+
+    Values are typed YAML/JSON, checked later against the schema. A list parameter's axis
+    is a list of lists (``features: [[a, b], [c]]``).
+    """
+    import yaml
+
+    from nbprod import params
+
+    p = Path(path)
+    if not p.is_file():
+        raise BadInput(f"grid file not found: {path}")
+    text = p.read_text(encoding="utf-8")
+    try:
+        data = json.loads(text) if p.suffix.lower() == ".json" else yaml.load(text, params._Loader)
+    except (ValueError, yaml.YAMLError) as exc:
+        reason = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
+        raise BadInput(f"grid file {path}: not valid YAML/JSON: {reason}") from None
+    if isinstance(data, dict):
+        axes: dict[str, list[Any]] = {}
+        for name, values in data.items():
+            if not isinstance(name, str):
+                raise BadInput(f"grid file {path}: parameter names must be strings, got {name!r}")
+            if schema.get(name) is None:
+                raise params._unknown(schema, name)
+            axes[name] = list(values) if isinstance(values, list) else [values]
+        return axes, None
+    if isinstance(data, list) and data:
+        sets = []
+        for index, entry in enumerate(data, 1):
+            if not isinstance(entry, dict) or not all(isinstance(k, str) for k in entry):
+                raise BadInput(
+                    f"grid file {path}: entry {index} must be a mapping of parameter: value"
+                )
+            for name in entry:
+                if schema.get(name) is None:
+                    raise params._unknown(schema, name)
+            sets.append(dict(entry))
+        return {}, sets
+    raise BadInput(
+        f"grid file {path}: expected a mapping of name: [values] or a list of "
+        "{name: value} mappings"
+    )
+
+
+def _jsonable(value: Any) -> Any:
+    return json.loads(json.dumps(value))
+
+
+def _describe(values: Mapping[str, Any], width: int = 60) -> str:
+    text = ", ".join(f"{k}={json.dumps(v, ensure_ascii=False)}" for k, v in values.items())
+    return text if len(text) <= width else text[: width - 1] + "…"
+
+
+# --------------------------------------------------------------------------- the sweep record
+
+
+@dataclass
+class SweepInfo:
+    """The stored sweep: ``<store>/.nbprod/sweeps/<id>.json``, written once."""
+
+    sweep_id: str
+    created_at: str
+    notebook: dict[str, Any]
+    """``path``, ``name``, ``sha256`` (the snapshot every run executes)."""
+    job: str
+    store: str
+    swept: list[str]
+    grid: dict[str, Any]
+    base: dict[str, Any]
+    parameter_sets: list[dict[str, Any]]
+    run_ids: list[str]
+    max_parallel: int | None = None
+    schema_version: int = SCHEMA_VERSION
+
+    @property
+    def tag(self) -> str:
+        return sweep_tag(self.sweep_id)
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "schema_version": self.schema_version,
+            "sweep_id": self.sweep_id,
+            "created_at": self.created_at,
+            "notebook": self.notebook,
+            "job": self.job,
+            "store": self.store,
+            "swept": self.swept,
+            "grid": self.grid,
+            "base": self.base,
+            "parameter_sets": self.parameter_sets,
+            "run_ids": self.run_ids,
+            "max_parallel": self.max_parallel,
+        }
+
+    @classmethod
+    def from_dict(cls, data: dict[str, Any]) -> SweepInfo:
+        known = set(cls.__dataclass_fields__)
+        return cls(**{k: v for k, v in data.items() if k in known})
+
+
+def create_sweep(
+    plan: SweepPlan,
+    *,
+    settings: Settings,
+    job: str | None = None,
+    kernel: str | None = None,
+    cwd: str | os.PathLike[str] | None = None,
+    timeout: float | None = None,
+    cell_timeout: float | None = None,
+    max_parallel: int | None = None,
+) -> SweepInfo:
+    """Queue the plan's runs (validated again, all or none) and store the sweep record."""
+    from nbprod.api import enqueue_notebook
+    from nbprod.records import isoformat, new_run_id, utcnow
+
+    created = utcnow()
+    sweep_id = new_run_id(created)
+    requests = enqueue_notebook(
+        plan.notebook,
+        [plan.parameters(i) for i in range(len(plan.sets))],
+        settings=settings,
+        job=job,
+        kernel=kernel,
+        cwd=cwd,
+        timeout=timeout,
+        cell_timeout=cell_timeout,
+        tags=[sweep_tag(sweep_id)],
+        trigger=TRIGGER,
+    )
+    first = requests[0]
+    info = SweepInfo(
+        sweep_id=sweep_id,
+        created_at=isoformat(created),
+        notebook={
+            "path": str(first.notebook_path),
+            "name": first.notebook_path.name,
+            "sha256": first.sha256,
+        },
+        job=first.job,
+        store=first.store.url,
+        swept=list(plan.swept),
+        grid=plan.grid,
+        base=_jsonable(plan.base),
+        parameter_sets=_jsonable(plan.sets),
+        run_ids=[r.run_id for r in requests],
+        max_parallel=max_parallel,
+    )
+    data = (json.dumps(info.to_dict(), indent=2, ensure_ascii=False) + "\n").encode()
+    try:
+        first.store.put(sweep_key(sweep_id), data, "application/json")
+    except BaseException:
+        cancel_runs(info, settings=settings)  # queued runs without their sweep: drop them
+        raise
+    return info
+
+
+def _open_store(settings: Settings) -> Any:
+    from nbprod.store import open_store
+
+    return open_store(settings.store)
+
+
+def get_sweep(sweep_id: str, *, settings: Settings) -> SweepInfo:
+    """A sweep by id or unique id prefix, from the store."""
+    from nbprod.store.base import check_key
+
+    store = _open_store(settings)
+    if _SWEEP_ID.match(sweep_id or ""):
+        key = sweep_key(sweep_id)
+    else:
+        if not sweep_id or "/" in sweep_id:
+            raise BadInput(f"invalid sweep id {sweep_id!r}")
+        matches = [e.name[:-5] for e in _sweep_entries(store) if e.name.startswith(sweep_id)]
+        if len(matches) > 1:
+            raise BadInput(f"sweep id prefix {sweep_id!r} is ambiguous ({len(matches)} sweeps)")
+        if not matches:
+            raise BadInput(f"no sweep {sweep_id!r} in {store.url}")
+        key = sweep_key(matches[0])
+    try:
+        data = store.get(check_key(key))
+    except KeyError:
+        raise BadInput(f"no sweep {sweep_id!r} in {store.url}") from None
+    return SweepInfo.from_dict(json.loads(data))
+
+
+def _sweep_entries(store: Any) -> Iterator[Any]:
+    for entry in store.list(SWEEPS_PREFIX):
+        if not entry.is_dir and entry.name.endswith(".json") and _SWEEP_ID.match(entry.name[:-5]):
+            yield entry
+
+
+def list_sweeps(*, settings: Settings, limit: int | None = 20) -> list[SweepInfo]:
+    """Sweeps in the store, newest first."""
+    store = _open_store(settings)
+    names = sorted((e.name for e in _sweep_entries(store)), reverse=True)
+    if limit:
+        names = names[:limit]
+    return [SweepInfo.from_dict(json.loads(store.get(f"{SWEEPS_PREFIX}/{n}"))) for n in names]
+
+
+# --------------------------------------------------------------------------- executing
+
+
+@dataclass
+class Finished:
+    """One run of a sweep that reached its end (for progress lines)."""
+
+    index: int
+    run_id: str
+    status: str
+    parameters: dict[str, Any]
+    duration_s: float | None = None
+    error: str | None = None
+
+
+@dataclass
+class DrainResult:
+    statuses: dict[str, str]
+    """run id → final status (``cancelled`` for runs dropped before they started)."""
+    interrupted: bool = False
+    worker_logs: list[Path] = field(default_factory=list)
+    worker_failures: int = 0
+
+    @property
+    def all_succeeded(self) -> bool:
+        return not self.interrupted and all(s == "succeeded" for s in self.statuses.values())
+
+
+def _queue_states(catalog: Any, store: str, run_ids: Sequence[str]) -> dict[str, tuple[str, Any]]:
+    import sqlalchemy as sa
+
+    from nbprod.catalog.schema import queue
+
+    states: dict[str, tuple[str, Any]] = {}
+    with catalog.engine.connect() as conn:
+        for start in range(0, len(run_ids), 500):
+            chunk = list(run_ids[start : start + 500])
+            rows = conn.execute(
+                sa.select(queue.c.run_id, queue.c.state, queue.c.final_status).where(
+                    queue.c.store == store, queue.c.run_id.in_(chunk)
+                )
+            )
+            states.update({r.run_id: (r.state, r.final_status) for r in rows})
+    return states
+
+
+def cancel_runs(info: SweepInfo, *, settings: Settings) -> int:
+    """Cancel the sweep's queued runs and ask the workers of running ones to stop them."""
+    from nbprod.api import open_catalog
+    from nbprod.scheduler.queue import DONE, Queue, utcnow
+
+    catalog = open_catalog(settings)
+    try:
+        queue = Queue(catalog)
+        states = _queue_states(catalog, info.store, info.run_ids)
+        count = 0
+        for run_id, (state, _) in states.items():
+            if state not in (DONE, "cancelled"):
+                queue.request_cancel(info.store, run_id, utcnow())
+                count += 1
+        return count
+    finally:
+        catalog.close()
+
+
+def _worker_preexec() -> None:
+    # Like the scheduler's workers: if this process dies, its workers drain and exit
+    # (the current run finishes; the sweep's remaining runs stay queued for any worker).
+    try:
+        import ctypes
+
+        ctypes.CDLL("libc.so.6", use_errno=True).prctl(1, signal.SIGTERM)
+    except OSError:
+        pass
+
+
+class _Workers:
+    """Burst worker processes restricted to the sweep's run ids, in their own sessions."""
+
+    def __init__(self, info: SweepInfo, settings: Settings, folder: Path) -> None:
+        self.folder = folder
+        self.only_file = folder / "runs.txt"
+        self.only_file.write_text("\n".join(info.run_ids) + "\n", encoding="utf-8")
+        self.env = {
+            **os.environ,
+            "NBPROD_HOME": str(settings.home),
+            "NBPROD_STORE": info.store,
+        }
+        if settings.catalog:
+            self.env["NBPROD_CATALOG"] = settings.catalog
+        self.procs: list[subprocess.Popen] = []
+        self.logs: list[Path] = []
+        self.failures = 0
+        self.last_exit = 0.0
+
+    def alive(self) -> list[subprocess.Popen]:
+        alive = []
+        for proc in self.procs:
+            code = proc.poll()
+            if code is None:
+                alive.append(proc)
+            elif not getattr(proc, "_nbprod_seen", False):
+                proc._nbprod_seen = True  # type: ignore[attr-defined]
+                self.last_exit = time.monotonic()
+                if code != 0:
+                    self.failures += 1
+        return alive
+
+    def spawn(self) -> None:
+        log = self.folder / f"worker-{len(self.procs) + 1}.log"
+        self.logs.append(log)
+        with log.open("ab") as out:
+            proc = subprocess.Popen(
+                [
+                    sys.executable,
+                    "-m",
+                    "nbprod",
+                    "worker",
+                    "--burst",
+                    "--poll",
+                    "0.2",
+                    "--only-file",
+                    str(self.only_file),
+                ],
+                env=self.env,
+                stdin=subprocess.DEVNULL,
+                stdout=out,
+                stderr=out,
+                start_new_session=True,
+                preexec_fn=_worker_preexec,
+            )
+        self.procs.append(proc)
+
+    def stop(self, grace: float) -> None:
+        """SIGINT: each worker cancels its current run (output stored) and exits."""
+        alive = self.alive()
+        for proc in alive:
+            try:
+                proc.send_signal(signal.SIGINT)
+            except ProcessLookupError:
+                pass
+        deadline = time.monotonic() + grace
+        while time.monotonic() < deadline and any(p.poll() is None for p in alive):
+            time.sleep(0.1)
+        for proc in alive:
+            if proc.poll() is None:
+                try:
+                    os.killpg(proc.pid, signal.SIGKILL)
+                except ProcessLookupError:
+                    pass
+                proc.wait()
+
+    def wait(self) -> None:
+        for proc in self.procs:
+            proc.wait()
+        self.alive()
+
+
+def drain(
+    info: SweepInfo,
+    *,
+    settings: Settings,
+    max_parallel: int = 2,
+    on_finished: Callable[[Finished], None] | None = None,
+    poll: float = 0.2,
+    handle_signals: bool = True,
+) -> DrainResult:
+    """Run the sweep's queued runs on up to ``max_parallel`` local worker processes.
+
+    Returns when every run has ended. Runs claimed meanwhile by other workers (a running
+    ``nbprod scheduler``) are waited for too. Ctrl-C or SIGTERM cancel the remaining runs:
+    queued ones are dropped, running ones are cancelled by their workers with their output
+    stored; the result is then ``interrupted``.
+    """
+    from nbprod.api import open_catalog
+    from nbprod.scheduler.queue import DONE, QUEUED
+
+    folder = settings.home / "sweeps" / info.sweep_id
+    folder.mkdir(parents=True, exist_ok=True)
+    workers = _Workers(info, settings, folder)
+    catalog = open_catalog(settings)
+    index_of = {run_id: i for i, run_id in enumerate(info.run_ids)}
+    statuses: dict[str, str] = {}
+    interrupted = False
+    previous = _install_sigterm() if handle_signals else None
+    try:
+        try:
+            for _ in range(min(max_parallel, len(info.run_ids))):
+                workers.spawn()
+            while True:
+                states = _queue_states(catalog, info.store, info.run_ids)
+                for run_id, (state, final) in states.items():
+                    if run_id in statuses or state not in (DONE, "cancelled"):
+                        continue
+                    statuses[run_id] = final or state
+                    if on_finished is not None:
+                        on_finished(_finished(catalog, info, index_of[run_id], final or state))
+                missing = [r for r in info.run_ids if r not in states and r not in statuses]
+                for run_id in missing:  # removed from the queue by someone else
+                    statuses[run_id] = "cancelled"
+                if len(statuses) == len(info.run_ids):
+                    break
+                alive = workers.alive()
+                waiting = sum(1 for state, _ in states.values() if state == QUEUED)
+                if workers.failures > 3 * max_parallel:
+                    raise NbprodError(
+                        f"sweep {info.sweep_id}: its worker processes keep failing; "
+                        f"see {workers.logs[-1]}"
+                    )
+                # Burst workers exit when nothing is claimable (e.g. a job concurrency
+                # limit); keep capacity while runs wait, at most one start per second.
+                if (
+                    waiting
+                    and len(alive) < min(max_parallel, waiting)
+                    and time.monotonic() - workers.last_exit > 1.0
+                ):
+                    workers.spawn()
+                time.sleep(poll)
+            workers.wait()
+        except KeyboardInterrupt:
+            interrupted = True
+            _ignore_interrupts()
+            cancel_runs(info, settings=settings)
+            workers.stop(settings.kill_grace + 30)
+            states = _queue_states(catalog, info.store, info.run_ids)
+            for run_id in info.run_ids:
+                if run_id in statuses:
+                    continue
+                state, final = states.get(run_id, ("cancelled", "cancelled"))
+                if state in (DONE, "cancelled"):
+                    statuses[run_id] = final or state
+                    if on_finished is not None:
+                        on_finished(_finished(catalog, info, index_of[run_id], final or state))
+                else:
+                    statuses[run_id] = state  # claimed by another worker; it cancels it
+    finally:
+        catalog.close()
+        if previous is not None:
+            signal.signal(signal.SIGTERM, previous)
+            signal.signal(signal.SIGINT, signal.default_int_handler)
+    if workers.failures == 0 and not interrupted:
+        for path in [*workers.logs, workers.only_file]:
+            path.unlink(missing_ok=True)
+        try:
+            folder.rmdir()
+        except OSError:
+            pass
+    return DrainResult(statuses, interrupted, list(workers.logs), workers.failures)
+
+
+def _install_sigterm() -> Any:
+    def to_interrupt(signum: int, frame: Any) -> None:
+        raise KeyboardInterrupt
+
+    try:
+        return signal.signal(signal.SIGTERM, to_interrupt)
+    except ValueError:  # not the main thread: the caller handles signals
+        return None
+
+
+def _ignore_interrupts() -> None:
+    """While cancelling, a second Ctrl-C must not abandon the workers half-way."""
+    try:
+        signal.signal(signal.SIGINT, signal.SIG_IGN)
+        signal.signal(signal.SIGTERM, signal.SIG_IGN)
+    except ValueError:
+        pass
+
+
+def _finished(catalog: Any, info: SweepInfo, index: int, status: str) -> Finished:
+    run_id = info.run_ids[index]
+    record = catalog.get_run(info.store, run_id)
+    parameters = info.parameter_sets[index]
+    if record is None:
+        error = "never started (cancelled)" if status == "cancelled" else "did not start"
+        return Finished(index, run_id, status, parameters, None, error)
+    error = f"{record.error.ename}: {record.error.evalue}" if record.error else None
+    return Finished(index, run_id, record.status.value, parameters, record.duration_s, error)
+
+
+# --------------------------------------------------------------------------- results
+
+
+@dataclass
+class SweepRow:
+    index: int
+    run_id: str
+    parameters: dict[str, Any]
+    status: str
+    duration_s: float | None
+    scraps: dict[str, Any]
+    """Inline scrap values; scraps stored only by reference (large, non-JSON) are None."""
+    error: str | None = None
+    output: str | None = None
+    """Where the output notebook is (path or s3:// URL); None if the run never started."""
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "index": self.index,
+            "run_id": self.run_id,
+            "parameters": self.parameters,
+            "status": self.status,
+            "duration_s": self.duration_s,
+            "scraps": self.scraps,
+            "error": self.error,
+            "output": self.output,
+        }
+
+
+@dataclass
+class SweepTable:
+    """One row per run of a sweep: its swept parameters, status, duration and scraps."""
+
+    sweep: SweepInfo
+    parameter_names: list[str]
+    scrap_names: list[str]
+    rows: list[SweepRow]
+
+    @property
+    def counts(self) -> dict[str, int]:
+        counts: dict[str, int] = {}
+        for row in self.rows:
+            counts[row.status] = counts.get(row.status, 0) + 1
+        return counts
+
+    def scrap_column(self, name: str) -> str:
+        """A scrap's column name in flat output: ``scrap.NAME`` when it would clash."""
+        clash = name in FIXED_COLUMNS or name in map(self.param_column, self.parameter_names)
+        return f"scrap.{name}" if clash else name
+
+    def param_column(self, name: str) -> str:
+        """A parameter's column name in flat output: ``param.NAME`` when it would clash."""
+        return f"param.{name}" if name in FIXED_COLUMNS else name
+
+    def columns(self) -> list[str]:
+        return [
+            "run_id",
+            *[self.param_column(n) for n in self.parameter_names],
+            "status",
+            "duration_s",
+            *[self.scrap_column(n) for n in self.scrap_names],
+            "error",
+        ]
+
+    def records(self) -> list[dict[str, Any]]:
+        """Flat rows keyed by :meth:`columns`."""
+        flat = []
+        for row in self.rows:
+            values: dict[str, Any] = {"run_id": row.run_id}
+            values.update(
+                {self.param_column(n): row.parameters.get(n) for n in self.parameter_names}
+            )
+            values["status"] = row.status
+            values["duration_s"] = row.duration_s
+            values.update({self.scrap_column(n): row.scraps.get(n) for n in self.scrap_names})
+            values["error"] = row.error
+            flat.append(values)
+        return flat
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "sweep": self.sweep.to_dict(),
+            "parameters": self.parameter_names,
+            "scraps": self.scrap_names,
+            "counts": self.counts,
+            "rows": [row.to_dict() for row in self.rows],
+        }
+
+    def to_csv(self) -> str:
+        out = io.StringIO()
+        writer = csv.writer(out, lineterminator="\n")
+        columns = self.columns()
+        writer.writerow(columns)
+        for values in self.records():
+            writer.writerow([_csv_value(values[c]) for c in columns])
+        return out.getvalue()
+
+    def sorted_by(self, key: str, *, descending: bool = False) -> SweepTable:
+        """Rows sorted by a scrap, parameter, ``status``, ``duration_s`` or ``run_id``;
+        runs without a value come last either way."""
+        getter = self._getter(key)
+        present = [r for r in self.rows if getter(r) is not None]
+        absent = [r for r in self.rows if getter(r) is None]
+        present.sort(key=lambda r: _sort_key(getter(r)), reverse=descending)
+        return replace(self, rows=present + absent)
+
+    def _getter(self, key: str) -> Callable[[SweepRow], Any]:
+        name = key[len("scrap.") :] if key.startswith("scrap.") else key
+        if name in self.scrap_names:
+            return lambda row: row.scraps.get(name)
+        pname = key[len("param.") :] if key.startswith("param.") else key
+        if pname in self.parameter_names:
+            return lambda row: row.parameters.get(pname)
+        if key in ("duration", "duration_s"):
+            return lambda row: row.duration_s
+        if key in ("status", "run_id", "index", "error"):
+            return lambda row: getattr(row, key)
+        known = ", ".join([*self.scrap_names, *self.parameter_names, "status", "duration_s"])
+        raise BadInput(f"cannot sort by {key!r}: no such scrap or column (known: {known})")
+
+    def points(self, x: str, y: str) -> list[tuple[Any, Any, str]]:
+        """``(x, y, run_id)`` for runs that have both values: a scrap against a parameter,
+        for a chart."""
+        gx, gy = self._getter(x), self._getter(y)
+        return [(gx(r), gy(r), r.run_id) for r in self.rows if None not in (gx(r), gy(r))]
+
+
+def _sort_key(value: Any) -> tuple[int, Any]:
+    if isinstance(value, bool | int | float):
+        return (0, float(value))
+    if isinstance(value, str):
+        return (1, value)
+    return (2, json.dumps(value, sort_keys=True))
+
+
+def _csv_value(value: Any) -> str:
+    if value is None:
+        return ""
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if isinstance(value, int | float | str):
+        return str(value)
+    return json.dumps(value, ensure_ascii=False, sort_keys=True)
+
+
+def sweep_table(sweep_id: str, settings: Settings | None = None) -> SweepTable:
+    """The results table of a sweep, built from the catalog (runs tagged ``sweep:<id>``).
+
+    Runs the catalog does not know (not started yet, or indexed elsewhere) come from the
+    queue, else from their ``run.json`` in the store.
+    """
+    from nbprod.api import open_catalog
+    from nbprod.catalog.query import RunFilter
+    from nbprod.records import RunRecord
+    from nbprod.store import layout
+
+    settings = settings or Settings.load()
+    info = get_sweep(sweep_id, settings=settings)
+    store = _open_store(settings)
+    catalog = open_catalog(settings)
+    try:
+        records = {
+            r.run_id: r for r in catalog.query_runs(info.store, RunFilter(tag=info.tag, limit=None))
+        }
+        unknown = [r for r in info.run_ids if r not in records]
+        states = _queue_states(catalog, info.store, unknown) if unknown else {}
+    finally:
+        catalog.close()
+    rows: list[SweepRow] = []
+    scrap_names: dict[str, None] = {}
+    for index, run_id in enumerate(info.run_ids):
+        parameters = {n: info.parameter_sets[index].get(n) for n in info.swept}
+        record = records.get(run_id)
+        if record is None and run_id not in states:
+            try:
+                record = RunRecord.from_json(store.get(layout.record_key(info.job, run_id)))
+            except KeyError:
+                record = None
+        if record is None:
+            state, final = states.get(run_id, ("missing", None))
+            status = final or state
+            error = "never started" if state in ("done", "cancelled") else None
+            rows.append(SweepRow(index, run_id, parameters, status, None, {}, error))
+            continue
+        # What the run really used: a name missing from a list-form set has its default.
+        parameters = {n: record.parameters.get(n, parameters[n]) for n in info.swept}
+        scraps = {name: entry.get("value") for name, entry in record.scraps.items()}
+        scrap_names.update(dict.fromkeys(scraps))
+        output_key = record.artifacts.get("output")
+        rows.append(
+            SweepRow(
+                index,
+                run_id,
+                parameters,
+                record.status.value,
+                record.duration_s,
+                scraps,
+                f"{record.error.ename}: {record.error.evalue}" if record.error else None,
+                store.location(output_key) if output_key else None,
+            )
+        )
+    return SweepTable(info, list(info.swept), list(scrap_names), rows)
