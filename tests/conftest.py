@@ -13,6 +13,7 @@ import time
 import uuid
 from collections.abc import Callable, Iterator
 from pathlib import Path
+from typing import Any
 
 import nbformat
 import pytest
@@ -39,30 +40,66 @@ def store_dir(nbprod_env: dict[str, str]) -> Path:
 
 
 NotebookFactory = Callable[..., Path]
+ARTIFACTS = REPO / "test-artifacts"
+"""Screenshots of browser tests (gitignored; CI keeps them)."""
+CHROMIUM_ARGS = [
+    "--headless",
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+    "--no-first-run",
+]
+
+
+def write_notebook(path: Path, *cells: str, parameters: str | None = None) -> Path:
+    """A python3 notebook from code strings; ``parameters`` becomes a tagged cell."""
+    nb = nbformat.v4.new_notebook()
+    nb.metadata["kernelspec"] = {
+        "name": "python3",
+        "display_name": "Python 3",
+        "language": "python",
+    }
+    if parameters is not None:
+        cell = nbformat.v4.new_code_cell(parameters)
+        cell.metadata["tags"] = ["parameters"]
+        nb.cells.append(cell)
+    nb.cells.extend(nbformat.v4.new_code_cell(source) for source in cells)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    nbformat.write(nb, path)
+    return path
 
 
 @pytest.fixture
 def make_notebook(tmp_path: Path) -> NotebookFactory:
-    """Write a notebook from code strings; ``parameters`` becomes a tagged cell."""
+    """Write a notebook from code strings into tmp_path/notebooks."""
 
     def make(*cells: str, parameters: str | None = None, name: str = "nb.ipynb") -> Path:
-        nb = nbformat.v4.new_notebook()
-        nb.metadata["kernelspec"] = {
-            "name": "python3",
-            "display_name": "Python 3",
-            "language": "python",
-        }
-        if parameters is not None:
-            cell = nbformat.v4.new_code_cell(parameters)
-            cell.metadata["tags"] = ["parameters"]
-            nb.cells.append(cell)
-        nb.cells.extend(nbformat.v4.new_code_cell(source) for source in cells)
-        path = tmp_path / "notebooks" / name
-        path.parent.mkdir(parents=True, exist_ok=True)
-        nbformat.write(nb, path)
-        return path
+        return write_notebook(tmp_path / "notebooks" / name, *cells, parameters=parameters)
 
     return make
+
+
+@pytest.fixture(scope="session")
+def browser() -> Iterator[Any]:
+    """One Chromium for the whole session: Playwright's sync API cannot run two at once in
+    one thread (the second finds the first one's event loop running)."""
+    yield from launch_chromium()
+
+
+def launch_chromium() -> Iterator[Any]:
+    """Debian's headless Chromium driven by Playwright (no `playwright install`)."""
+    sync_api = pytest.importorskip("playwright.sync_api")
+    if not Path("/usr/bin/chromium").exists():
+        pytest.skip("needs Debian's chromium at /usr/bin/chromium")
+    ARTIFACTS.mkdir(exist_ok=True)
+    with sync_api.sync_playwright() as playwright:
+        chromium = playwright.chromium.launch(
+            executable_path="/usr/bin/chromium", args=CHROMIUM_ARGS
+        )
+        yield chromium
+        chromium.close()
 
 
 def nbprod_command() -> list[str]:

@@ -19,9 +19,13 @@ import nbformat
 import pytest
 import requests
 
-from tests.conftest import EXAMPLES, REPO, _die_with_parent, free_port, nbprod_command
+from tests.conftest import (
+    EXAMPLES,
+    _die_with_parent,
+    free_port,
+    nbprod_command,
+)
 
-ARTIFACTS = REPO / "test-artifacts"
 XSS_JOB = "<script>window.__pwned=1</script>"
 XSS_PARAM = '<img src=x onerror="window.__pwned=1">'
 XSS_OUTPUT = (
@@ -290,30 +294,6 @@ def server(populated: Populated) -> Iterator[BrowseServer]:
     browse = BrowseServer(populated.env).start()
     yield browse
     browse.stop()
-
-
-@pytest.fixture(scope="session")
-def browser() -> Iterator[Any]:
-    """Debian's headless Chromium driven by Playwright (no `playwright install`)."""
-    sync_api = pytest.importorskip("playwright.sync_api")
-    if not Path("/usr/bin/chromium").exists():
-        pytest.skip("needs Debian's chromium at /usr/bin/chromium")
-    ARTIFACTS.mkdir(exist_ok=True)
-    with sync_api.sync_playwright() as p:
-        chromium = p.chromium.launch(
-            executable_path="/usr/bin/chromium",
-            args=[
-                "--headless",
-                "--no-sandbox",
-                "--disable-gpu",
-                "--disable-background-networking",
-                "--disable-component-update",
-                "--disable-sync",
-                "--no-first-run",
-            ],
-        )
-        yield chromium
-        chromium.close()
 
 
 @pytest.fixture

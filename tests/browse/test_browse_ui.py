@@ -9,7 +9,8 @@ from typing import Any
 
 import pytest
 
-from tests.browse.conftest import ARTIFACTS, CHART_JOB, CHART_RUNS, BrowseServer, Populated, publish
+from tests.browse.conftest import CHART_JOB, CHART_RUNS, BrowseServer, Populated, publish
+from tests.conftest import ARTIFACTS
 
 expect = pytest.importorskip("playwright.sync_api").expect
 

@@ -5,7 +5,8 @@ from __future__ import annotations
 from typing import Any
 from urllib.parse import quote
 
-from tests.browse.conftest import ARTIFACTS, XSS_JOB, XSS_PARAM, BrowseServer, Populated
+from tests.browse.conftest import XSS_JOB, XSS_PARAM, BrowseServer, Populated
+from tests.conftest import ARTIFACTS
 
 
 def test_job_name_and_parameters_are_escaped_in_html(server: BrowseServer):

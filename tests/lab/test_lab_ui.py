@@ -11,7 +11,8 @@ from typing import Any
 
 import pytest
 
-from tests.lab.conftest import ARTIFACTS, TOKEN, LabServer
+from tests.conftest import ARTIFACTS
+from tests.lab.conftest import TOKEN, LabServer
 
 expect = pytest.importorskip("playwright.sync_api").expect
 
