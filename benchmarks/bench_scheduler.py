@@ -47,6 +47,7 @@ def main() -> int:
     env = {**os.environ, "NBPROD_HOME": str(tmp / "home"), "NBPROD_CONFIG": str(tmp / "none.toml")}
     os.environ.update({k: env[k] for k in ("NBPROD_HOME", "NBPROD_CONFIG")})
     nbprod = shutil.which("nbprod") or "nbprod"
+    keep = False
     try:
         nb = nbformat.v4.new_notebook()
         nb.metadata["kernelspec"] = {
@@ -110,7 +111,20 @@ def main() -> int:
         catalog.close()
         statuses = {r.status.value for r in records}
         if len(records) != args.runs or statuses != {"succeeded"}:
-            raise SystemExit(f"expected {args.runs} succeeded runs, got {len(records)} {statuses}")
+            from collections import Counter
+
+            errors = Counter(
+                f"{r.status.value}: {r.error.ename}: {r.error.evalue[:120]}"
+                for r in records
+                if r.error
+            )
+            for text, count in errors.most_common(10):
+                print(f"  {count} x {text}")
+            keep = True
+            raise SystemExit(
+                f"expected {args.runs} succeeded runs, got {len(records)} {statuses}"
+                f" (files kept in {tmp})"
+            )
         lags = [(_parse(r.started_at) - _parse(r.scheduled_for)).total_seconds() for r in records]
 
         sample = args.papermill_sample
@@ -150,7 +164,8 @@ def main() -> int:
         )
         return 0
     finally:
-        shutil.rmtree(tmp, ignore_errors=True)
+        if not keep:
+            shutil.rmtree(tmp, ignore_errors=True)
 
 
 def _all():

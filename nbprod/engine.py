@@ -170,6 +170,24 @@ class _Manager(NotebookExecutionManager):
             self.on_progress(self.cells_done, len(self.nb.cells))
 
 
+class KernelStartError(RuntimeError):
+    """The kernel died or never answered before the first cell ran."""
+
+
+class _entered:
+    """Exit an already entered context manager (setup_kernel is entered separately, so a
+    start-up failure can be told from a failure during the cells)."""
+
+    def __init__(self, manager: Any) -> None:
+        self.manager = manager
+
+    def __enter__(self) -> None:
+        return None
+
+    def __exit__(self, *exc_info: Any) -> Any:
+        return self.manager.__exit__(*exc_info)
+
+
 class _Client(PapermillNotebookClient):
     def __init__(self, nb_man: _Manager, control: RunControl, **kwargs: Any) -> None:
         super().__init__(nb_man, **kwargs)
@@ -178,8 +196,13 @@ class _Client(PapermillNotebookClient):
 
     def execute(self, **kwargs: Any) -> Any:
         self.reset_execution_trackers()
-        # The kernel was started early by start_kernel(); shut it down with the client.
-        with self.setup_kernel(cleanup_kc=True, **kwargs):
+        # The kernel was started early by StartedKernel; shut it down with the client.
+        setup = self.setup_kernel(cleanup_kc=True, **kwargs)
+        try:
+            setup.__enter__()
+        except Exception as exc:  # no cell ran: the caller may try a fresh kernel
+            raise KernelStartError(str(exc) or type(exc).__name__) from exc
+        with _entered(setup):
             self.control.attach(self.km)
             try:
                 self.papermill_execute_cells()
@@ -238,21 +261,32 @@ def run_notebook(
 
     manager = _Manager(nb, partial_path, progress_bar, autosave_seconds, on_progress)
     manager.notebook_start()
-    client = _Client(
-        manager,
-        control,
-        km=kernel.km,
-        timeout=cell_timeout,
-        startup_timeout=startup_timeout,
-        log=log,
-        stdout_file=sys.stdout if log_output else None,
-        stderr_file=sys.stderr if log_output else None,
-    )
     exception: BaseException | None = None
     try:
-        client.execute()
-    except Exception as exc:  # a dead kernel or cell timeout ends the run, not the process
-        exception = exc
+        for attempt in (1, 2):
+            client = _Client(
+                manager,
+                control,
+                km=kernel.km,
+                timeout=cell_timeout,
+                startup_timeout=startup_timeout,
+                log=log,
+                stdout_file=sys.stdout if log_output else None,
+                stderr_file=sys.stderr if log_output else None,
+            )
+            try:
+                client.execute()
+            except KernelStartError as exc:
+                exception = exc
+                if attempt == 2 or control.reason:
+                    break
+                log.warning("kernel died while starting (%s); starting another", exc)
+                kernel.restart()
+                exception = None
+                continue
+            except Exception as exc:  # a dead kernel or cell timeout ends the run
+                exception = exc
+            break
     finally:
         manager.cleanup_pbar()
         manager.notebook_complete()

@@ -15,26 +15,44 @@ class StartedKernel:
     """
 
     def __init__(self, kernel_name: str, cwd: Path, log_path: Path | None) -> None:
-        from jupyter_client.manager import AsyncKernelManager
-        from jupyter_client.utils import run_sync
-
+        self.kernel_name = kernel_name
+        self.cwd = cwd
         self.log_file = open(log_path, "ab") if log_path else None  # noqa: SIM115
-        self.km = AsyncKernelManager(kernel_name=kernel_name)
-        extra: dict[str, Any] = {}
-        if self.log_file is not None:
-            extra = {"stdout": self.log_file, "stderr": self.log_file}
+        self.km: Any = None
         try:
-            run_sync(self.km.start_kernel)(cwd=str(cwd), **extra)
+            self._start()
         except BaseException:
             self.close()
             raise
 
-    def close(self) -> None:
+    def _start(self) -> None:
+        from jupyter_client.manager import AsyncKernelManager
         from jupyter_client.utils import run_sync
 
+        self.km = AsyncKernelManager(kernel_name=self.kernel_name)
+        extra: dict[str, Any] = {}
+        if self.log_file is not None:
+            extra = {"stdout": self.log_file, "stderr": self.log_file}
+        run_sync(self.km.start_kernel)(cwd=str(self.cwd), **extra)
+
+    def restart(self) -> None:
+        """A fresh kernel process (new ports) after one died while starting: two kernels
+        started at once on one machine can race for the same free port."""
+        self._shutdown()
+        if self.log_file is not None:
+            self.log_file.write(b"\n[nbprod] the kernel died while starting; starting another\n")
+            self.log_file.flush()
+        self._start()
+
+    def _shutdown(self) -> None:
+        from jupyter_client.utils import run_sync
+
+        if self.km is not None and self.km.has_kernel:
+            run_sync(self.km.shutdown_kernel)(now=True)
+
+    def close(self) -> None:
         try:
-            if self.km.has_kernel:
-                run_sync(self.km.shutdown_kernel)(now=True)
+            self._shutdown()
         finally:
-            if self.log_file is not None:
+            if self.log_file is not None and not self.log_file.closed:
                 self.log_file.close()

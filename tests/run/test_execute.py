@@ -204,3 +204,50 @@ def test_runs_are_listed_newest_first_and_found_by_prefix(make_notebook, nbprod_
     assert nbprod.list_runs(status="failed") == []
     record = json.loads(nbprod.get_run(second.run_id).to_json())
     assert record["schema_version"] == 1 and record["job"] == "counting"
+
+
+def _kernelspec(tmp_path: Path, name: str, script: str) -> Path:
+    """A kernelspec whose process runs ``script`` before becoming an ipykernel."""
+    import json
+    import sys
+
+    folder = tmp_path / "jupyter" / "kernels" / name
+    folder.mkdir(parents=True)
+    launcher = folder / "launch.py"
+    launcher.write_text(
+        script + "\nfrom ipykernel import kernelapp\nkernelapp.launch_new_instance()\n"
+    )
+    spec = {
+        "argv": [sys.executable, str(launcher), "-f", "{connection_file}"],
+        "display_name": name,
+        "language": "python",
+    }
+    (folder / "kernel.json").write_text(json.dumps(spec))
+    return tmp_path / "jupyter"
+
+
+def test_a_kernel_that_dies_while_starting_is_started_again(
+    make_notebook, nbprod_env, tmp_path, monkeypatch
+):
+    marker = tmp_path / "first-start"
+    script = (
+        "import os, sys, pathlib\n"
+        f"m = pathlib.Path({str(marker)!r})\n"
+        "if not m.exists():\n"
+        "    m.write_text('x'); sys.stderr.write('simulated start-up crash\\n'); os._exit(1)\n"
+    )
+    monkeypatch.setenv("JUPYTER_PATH", str(_kernelspec(tmp_path, "flaky", script)))
+    run = nbprod.execute(make_notebook("print('ran')"), kernel="flaky")
+    assert run.status is RunStatus.SUCCEEDED and marker.exists()
+    log = Path(run.output_location).with_name("kernel.log").read_text()
+    assert "simulated start-up crash" in log and "starting another" in log
+
+
+def test_a_kernel_that_never_starts_fails_the_run_with_its_output(
+    make_notebook, nbprod_env, tmp_path, monkeypatch
+):
+    script = "import os\nos._exit(1)\n"
+    monkeypatch.setenv("JUPYTER_PATH", str(_kernelspec(tmp_path, "broken", script)))
+    run = nbprod.execute(make_notebook("print('never')"), kernel="broken")
+    assert run.status is RunStatus.FAILED and run.record.error.ename == "KernelStartError"
+    assert Path(run.output_location).is_file()
