@@ -437,9 +437,10 @@ def cancel_run(run_id: str, *, settings: Settings) -> str:
 
     catalog = open_catalog(settings)
     try:
-        item = Queue(catalog).find(run_id)
+        queue = Queue(catalog)
+        item = queue.find(run_id)
         if item is not None:
-            state = Queue(catalog).request_cancel(item.store, item.run_id, utcnow())
+            state = queue.request_cancel(item.store, item.run_id, utcnow())
             if state == "done":
                 raise BadInput(f"run {item.run_id} has already finished ({item.final_status})")
             return {

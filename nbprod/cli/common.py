@@ -39,10 +39,6 @@ def short_params(values: dict[str, Any], width: int = 50) -> str:
     return text if len(text) <= width else text[: width - 1] + "…"
 
 
-def parse_parameters(values: tuple[tuple[str, str], ...]) -> tuple[tuple[str, str], ...]:
-    return values
-
-
 def store_option(fn: Any) -> Any:
     return click.option("--store", envvar="NBPROD_STORE", help=STORE_HELP)(fn)
 
