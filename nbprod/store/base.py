@@ -14,16 +14,40 @@ from dataclasses import dataclass
 from nbprod.errors import InvalidName
 
 _CONTROL = re.compile(r"[\x00-\x1f\x7f]")
+MAX_SEGMENT_BYTES = 255
+"""NAME_MAX on Linux, macOS and Windows: a longer folder or file name cannot be created."""
+MAX_KEY_BYTES = 1024
+"""S3's key limit (before the store's own prefix); far above what the layout produces."""
 
 
 def check_key(key: str) -> str:
-    """Reject keys that could escape the root or confuse a backend."""
+    """Reject keys that could escape the root or confuse a backend.
+
+    The last line of defence behind the layout's name checks: the same key must be valid on
+    every backend, so a store can be copied from S3 to a folder and back.
+    """
     if not key or key.startswith("/") or "\\" in key or _CONTROL.search(key):
-        raise InvalidName(f"invalid store key {key!r}")
+        raise InvalidName(f"invalid store key {_show(key)}")
+    try:
+        size = len(key.encode("utf-8"))
+    except UnicodeEncodeError:  # lone surrogates (undecodable file names): not UTF-8
+        raise InvalidName(f"invalid store key {_show(key)}: not valid UTF-8") from None
+    if size > MAX_KEY_BYTES:
+        raise InvalidName(f"invalid store key {_show(key)}: longer than {MAX_KEY_BYTES} bytes")
     for segment in key.split("/"):
         if segment in ("", ".", "..") or segment != segment.strip():
-            raise InvalidName(f"invalid store key {key!r}")
+            raise InvalidName(f"invalid store key {_show(key)}")
+        if len(segment.encode("utf-8")) > MAX_SEGMENT_BYTES:
+            raise InvalidName(
+                f"invalid store key {_show(key)}: a name longer than {MAX_SEGMENT_BYTES} bytes"
+            )
     return key
+
+
+def _show(key: str) -> str:
+    """The key for a one-line message: repr'd (no raw control characters), and shortened."""
+    text = repr(key)
+    return text if len(text) <= 120 else f"{text[:80]}...{text[-30:]}"
 
 
 @dataclass(frozen=True)

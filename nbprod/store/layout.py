@@ -16,6 +16,7 @@ from __future__ import annotations
 import re
 
 from nbprod.errors import InvalidName
+from nbprod.store.base import MAX_SEGMENT_BYTES
 
 META = ".nbprod"
 RECORD_NAME = "run.json"
@@ -50,6 +51,14 @@ def is_run_id(value: str) -> bool:
 def check_file_name(name: str) -> str:
     if not _FILE.match(name) or name in (".", "..") or name.startswith("."):
         raise InvalidName(f"invalid file name {name!r}")
+    try:
+        size = len(name.encode("utf-8"))
+    except UnicodeEncodeError:
+        raise InvalidName(f"invalid file name {name!r}: not valid UTF-8") from None
+    if size > MAX_SEGMENT_BYTES:  # 200 characters can be 800 bytes of UTF-8
+        raise InvalidName(
+            f"invalid file name {name[:40]!r}...: longer than {MAX_SEGMENT_BYTES} bytes"
+        )
     return name
 
 
