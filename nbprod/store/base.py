@@ -6,16 +6,16 @@ backend can be asked for a path outside its root.
 
 from __future__ import annotations
 
+import hashlib
 import re
 from abc import ABC, abstractmethod
 from collections.abc import Iterator
 from dataclasses import dataclass
 
-from nbprod.errors import InvalidName
+from nbprod.errors import CorruptObject, InvalidName
+from nbprod.store.layout import MAX_SEGMENT_BYTES, content_sha256
 
 _CONTROL = re.compile(r"[\x00-\x1f\x7f]")
-MAX_SEGMENT_BYTES = 255
-"""NAME_MAX on Linux, macOS and Windows: a longer folder or file name cannot be created."""
 MAX_KEY_BYTES = 1024
 """S3's key limit (before the store's own prefix); far above what the layout produces."""
 
@@ -44,6 +44,18 @@ def check_key(key: str) -> str:
     return key
 
 
+def verify_content(key: str, data: bytes, *, where: str) -> None:
+    """Raise CorruptObject when ``key`` names a sha256 its ``data`` does not have."""
+    expected = content_sha256(key)
+    if expected is None:
+        return
+    actual = hashlib.sha256(data).hexdigest()
+    if actual != expected:
+        raise CorruptObject(
+            f"corrupt object {where}: named for sha256 {expected}, its content has {actual}"
+        )
+
+
 def _show(key: str) -> str:
     """The key for a one-line message: repr'd (no raw control characters), and shortened."""
     text = repr(key)
@@ -64,13 +76,32 @@ class Store(ABC):
 
     url: str
 
-    @abstractmethod
     def put(self, key: str, data: bytes, content_type: str | None = None) -> None:
-        """Write an object (atomically: readers see the old or the new bytes, never half)."""
+        """Write an object (atomically: readers see the old or the new bytes, never half).
+
+        Bytes that do not match a content-addressed key (e.g. a spooled snapshot changed
+        before it was published) are refused, so the store never holds a wrong object.
+        """
+        verify_content(key, data, where=f"{key} (not written to {self.url})")
+        self._put(key, data, content_type)
 
     @abstractmethod
+    def _put(self, key: str, data: bytes, content_type: str | None = None) -> None:
+        """The backend's atomic write."""
+
     def get(self, key: str) -> bytes:
-        """Read an object; raise KeyError when it does not exist."""
+        """Read an object; raise KeyError when it does not exist.
+
+        Content-addressed objects (snapshots, environments) are verified on every read: a
+        tampered or damaged one raises CorruptObject instead of reaching a kernel.
+        """
+        data = self._get(key)
+        verify_content(key, data, where=f"{self.location(key)}")
+        return data
+
+    @abstractmethod
+    def _get(self, key: str) -> bytes:
+        """The backend's read: an object's bytes, KeyError when it does not exist."""
 
     @abstractmethod
     def exists(self, key: str) -> bool: ...

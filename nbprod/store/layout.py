@@ -16,9 +16,10 @@ from __future__ import annotations
 import re
 
 from nbprod.errors import InvalidName
-from nbprod.store.base import MAX_SEGMENT_BYTES
 
 META = ".nbprod"
+MAX_SEGMENT_BYTES = 255
+"""NAME_MAX on Linux, macOS and Windows: a longer folder or file name cannot be created."""
 RECORD_NAME = "run.json"
 JOBS_PREFIX = f"{META}/jobs"
 JOB_STATE_NAME = "state.json"
@@ -84,6 +85,17 @@ def snapshot_key(sha256: str) -> str:
 
 def environment_key(sha256: str) -> str:
     return f"{META}/environments/{sha256}.txt"
+
+
+_CONTENT_ADDRESSED = re.compile(
+    rf"^{re.escape(META)}/(?:notebooks|environments)/([0-9a-f]{{64}})\."
+)
+
+
+def content_sha256(key: str) -> str | None:
+    """The sha256 a content-addressed key (snapshot, environment) names, else None."""
+    match = _CONTENT_ADDRESSED.match(key)
+    return match.group(1) if match else None
 
 
 def job_versions_prefix(job: str) -> str:

@@ -22,7 +22,7 @@ class LocalStore(Store):
             raise InvalidName(f"store key {key!r} points outside the store root")
         return path
 
-    def put(self, key: str, data: bytes, content_type: str | None = None) -> None:
+    def _put(self, key: str, data: bytes, content_type: str | None = None) -> None:
         path = self._path(key)
         tmp = None
         try:
@@ -39,7 +39,7 @@ class LocalStore(Store):
                 Path(tmp).unlink(missing_ok=True)  # no half-written leftovers
             raise StoreUnavailable(f"cannot write {path}: {exc.strerror or exc}") from exc
 
-    def get(self, key: str) -> bytes:
+    def _get(self, key: str) -> bytes:
         path = self._path(key)
         try:
             return path.read_bytes()

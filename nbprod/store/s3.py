@@ -54,7 +54,7 @@ class S3Store(Store):
         except BotoCoreError as exc:
             raise StoreUnavailable(f"S3 {what} failed on {self.url}: {exc}") from exc
 
-    def put(self, key: str, data: bytes, content_type: str | None = None) -> None:
+    def _put(self, key: str, data: bytes, content_type: str | None = None) -> None:
         extra = {"ContentType": content_type} if content_type else {}
         self._call(
             "upload",
@@ -65,7 +65,7 @@ class S3Store(Store):
             **extra,
         )
 
-    def get(self, key: str) -> bytes:
+    def _get(self, key: str) -> bytes:
         response = self._call(
             "download", self.client.get_object, Bucket=self.bucket, Key=self._key(key)
         )
