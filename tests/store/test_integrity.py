@@ -168,3 +168,20 @@ def test_store_get_and_put_verify_content_addressed_keys(tmp_path):
     # objects that are not content-addressed are read as they are
     store.put("job/run/run.json", b"{}")
     assert store.get("job/run/run.json") == b"{}"
+
+
+def test_tampered_package_list_cache_is_rescanned_not_recorded(cli, make_notebook, store_dir):
+    notebook = make_notebook("print('hi')", name="env.ipynb")
+    first = json.loads(cli("exec", str(notebook), "--json").stdout)
+    true_sha = first["environment"]["packages_sha256"]
+    (cache,) = (store_dir.parent / "cache").glob("packages-*.txt")
+    header, _, text = cache.read_text().partition("\n")
+    cache.write_text(f"{header}\n{text}evil-package==6.6.6\n")
+
+    done = cli("exec", str(notebook), "--json")
+    assert done.returncode == 0, done.stderr
+    record = json.loads(done.stdout)
+    assert record["environment"]["packages_sha256"] == true_sha
+    stored = (store_dir / record["artifacts"]["environment"]).read_text()
+    assert "evil-package" not in stored
+    assert "evil-package" not in cache.read_text()  # rewritten from the rescan
