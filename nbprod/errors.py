@@ -57,6 +57,11 @@ class CorruptObject(StoreError):
     """
 
 
+class DeleteRefused(StoreError):
+    """A run cannot be deleted whole (a link on its path, a mount point inside, no
+    permission): nothing of it was deleted, store and catalog are as they were."""
+
+
 class CatalogError(NbprodError):
     """The catalog database could not be opened, migrated or written."""
 

@@ -9,8 +9,9 @@ from __future__ import annotations
 import hashlib
 import re
 from abc import ABC, abstractmethod
-from collections.abc import Iterator
-from dataclasses import dataclass
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass, field
+from enum import Enum
 
 from nbprod.errors import CorruptObject, InvalidName
 from nbprod.store.layout import MAX_SEGMENT_BYTES, content_sha256
@@ -71,6 +72,38 @@ class Entry:
     size: int | None = None
 
 
+class Kind(str, Enum):
+    FILE = "file"
+    LINK = "link"
+    """A symbolic link: removed itself, never followed."""
+    DIR = "dir"
+    OTHER = "other"
+    """A fifo, socket or device node: unlinked like a file."""
+
+
+@dataclass(frozen=True)
+class Item:
+    """One thing a removal deletes, listed without following links."""
+
+    key: str
+    kind: Kind
+    size: int | None = None
+
+
+@dataclass
+class Removal:
+    """A planned deletion of everything under ``prefix``, made before anything is deleted."""
+
+    prefix: str
+    items: list[Item] = field(default_factory=list)
+    first: list[str] = field(default_factory=list)
+    """Keys deleted before the rest where deletion is not atomic (a run's record)."""
+
+
+Forget = Callable[[], None]
+"""Drops the catalog's rows for what is being removed; called once the removal is certain."""
+
+
 class Store(ABC):
     """Four operations, as in papermill's I/O handlers, plus listing and an existence test."""
 
@@ -116,6 +149,28 @@ class Store(ABC):
     @abstractmethod
     def location(self, key: str) -> str:
         """Where a person finds the object: a filesystem path or an s3:// URL."""
+
+    @abstractmethod
+    def plan_removal(self, prefix: str, first: tuple[str, ...] = ()) -> Removal:
+        """Everything under ``prefix``, listed without following links; DeleteRefused (one
+        line) when it cannot be removed whole. Deletes nothing."""
+
+    @abstractmethod
+    def remove(self, removal: Removal, forget: Forget) -> list[str]:
+        """Delete a planned removal, calling ``forget`` at the point the backend makes safe.
+
+        Raises (with nothing deleted and ``forget`` undone or not called) when the removal
+        cannot start; returns one line per leftover it could not clean up after that point,
+        which :meth:`finish_removal` retries.
+        """
+
+    @abstractmethod
+    def unfinished_removals(self) -> list[str]:
+        """Prefixes whose removal started and did not finish (crash, fault, leftovers)."""
+
+    @abstractmethod
+    def finish_removal(self, prefix: str, forget: Forget, first: tuple[str, ...] = ()) -> list[str]:
+        """Complete an unfinished removal: ``forget``, then delete what is left of it."""
 
     def put_if_absent(self, key: str, data: bytes, content_type: str | None = None) -> bool:
         """Write content-addressed objects once; returns whether it wrote."""
