@@ -8,6 +8,8 @@
 <root>/.nbprod/environments/<sha256>.txt    package lists (pip-freeze style), content-addressed
 <root>/.nbprod/jobs/<job>/v000001.json      job versions (JobVersion.to_dict()), immutable
 <root>/.nbprod/jobs/<job>/state.json        {"paused": bool, "updated_at": iso}; rewritten
+<root>/<job>/.deleting-<run-id>.<token>/    a run being deleted (local store; hidden)
+<root>/.nbprod/deleting/<job>/<run-id>.json a deletion in progress (S3 store)
 ```
 """
 
