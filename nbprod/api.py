@@ -286,16 +286,25 @@ def flush_spool(
     return results
 
 
-def delete_runs(records: Sequence[RunRecord], *, settings: Settings) -> list[RunRecord]:
-    """Delete runs from the store and the catalog together (never one without the other)."""
-    from nbprod.retention import delete_run
+def delete_runs(
+    records: Sequence[RunRecord], *, settings: Settings, notes: list[str] | None = None
+) -> list[RunRecord]:
+    """Delete runs from the store and the catalog together (never one without the other).
+
+    Every run is planned before any is deleted: one that cannot go whole refuses the lot.
+    ``notes`` collects one line per leftover or interrupted deletion completed.
+    """
+    from nbprod.retention import delete_run, finish_deletions, plan_delete
     from nbprod.store import open_store
 
     store = open_store(settings.store)
     catalog = open_catalog(settings)
+    found = notes if notes is not None else []
     try:
-        for record in records:
-            delete_run(store, catalog, record)
+        found += finish_deletions(store, catalog)
+        removals = [plan_delete(store, record) for record in records]
+        for record, removal in zip(records, removals, strict=True):
+            found += delete_run(store, catalog, record, removal)
     finally:
         catalog.close()
     return list(records)
@@ -308,15 +317,19 @@ def gc(
     keep_last: int | None = None,
     older_than: str | None = None,
     dry_run: bool = True,
+    notes: list[str] | None = None,
 ) -> list[Any]:
     """Apply a retention policy per job; each job's own ``retention`` when none is given.
 
-    Returns one GcPlan per job; deletes only when ``dry_run`` is False.
+    Returns one GcPlan per job; deletes only when ``dry_run`` is False. A run that cannot
+    be deleted whole is skipped (``GcPlan.skipped``); ``notes`` collects leftovers and
+    interrupted deletions completed, one line each.
     """
     from nbprod.catalog.query import RunFilter
     from nbprod.durations import parse_duration
+    from nbprod.errors import DeleteRefused
     from nbprod.jobs.model import JobDefinition
-    from nbprod.retention import GcPlan, delete_run, plan_gc
+    from nbprod.retention import GcPlan, delete_run, finish_deletions, plan_delete, plan_gc
     from nbprod.store import open_store
 
     store = open_store(settings.store)
@@ -338,13 +351,25 @@ def gc(
                 if retention.keep_last is not None or retention.older_than_days is not None:
                     policies[name] = (retention.keep_last, retention.older_than_days)
         plans = []
+        found = notes if notes is not None else []
+        if dry_run:
+            found += [
+                f"an interrupted deletion of {prefix} is pending: `nbprod gc` completes it"
+                for prefix in store.unfinished_removals()
+            ]
+        else:
+            found += finish_deletions(store, catalog)
         for name, (keep, days) in policies.items():
             runs = catalog.query_runs(store.url, RunFilter(job=name, limit=None))
             kept, doomed = plan_gc(runs, keep_last=keep, older_than_days=days)
-            plans.append(GcPlan(name, kept, doomed))
+            plan = GcPlan(name, kept, doomed)
+            plans.append(plan)
             if not dry_run:
                 for record in doomed:
-                    delete_run(store, catalog, record)
+                    try:  # a run that cannot go whole is skipped, complete and listed
+                        found += delete_run(store, catalog, record, plan_delete(store, record))
+                    except DeleteRefused as exc:
+                        plan.skipped.append(str(exc))
         return plans
     finally:
         catalog.close()

@@ -6,6 +6,7 @@ Captured in a background thread while the kernel starts, so it costs no wall tim
 from __future__ import annotations
 
 import hashlib
+import logging
 import os
 import platform
 import subprocess
@@ -14,6 +15,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+log = logging.getLogger(__name__)
+_CACHE_HEADER = "# nbprod package list, sha256 "
 KEY_PACKAGES = ("nbprod", "papermill", "nbclient", "ipykernel", "jupyter_client", "nbformat")
 
 
@@ -49,19 +52,34 @@ def _scan_packages() -> str:
 
 def _packages_text(cache_dir: Path | None) -> str:
     """The package list, scanned once per distinct environment (a scan costs ~60 ms of CPU,
-    which on a small machine competes with the kernel's start-up)."""
+    which on a small machine competes with the kernel's start-up).
+
+    The cached copy carries its own sha256 and is checked on every read: a changed copy
+    would otherwise be recorded (and stored) as the run's environment. A bad copy is
+    rescanned, not fatal: the truth is at hand and the kernel may already be starting.
+    """
     if cache_dir is None:
         return _scan_packages()
     cache = cache_dir / f"packages-{_packages_key()[:32]}.txt"
     try:
-        return cache.read_text("utf-8")
-    except OSError:
-        pass
+        cached = cache.read_text("utf-8")
+    except (OSError, UnicodeDecodeError):
+        cached = None
+    if cached is not None:
+        header, _, text = cached.partition("\n")
+        expected = header.removeprefix(_CACHE_HEADER)
+        actual = hashlib.sha256(text.encode()).hexdigest()
+        if header.startswith(_CACHE_HEADER):
+            if expected == actual:
+                return text
+            log.warning("package list cache %s does not match its sha256; rescanning", cache)
+        # else: written by an older nbprod (no hash line): rescanned once, quietly
     text = _scan_packages()
     try:
         cache_dir.mkdir(parents=True, exist_ok=True)
         tmp = cache.with_suffix(f".{os.getpid()}.tmp")
-        tmp.write_text(text, "utf-8")
+        digest = hashlib.sha256(text.encode()).hexdigest()
+        tmp.write_text(f"{_CACHE_HEADER}{digest}\n{text}", "utf-8")
         tmp.replace(cache)
     except OSError:
         pass  # a read-only home only costs the rescan

@@ -49,6 +49,19 @@ class StoreUnavailable(StoreError):
     """The store did not answer (network, endpoint, permissions); worth retrying later."""
 
 
+class CorruptObject(StoreError):
+    """A content-addressed object's bytes do not hash to the name they are stored under.
+
+    A StoreError (exit 5), not BadInput: the request was right, the store (or a local copy
+    of one of its objects) holds damaged or tampered bytes, and nothing may run from them.
+    """
+
+
+class DeleteRefused(StoreError):
+    """A run cannot be deleted whole (a link on its path, a mount point inside, no
+    permission): nothing of it was deleted, store and catalog are as they were."""
+
+
 class CatalogError(NbprodError):
     """The catalog database could not be opened, migrated or written."""
 

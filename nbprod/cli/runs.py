@@ -182,8 +182,11 @@ def runs_delete(run_ids: tuple[str, ...], store: str | None, yes: bool) -> None:
     if not yes:
         names = ", ".join(r.run_id for r in records)
         click.confirm(f"delete {len(records)} run(s): {names}?", abort=True)
-    for record in delete_runs(records, settings=settings):
+    notes: list[str] = []
+    for record in delete_runs(records, settings=settings, notes=notes):
         click.echo(f"deleted {record.run_id} ({record.job})")
+    for note in notes:
+        click.echo(f"nbprod: {note}", err=True)
 
 
 @runs.command("cancel")

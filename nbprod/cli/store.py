@@ -105,15 +105,37 @@ def gc(
     from nbprod.api import gc as collect
 
     settings = common.settings(store=store)
+    pending: list[str] = []
     plans = collect(
-        settings=settings, job=job, keep_last=keep_last, older_than=older_than, dry_run=True
+        settings=settings,
+        job=job,
+        keep_last=keep_last,
+        older_than=older_than,
+        dry_run=True,
+        notes=pending,
     )
     doomed = [r for p in plans for r in p.delete]
     for plan in plans:
         click.echo(f"{plan.job}: keep {len(plan.keep)}, delete {len(plan.delete)}")
-    if dry_run or not doomed:
+    if dry_run:
+        for line in pending:
+            click.echo(f"nbprod: {line}", err=True)
         return
-    if not yes:
+    if doomed and not yes:
         click.confirm(f"delete {len(doomed)} run(s)?", abort=True)
-    collect(settings=settings, job=job, keep_last=keep_last, older_than=older_than, dry_run=False)
-    click.echo(f"deleted {len(doomed)} run(s)")
+    notes: list[str] = []
+    done = collect(  # also completes deletions a crash or a fault interrupted
+        settings=settings,
+        job=job,
+        keep_last=keep_last,
+        older_than=older_than,
+        dry_run=False,
+        notes=notes,
+    )
+    skipped = [line for plan in done for line in plan.skipped]
+    for line in notes + [f"skipped: {line}" for line in skipped]:
+        click.echo(f"nbprod: {line}", err=True)
+    if doomed:
+        click.echo(f"deleted {sum(len(p.delete) for p in done) - len(skipped)} run(s)")
+    if skipped:  # the others were deleted; the skipped ones are whole and still listed
+        common.fail(f"{len(skipped)} run(s) could not be deleted whole and were kept", 5)

@@ -163,15 +163,21 @@ def working_copy_differs(version: JobVersion) -> str | None:
 
 def materialize_snapshot(store: Store, sha256: str, name: str, cache_dir: Path) -> Path:
     """The stored snapshot as a local file named like the original (for papermill & co)."""
+    from nbprod.store.base import verify_content
+
     folder = cache_dir / sha256
     path = folder / layout.check_file_name(name)
-    if not path.is_file():
-        try:
-            data = store.get(layout.snapshot_key(sha256))
-        except KeyError:
-            raise BadInput(f"notebook snapshot {sha256[:12]} is missing from {store.url}") from None
-        folder.mkdir(parents=True, exist_ok=True)
-        tmp = path.with_suffix(".tmp")
-        tmp.write_bytes(data)
-        tmp.replace(path)
+    key = layout.snapshot_key(sha256)
+    if path.is_file():
+        # The cached copy is what the kernel runs: verified like the store's on every use.
+        verify_content(key, path.read_bytes(), where=f"cached copy {path} of {key}")
+        return path
+    try:
+        data = store.get(key)  # verified by the store
+    except KeyError:
+        raise BadInput(f"notebook snapshot {sha256[:12]} is missing from {store.url}") from None
+    folder.mkdir(parents=True, exist_ok=True)
+    tmp = path.with_suffix(".tmp")
+    tmp.write_bytes(data)
+    tmp.replace(path)
     return path

@@ -8,6 +8,8 @@
 <root>/.nbprod/environments/<sha256>.txt    package lists (pip-freeze style), content-addressed
 <root>/.nbprod/jobs/<job>/v000001.json      job versions (JobVersion.to_dict()), immutable
 <root>/.nbprod/jobs/<job>/state.json        {"paused": bool, "updated_at": iso}; rewritten
+<root>/<job>/.deleting-<run-id>.<token>/    a run being deleted (local store; hidden)
+<root>/.nbprod/deleting/<job>/<run-id>.json a deletion in progress (S3 store)
 ```
 """
 
@@ -18,6 +20,8 @@ import re
 from nbprod.errors import InvalidName
 
 META = ".nbprod"
+MAX_SEGMENT_BYTES = 255
+"""NAME_MAX on Linux, macOS and Windows: a longer folder or file name cannot be created."""
 RECORD_NAME = "run.json"
 JOBS_PREFIX = f"{META}/jobs"
 JOB_STATE_NAME = "state.json"
@@ -50,6 +54,14 @@ def is_run_id(value: str) -> bool:
 def check_file_name(name: str) -> str:
     if not _FILE.match(name) or name in (".", "..") or name.startswith("."):
         raise InvalidName(f"invalid file name {name!r}")
+    try:
+        size = len(name.encode("utf-8"))
+    except UnicodeEncodeError:
+        raise InvalidName(f"invalid file name {name!r}: not valid UTF-8") from None
+    if size > MAX_SEGMENT_BYTES:  # 200 characters can be 800 bytes of UTF-8
+        raise InvalidName(
+            f"invalid file name {name[:40]!r}...: longer than {MAX_SEGMENT_BYTES} bytes"
+        )
     return name
 
 
@@ -75,6 +87,17 @@ def snapshot_key(sha256: str) -> str:
 
 def environment_key(sha256: str) -> str:
     return f"{META}/environments/{sha256}.txt"
+
+
+_CONTENT_ADDRESSED = re.compile(
+    rf"^{re.escape(META)}/(?:notebooks|environments)/([0-9a-f]{{64}})\."
+)
+
+
+def content_sha256(key: str) -> str | None:
+    """The sha256 a content-addressed key (snapshot, environment) names, else None."""
+    match = _CONTENT_ADDRESSED.match(key)
+    return match.group(1) if match else None
 
 
 def job_versions_prefix(job: str) -> str:

@@ -182,6 +182,10 @@ BAD_KEYS = [
     "a\rb",
     " a",
     "a/b ",
+    "job/" + "x" * 256,  # one name over NAME_MAX
+    "job/" + "\u00e9" * 128,  # 128 characters, 256 bytes of UTF-8
+    "job/\udcff.ipynb",  # a lone surrogate: no UTF-8 spelling, no S3 key
+    "/".join(["x" * 200] * 6),  # over S3's 1024-byte key limit
 ]
 
 
@@ -207,7 +211,16 @@ def test_local_store_rejects_bad_keys_everywhere(store: LocalStore, key: str) ->
     assert files_under(store.root.parent) == ["store/ok.txt"]
 
 
-@pytest.mark.parametrize("key", ["a", "job/20240101T000000000Z-0123abcd/run.json", "a b/c.d"])
+@pytest.mark.parametrize(
+    "key",
+    [
+        "a",
+        "job/20240101T000000000Z-0123abcd/run.json",
+        "a b/c.d",
+        "job/" + "x" * 255,
+        "job/" + "\u00e9" * 127,
+    ],
+)
 def test_check_key_accepts(key: str) -> None:
     assert check_key(key) == key
 
@@ -312,6 +325,27 @@ def test_job_name_from_stem(stem: str, expected: str) -> None:
     name = layout.job_name_from_stem(stem)
     assert name == expected
     assert layout.check_job_name(name) == name
+
+
+def test_check_key_refuses_in_one_line_before_touching_the_disk(store: LocalStore) -> None:
+    """A 256-byte name used to reach the filesystem and fail as 'store unavailable' (exit 5)."""
+    for key in ("job/" + "\u00e9" * 200 + ".ipynb", "job/a\x00b.ipynb"):
+        with pytest.raises(InvalidName) as caught:
+            store.put(key, b"1")
+        assert "\n" not in str(caught.value) and "\x00" not in str(caught.value)
+        assert len(str(caught.value)) < 200
+    assert not store.root.exists()
+
+
+@pytest.mark.parametrize(
+    "name",
+    ["\u00e9" * 200, "\u00e9" * 128, "a\x00b.ipynb", "\udcff.ipynb"],
+    ids=["200-chars-400-bytes", "256-bytes", "nul", "surrogate"],
+)
+def test_check_file_name_counts_bytes_not_characters(name: str) -> None:
+    with pytest.raises(InvalidName):
+        layout.check_file_name(name)
+    assert layout.check_file_name("\u00e9" * 127) == "\u00e9" * 127
 
 
 def test_layout_keys() -> None:

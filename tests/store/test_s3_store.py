@@ -138,7 +138,10 @@ def test_list_pages_past_1000_keys(store: S3Store, bucket: str) -> None:
     assert {e.size for e in objects} == {3}
 
 
-@pytest.mark.parametrize("key", ["../x", "a/../../x", "/etc/passwd", "a\\b", "a//b", "a\nb"])
+@pytest.mark.parametrize(
+    "key",
+    ["../x", "a/../../x", "/etc/passwd", "a\\b", "a//b", "a\nb", "a\x00b", "j/" + "\u00e9" * 128],
+)
 def test_bad_keys_rejected_before_any_request(store: S3Store, bucket: str, key: str) -> None:
     for operation in (
         lambda: store.put(key, b"evil"),
