@@ -106,7 +106,7 @@ class Worker:
             try:
                 request = prepare_item(item, self.settings)
             except NbprodError as exc:
-                self.queue.finish(item.store, item.run_id, "failed", utcnow())
+                self.queue.finish(item.store, item.run_id, item.claim, "failed", utcnow())
                 event("unrunnable", job=item.job, run_id=item.run_id, error=str(exc))
                 return "failed"
             self.control = RunControl(kill_grace=self.settings.kill_grace)
@@ -119,7 +119,7 @@ class Worker:
             beat.join()
         status = result.record.status.value
         now = utcnow()
-        self.queue.finish(item.store, item.run_id, status, now)
+        self.queue.finish(item.store, item.run_id, item.claim, status, now)
         event(
             "finished",
             worker=self.name,
@@ -144,7 +144,7 @@ class Worker:
     def _heartbeat(self, item: Any, stop: threading.Event) -> None:
         while not stop.wait(self.settings.heartbeat_seconds):
             try:
-                cancel = self.queue.heartbeat(item.store, item.run_id, utcnow())
+                cancel = self.queue.heartbeat(item.store, item.run_id, item.claim, utcnow()).cancel
                 self.queue.worker_beat(self.name, utcnow(), "running", item.run_id)
             except Exception as exc:  # a busy catalog must not kill the run
                 event("heartbeat_failed", run_id=item.run_id, error=str(exc))
