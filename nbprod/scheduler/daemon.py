@@ -16,11 +16,10 @@ from typing import Any
 from nbprod.config import Settings
 from nbprod.jobs.model import JobDefinition
 from nbprod.records import new_run_id
-from nbprod.scheduler import policy
 from nbprod.scheduler.cron import plan_fires
 from nbprod.scheduler.events import event
 from nbprod.scheduler.lease import EXTERNAL, safe_beat
-from nbprod.scheduler.lost import mark_lost, worker_gone
+from nbprod.scheduler.lost import settle_lost, worker_gone
 from nbprod.scheduler.queue import Queue, parse_iso, utcnow, worker_id
 from nbprod.store import open_store
 
@@ -150,14 +149,8 @@ class Scheduler:
         stale = {i.run_id: i for i in self.queue.stale(now, self.settings.lost_after)}
         for item in self.queue.running():
             if item.run_id in stale or worker_gone(item.worker):
-                if not self.queue.take_over(item, now, "lost"):
-                    continue  # its worker came back, or another scheduler took it
-                try:
-                    mark_lost(item, self.settings, self.catalog, now)
-                except Exception as exc:  # the store may be down; the queue row is final
-                    event("lost_record_failed", run_id=item.run_id, error=str(exc))
-                policy.enqueue_retry(self.queue, item, "lost", now)
-                lost.append(item.run_id)
+                if settle_lost(self.queue, item, self.settings, self.catalog, now):
+                    lost.append(item.run_id)
         return lost
 
     # -- the loop -----------------------------------------------------------------------

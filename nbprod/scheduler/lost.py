@@ -67,25 +67,46 @@ def placeholder_record(item: Any, status: str) -> RunRecord:
     )
 
 
-def mark_lost(item: Any, settings: Settings, catalog: Any, now: datetime) -> RunRecord:
-    """Publish a ``lost`` record (and the partial output, when this host has it)."""
+def mark_lost(
+    item: Any,
+    settings: Settings,
+    catalog: Any,
+    now: datetime,
+    *,
+    reason: str | None = None,
+    keep_spool: bool = True,
+) -> RunRecord:
+    """Publish a ``lost`` record (and the partial output, when this host has it).
+
+    Never overwrites a terminal record: a run whose final record reached the store (its
+    worker died after publishing, before the queue heard of it) keeps that record, which
+    is returned (and indexed) so that the caller settles the queue with its real status.
+    """
     store = open_store(item.store)
     key = layout.record_key(item.job, item.run_id)
     try:
         record = RunRecord.from_json(store.get(key))
     except KeyError:
         record = placeholder_record(item, "lost")
+    if record.status not in (RunStatus.RUNNING, RunStatus.LOST):
+        catalog.index_run(store.url, record)
+        event("lost_skipped", job=item.job, run_id=item.run_id, status=record.status.value)
+        return record
+    if record.status is RunStatus.LOST and record.finished_at:
+        catalog.index_run(store.url, record)
+        return record  # already marked (another reaper, or a cancel of the orphan)
     record.status = RunStatus.LOST
     record.finished_at = isoformat(now)
     if record.started_at:
         started = datetime.fromisoformat(record.started_at.replace("Z", "+00:00"))
         record.duration_s = round((now - started).total_seconds(), 3)
     record.error = ErrorInfo(
-        "Lost", f"worker {item.worker} stopped (no heartbeat since {item.heartbeat_at})"
+        "Lost",
+        reason or f"worker {item.worker} stopped (no heartbeat since {item.heartbeat_at})",
     )
     folder = settings.spool_dir / item.run_id
     kept = []
-    if folder.is_dir() and record.notebook.name:
+    if keep_spool and folder.is_dir() and record.notebook.name:
         partial = folder / record.notebook.name
         if partial.is_file():
             store.put(
@@ -103,7 +124,7 @@ def mark_lost(item: Any, settings: Settings, catalog: Any, now: datetime) -> Run
             kept.append("kernel_log")
     store.put(key, record.to_json().encode(), "application/json")
     catalog.index_run(store.url, record)
-    if folder.is_dir():
+    if keep_spool and folder.is_dir():
         shutil.rmtree(folder, ignore_errors=True)
     event(
         "lost",
@@ -114,3 +135,34 @@ def mark_lost(item: Any, settings: Settings, catalog: Any, now: datetime) -> Run
         kept=",".join(kept) or "record only",
     )
     return record
+
+
+def settle_lost(
+    queue: Any,
+    item: Any,
+    settings: Settings,
+    catalog: Any,
+    now: datetime,
+    *,
+    reason: str | None = None,
+) -> bool:
+    """Take a held item over as ``lost``, publish its lost record, queue its retry.
+
+    Returns False when its worker came back (or another reaper won). A final record that
+    reached the store first wins: the queue is corrected to its status, and the retry
+    policy sees that status, so a run that succeeded is not run again.
+    """
+    from nbprod.scheduler import policy
+
+    if not queue.take_over(item, now, "lost"):
+        return False
+    status = RunStatus.LOST.value
+    try:
+        record = mark_lost(item, settings, catalog, now, reason=reason)
+        status = record.status.value
+        if status != RunStatus.LOST.value:
+            queue.correct_final(item.store, item.run_id, status)
+    except Exception as exc:  # the store may be down; the queue row is final
+        event("lost_record_failed", run_id=item.run_id, error=str(exc))
+    policy.enqueue_retry(queue, item, status, now)
+    return True

@@ -189,3 +189,49 @@ def test_a_stale_finishing_row_is_taken_over(catalog, store_url):
     assert seen.state == "finishing"
     assert queue.take_over(seen, NOW + timedelta(seconds=40), "lost")
     assert not queue.finish(store_url, "f4", mine.claim, "succeeded", NOW)
+
+
+def test_mark_lost_never_overwrites_a_terminal_record(catalog, tmp_path):
+    """A worker that published its final record and died before telling the queue: the
+    reaper keeps that record, corrects the queue and does not retry a succeeded run."""
+    from nbprod.config import Settings
+    from nbprod.records import NotebookInfo, RunRecord, RunStatus
+    from nbprod.scheduler.lost import mark_lost, settle_lost
+    from nbprod.store import layout, open_store
+
+    settings = Settings.load({"store": str(tmp_path / "store")})
+    store = open_store(settings.store)
+    queue = Queue(catalog)
+    for run_id, status in (("t1", RunStatus.SUCCEEDED), ("t2", RunStatus.RUNNING)):
+        queue.enqueue(
+            store.url, "job", NOW, run_id=run_id, request={"retries": 3, "retry_delay": 1}
+        )
+        record = RunRecord(
+            run_id=run_id,
+            job="job",
+            status=status,
+            notebook=NotebookInfo(path="/nb.ipynb", name="nb.ipynb", sha256="0" * 64),
+            kernel="python3",
+            store=store.url,
+            started_at="2026-11-26T12:00:00.000Z",
+        )
+        store.put(layout.record_key("job", run_id), record.to_json().encode())
+    for _ in range(2):
+        queue.claim("w", NOW, {}, store=store.url)
+    later = NOW + timedelta(seconds=40)
+    stale = {i.run_id: i for i in queue.stale(later, 30) if i.store == store.url}
+    assert settle_lost(queue, stale["t1"], settings, catalog, later)
+    assert settle_lost(queue, stale["t2"], settings, catalog, later)
+
+    kept = RunRecord.from_json(store.get(layout.record_key("job", "t1")))
+    assert kept.status is RunStatus.SUCCEEDED and kept.error is None
+    assert queue.get(store.url, "t1").final_status == "succeeded"
+    assert catalog.get_run(store.url, "t1").status is RunStatus.SUCCEEDED
+    lost = RunRecord.from_json(store.get(layout.record_key("job", "t2")))
+    assert lost.status is RunStatus.LOST and lost.error.ename == "Lost"
+    assert queue.get(store.url, "t2").final_status == "lost"
+    retries = [i for i in queue.items(("queued",)) if i.store == store.url]
+    assert [(i.logical_run_id, i.attempt) for i in retries] == [("t2", 2)]  # t1 is not rerun
+    # a second mark_lost (another reaper, a late cancel) leaves the lost record as it is
+    again = mark_lost(stale["t2"], settings, catalog, later + timedelta(seconds=5))
+    assert again.finished_at == lost.finished_at
