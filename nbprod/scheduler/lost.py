@@ -166,3 +166,31 @@ def settle_lost(
         event("lost_record_failed", run_id=item.run_id, error=str(exc))
     policy.enqueue_retry(queue, item, status, now)
     return True
+
+
+def settle_fenced(item: Any, settings: Settings, catalog: Any) -> None:
+    """After a fenced worker's run ended: store and catalog say what the queue decided.
+
+    The reaper's lost record normally stands untouched; but a ``running`` record of this
+    worker that was in flight when it froze may have landed after it: that is put back to
+    ``lost`` here, and the catalog re-indexed from the store either way.
+    """
+    from nbprod.errors import StoreError
+    from nbprod.scheduler.queue import utcnow
+
+    store = open_store(item.store)
+    try:
+        record = RunRecord.from_json(store.get(layout.record_key(item.job, item.run_id)))
+    except (KeyError, StoreError, ValueError):
+        return  # no record to repair (the store was down for the reaper too)
+    if record.status is RunStatus.RUNNING:
+        event("fenced_record_repaired", run_id=item.run_id, job=item.job)
+        record = mark_lost(
+            item,
+            settings,
+            catalog,
+            utcnow(),
+            reason=f"worker {item.worker} was cut off or frozen; its claim was taken over",
+            keep_spool=False,
+        )
+    catalog.index_run(store.url, record)

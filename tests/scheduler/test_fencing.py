@@ -1,0 +1,155 @@
+"""Fencing, catalog outages and orphaned runs, with real processes and real signals.
+
+A worker "on another host" runs in its own UTS namespace (its own hostname) with its own
+NBPROD_HOME, sharing only the store and the catalog with the scheduler, as a second
+machine would. Side effects are counted in a file the notebook appends to, so "ran
+twice" is observed, not inferred.
+"""
+
+from __future__ import annotations
+
+import os
+import signal
+import subprocess
+import time
+from collections.abc import Callable, Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from nbprod.catalog.schema import runs, workers
+from tests.conftest import _die_with_parent, nbprod_command
+from tests.scheduler.test_daemons import (
+    Env,
+    outputs_text,
+    pid_alive,
+    wait_until,
+    worker_pid,
+)
+
+
+@pytest.fixture
+def world(nbprod_env: dict[str, str], tmp_path: Path, make_notebook: Callable) -> Iterator[Env]:
+    env = Env(nbprod_env, tmp_path, make_notebook)
+    try:
+        yield env
+    finally:
+        env.cleanup()
+
+
+def side_effects(path: Path) -> list[list[str]]:
+    """The lines the notebook appended: ``start <kernel pid>`` and ``end <kernel pid>``."""
+    if not path.is_file():
+        return []
+    return [line.split() for line in path.read_text().splitlines() if line.strip()]
+
+
+def counting_cells(effects: Path, flag: Path, first_sleep: float) -> list[str]:
+    """A notebook that logs its start and end in ``effects``; the first attempt (no
+    ``flag`` yet) sleeps ``first_sleep`` seconds in between."""
+    return [
+        "print('counting', 'run', 'started')",
+        f"import os, time\nfrom pathlib import Path\nflag = Path({str(flag)!r})\n"
+        f"first = not flag.exists()\nflag.touch()\n"
+        f"with open({str(effects)!r}, 'a') as f:\n    f.write(f'start {{os.getpid()}}\\n')\n"
+        f"if first:\n    time.sleep({first_sleep})",
+        f"import os\nwith open({str(effects)!r}, 'a') as f:\n"
+        "    f.write(f'end {os.getpid()}\\n')",
+    ]
+
+
+# -- 1. a frozen worker on another host is fenced ------------------------------------------
+
+
+def test_a_frozen_worker_on_another_host_cannot_overwrite_the_lost_record(world: Env) -> None:
+    effects, flag = world.tmp / "effects.txt", world.tmp / "first-attempt"
+    job = world.job("frozen", *counting_cells(effects, flag, 40), retries=1, retry_delay=1)
+    run_id = world.enqueue(job)
+    far_home = world.tmp / "far-home"
+    far_env = {
+        **world.env,
+        "NBPROD_HOME": str(far_home),
+        "NBPROD_STORE": str(world.store),
+        "NBPROD_CATALOG": f"sqlite:///{world.home / 'catalog.db'}",
+    }
+    script = "hostname far-host && exec " + " ".join(nbprod_command()) + " worker"
+    log = (world.tmp / "far-worker.log").open("wb")
+    far = subprocess.Popen(
+        ["unshare", "--uts", "sh", "-c", script],
+        env=far_env,
+        cwd=world.tmp,
+        stdout=log,
+        stderr=subprocess.STDOUT,
+        preexec_fn=_die_with_parent,
+        start_new_session=True,
+    )
+    try:
+        row = world.running_row(run_id)
+        assert row["worker"].startswith("far-host:"), row
+        assert worker_pid(row) == far.pid  # `exec`: the worker is the unshared process
+        wait_until(lambda: side_effects(effects), 30, "the first attempt to start")
+        (start,) = side_effects(effects)
+        kernel_pid = int(start[1])
+
+        # Only now the scheduler (reaper) and a local worker for the retry.
+        os.kill(far.pid, signal.SIGSTOP)
+        stopped = time.monotonic()
+        scheduler = world.start("scheduler", "--workers", "1")
+        lost = world.final_record(job, run_id, 30)
+        assert lost["status"] == "lost", lost
+
+        def retried() -> dict[str, Any] | None:
+            again = [r for r in world.runs(job) if r["attempt"] == 2 and r["status"] != "running"]
+            return again[0] if again else None
+
+        retry = wait_until(retried, 60, "the second attempt to end")
+        assert retry["status"] == "succeeded", retry
+        time.sleep(max(0.0, 12 - (time.monotonic() - stopped)))  # frozen >> lost_after (3 s)
+        os.kill(far.pid, signal.SIGCONT)
+
+        # The resumed worker finds its claim gone: it stops its kernel and publishes nothing.
+        wait_until(lambda: not pid_alive(kernel_pid), 30, "the fenced worker's kernel to stop")
+        far_name = row["worker"]
+        wait_until(
+            lambda: world.rows(workers, workers.c.worker == far_name)[0]["state"] == "idle",
+            30,
+            "the resumed worker to be done with its old claim",
+        )
+        assert world.record(job, run_id)["status"] == "lost"
+        folder = world.store / job / run_id
+        fenced = sorted(folder.glob("frozen.fenced-*.ipynb"))
+        far.send_signal(signal.SIGTERM)
+        assert far.wait(30) == 0, (world.tmp / "far-worker.log").read_text()
+        scheduler.signal(signal.SIGINT)
+        assert scheduler.wait(30) == 0, scheduler.log()
+    finally:
+        if far.poll() is None:
+            os.kill(far.pid, signal.SIGCONT)
+            os.killpg(far.pid, signal.SIGKILL)
+            far.wait(10)
+        log.close()
+
+    far_log = (world.tmp / "far-worker.log").read_text()
+    assert "fenced" in far_log, far_log
+    record = world.record(job, run_id)
+    assert record["status"] == "lost", record  # not rewritten by the resumed worker
+    assert world.rows(runs, runs.c.run_id == run_id)[0]["status"] == "lost"
+    row = world.queue_row(run_id)
+    assert (row["state"], row["final_status"]) == ("done", "lost")
+    # the notebook ran as many times as there were attempts, and finished only once
+    attempts = sorted(r["attempt"] for r in world.runs(job))
+    assert attempts == [1, 2], world.runs(job)
+    kinds = [kind for kind, _ in side_effects(effects)]
+    assert kinds.count("start") == 2 and kinds.count("end") == 1, side_effects(effects)
+    # the stale worker's output is kept under a name no reader takes for the final one
+    (kept,) = fenced
+    assert "counting run started" in outputs_text(json_notebook(kept))
+    assert not (folder / "frozen.ipynb").exists() or kept.name != "frozen.ipynb"
+    assert "retry_queued" not in far_log
+
+
+def json_notebook(path: Path) -> Any:
+    import nbformat
+
+    return nbformat.reads(path.read_text(), as_version=4)
