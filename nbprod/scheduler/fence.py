@@ -16,6 +16,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
+from nbprod.scheduler.durable import persist
 from nbprod.scheduler.events import event
 from nbprod.scheduler.queue import Item, Queue, utcnow
 from nbprod.store import layout
@@ -31,9 +32,10 @@ class Progress:
 class Fence:
     """One claim as its worker sees it: held, publishing (``finishing``) or fenced."""
 
-    def __init__(self, queue: Queue, item: Item) -> None:
+    def __init__(self, queue: Queue, item: Item, *, patience: float | None = None) -> None:
         self.queue = queue
         self.item = item
+        self.patience = patience
         self.progress = Progress()
         self.ending = False
         """Set once the worker records the end itself (a refused beat is then expected)."""
@@ -60,7 +62,8 @@ class Fence:
             )
 
     def _persist(self, action: Any, what: str) -> Any:
-        return action()
+        kwargs = {} if self.patience is None else {"patience": self.patience}
+        return persist(action, what, run_id=self.item.run_id, **kwargs)
 
     def enter_finishing(self) -> bool:
         """running -> finishing under the claim (once); False means fenced."""
@@ -77,7 +80,7 @@ class Fence:
                             ),
                             "begin_finish",
                         )
-                    except Exception as exc:  # no catalog: never publish blind
+                    except Exception as exc:  # the catalog stayed away: never publish blind
                         event("catalog_gave_up", action="begin_finish", error=str(exc))
                         self._finishing = False
                     if not self._finishing:

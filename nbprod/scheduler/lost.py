@@ -176,6 +176,7 @@ def settle_fenced(item: Any, settings: Settings, catalog: Any) -> None:
     ``lost`` here, and the catalog re-indexed from the store either way.
     """
     from nbprod.errors import StoreError
+    from nbprod.scheduler.durable import persist
     from nbprod.scheduler.queue import utcnow
 
     store = open_store(item.store)
@@ -193,4 +194,4 @@ def settle_fenced(item: Any, settings: Settings, catalog: Any) -> None:
             reason=f"worker {item.worker} was cut off or frozen; its claim was taken over",
             keep_spool=False,
         )
-    catalog.index_run(store.url, record)
+    persist(lambda: catalog.index_run(store.url, record), "index_run", run_id=item.run_id)

@@ -7,7 +7,8 @@ Signals: SIGTERM drains (finish the current run, then exit); SIGINT cancels the 
 run (its output is stored) and exits.
 
 Each claim carries a fencing token (see fence.py): a worker whose claim was taken over
-while it was frozen or cut off stops its kernel and publishes no final record.
+while it was frozen or cut off stops its kernel and publishes no final record. The writes
+that end a run wait out a catalog outage (durable.py) instead of crashing the worker.
 """
 
 from __future__ import annotations
@@ -19,6 +20,7 @@ from typing import Any
 from nbprod.config import Settings
 from nbprod.errors import NbprodError
 from nbprod.scheduler import policy
+from nbprod.scheduler.durable import persist, transient
 from nbprod.scheduler.events import event
 from nbprod.scheduler.fence import Fence, FencedStore
 from nbprod.scheduler.queue import Queue, utcnow, worker_id
@@ -62,10 +64,20 @@ class Worker:
         """Process items until drained (or, in burst mode, until the queue is empty)."""
         event("worker_started", worker=self.name)
         done = 0
+        delay = self.poll
         while not self.draining.is_set():
-            self.queue.worker_beat(self.name, utcnow(), "idle", None)
-            limits = self._limits()
-            item = self.queue.claim(self.name, utcnow(), limits, only=self.only)
+            try:
+                self.queue.worker_beat(self.name, utcnow(), "idle", None)
+                item = self.queue.claim(self.name, utcnow(), self._limits(), only=self.only)
+            except Exception as exc:
+                if not transient(exc):
+                    raise
+                # A catalog outage: wait it out (nothing is held), do not exit.
+                event("catalog_unavailable", worker=self.name, error=str(exc).splitlines()[0])
+                self.draining.wait(delay)
+                delay = min(delay * 2, 5.0)
+                continue
+            delay = self.poll
             if item is None:
                 if self.burst:
                     break
@@ -73,7 +85,10 @@ class Worker:
                 continue
             self.execute(item)
             done += 1
-        self.queue.worker_beat(self.name, utcnow(), "stopped", None)
+        try:
+            self.queue.worker_beat(self.name, utcnow(), "stopped", None)
+        except Exception as exc:  # noqa: BLE001 - leaving anyway; `status` ages it out
+            event("worker_beat_failed", worker=self.name, error=str(exc).splitlines()[0])
         event("worker_stopped", worker=self.name, runs=done)
         return done
 
@@ -155,7 +170,11 @@ class Worker:
         status = result.record.status.value
         if not fence.enter_finishing() or not fence.publishing():
             return self._fenced(item, fence, result, store)
-        self.catalog.index_run(store.url, result.record)
+        persist(
+            lambda: self.catalog.index_run(store.url, result.record),
+            "index_run",
+            run_id=item.run_id,
+        )
         now = utcnow()
         fence.ending = True
         if not self._finish(item, status, now):
@@ -169,7 +188,11 @@ class Worker:
             attempt=item.attempt,
             duration_s=result.record.duration_s,
         )
-        policy.enqueue_retry(self.queue, item, status, now)
+        persist(
+            lambda: policy.enqueue_retry(self.queue, item, status, now),
+            "enqueue_retry",
+            run_id=item.run_id,
+        )
         _notify(
             "on_success" if status == "succeeded" else "on_failure",
             result.record,
@@ -181,10 +204,14 @@ class Worker:
         return status
 
     def _finish(self, item: Any, status: str, now: Any = None) -> bool:
-        """Record the ending under the claim; False: fenced."""
+        """Record the ending under the claim, across a catalog outage; False: fenced."""
         when = now or utcnow()
         try:
-            return self.queue.finish(item.store, item.run_id, item.claim, status, when)
+            return persist(
+                lambda: self.queue.finish(item.store, item.run_id, item.claim, status, when),
+                "finish",
+                run_id=item.run_id,
+            )
         except Exception as exc:
             # The store holds the final record; the reaper adopts it (never overwriting).
             event("catalog_gave_up", action="finish", run_id=item.run_id, error=str(exc))
@@ -235,7 +262,11 @@ class Worker:
         fence.ending = True
         if not self._finish(item, status, now):
             return "fenced"
-        policy.enqueue_retry(self.queue, item, status, now)
+        persist(
+            lambda: policy.enqueue_retry(self.queue, item, status, now),
+            "enqueue_retry",
+            run_id=item.run_id,
+        )
         return status
 
     def _heartbeat(self, item: Any, fence: Fence, stop: threading.Event) -> None:

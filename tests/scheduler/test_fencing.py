@@ -18,7 +18,7 @@ from typing import Any
 
 import pytest
 
-from nbprod.catalog.schema import runs, workers
+from nbprod.catalog.schema import queue, runs, workers
 from tests.conftest import _die_with_parent, nbprod_command
 from tests.scheduler.test_daemons import (
     Env,
@@ -153,3 +153,77 @@ def json_notebook(path: Path) -> Any:
     import nbformat
 
     return nbformat.reads(path.read_text(), as_version=4)
+
+
+# -- 2. the catalog goes away while a run ends ----------------------------------------------
+
+
+@pytest.fixture
+def own_postgres() -> Iterator[Any]:
+    """A PostgreSQL server of this test alone: it is stopped and started again."""
+    from tests.catalog.conftest import PostgresServer, _postgres_bindir
+
+    bindir = _postgres_bindir()
+    if bindir is None:
+        pytest.skip("PostgreSQL server binaries not found (apt-get install postgresql)")
+    server = PostgresServer(bindir).start()
+    try:
+        yield server
+    finally:
+        server.stop()
+
+
+def test_a_catalog_outage_as_a_run_ends_is_waited_out(world: Env, own_postgres: Any) -> None:
+    import sqlalchemy as sa
+
+    url = own_postgres.create_database("outage")
+    world.env["NBPROD_CATALOG"] = url
+    world.engine = sa.create_engine(url, pool_pre_ping=True)
+    effects, release = world.tmp / "effects.txt", world.tmp / "release"
+    job = world.job(
+        "outlast",
+        "print('waiting', 'for', 'release')",
+        f"import time\nfrom pathlib import Path\nwhile not Path({str(release)!r}).exists():\n"
+        "    time.sleep(0.1)",
+        f"with open({str(effects)!r}, 'a') as f:\n    f.write('ran\\n')",
+        retries=1,
+        retry_delay=1,
+    )
+    run_id = world.enqueue(job)
+    lost_after = 15.0
+    scheduler = world.start("scheduler", "--workers", "1", NBPROD_LOST_AFTER=str(lost_after))
+    world.running_row(run_id)
+    world.wait_partial(run_id, "outlast.ipynb", "waiting for release")
+
+    world.engine.dispose()
+    own_postgres.halt()  # a real stop: every connection is cut
+    halted = time.monotonic()
+    release.touch()  # the last cell runs and the run ends while the catalog is away
+    wait_until(effects.is_file, 20, "the last cell to run")
+    time.sleep(max(0.0, 7 - (time.monotonic() - halted)))
+    own_postgres.restart()
+    outage = time.monotonic() - halted
+    assert outage < lost_after
+
+    def ended() -> dict[str, Any] | None:
+        try:
+            row = world.queue_row(run_id)
+        except sa.exc.OperationalError:
+            return None
+        return row if row and row["state"] == "done" else None
+
+    row = wait_until(ended, 60, "the run's ending to reach the catalog")
+    assert row["final_status"] == "succeeded", row
+    record = world.record(job, run_id)
+    assert record["status"] == "succeeded", record
+    time.sleep(lost_after / 3)  # a reaper that took it for lost would act by now
+    scheduler.signal(signal.SIGINT)
+    assert scheduler.wait(30) == 0, scheduler.log()
+
+    log = scheduler.log()
+    assert "catalog_retry" in log, log  # the worker did meet the outage at the run's end
+    assert "lost" not in [line.split()[2] for line in log.splitlines() if len(line.split()) > 2]
+    assert world.record(job, run_id)["status"] == "succeeded"
+    assert [(r["run_id"], r["status"]) for r in world.runs(job)] == [(run_id, "succeeded")]
+    assert [q["run_id"] for q in world.rows(queue, queue.c.job == job)] == [run_id]
+    assert effects.read_text() == "ran\n"  # executed once, not again by a retry
