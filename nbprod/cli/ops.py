@@ -110,6 +110,11 @@ def status(as_json: bool) -> None:
             f"  queued  {item['run_id']}  {item['job']}  attempt {item['attempt']}  "
             f"from {item['available_at']}"
         )
+    for item in data["unmanaged"]:
+        click.echo(
+            f"  running {item['run_id']}  {item['job']}  {item['running_s']}s  "
+            f"outside workers (pid {item['owner']})"
+        )
     alive = [w for w in data["workers"] if w["state"] not in ("stopped", "gone")]
     click.echo(f"workers {len(alive)}")
     for w in alive:

@@ -19,7 +19,7 @@ from nbprod.records import new_run_id
 from nbprod.scheduler.cron import plan_fires
 from nbprod.scheduler.events import event
 from nbprod.scheduler.lease import EXTERNAL, safe_beat
-from nbprod.scheduler.lost import settle_lost, worker_gone
+from nbprod.scheduler.lost import reap_orphans, settle_lost, worker_gone
 from nbprod.scheduler.queue import Queue, parse_iso, utcnow, worker_id
 from nbprod.store import open_store
 
@@ -144,13 +144,19 @@ class Scheduler:
         return run_id
 
     def reap(self, now: datetime) -> list[str]:
-        """Mark runs of dead workers lost (keeping their output) and retry them."""
+        """Mark runs of dead workers lost (keeping their output) and retry them.
+
+        A held row is reaped when its heartbeat is older than ``lost_after`` or its worker
+        ran on this host and is gone; then ``nbprod exec`` runs of this host whose process
+        is gone (no queue row: only their record says who runs them).
+        """
         lost = []
         stale = {i.run_id: i for i in self.queue.stale(now, self.settings.lost_after)}
         for item in self.queue.running():
-            if item.run_id in stale or worker_gone(item.worker):
+            if item.run_id in stale or worker_gone(item.worker, item.started_at):
                 if settle_lost(self.queue, item, self.settings, self.catalog, now):
                     lost.append(item.run_id)
+        lost.extend(reap_orphans(self.settings, self.catalog, self.store_url, now))
         return lost
 
     # -- the loop -----------------------------------------------------------------------

@@ -227,3 +227,108 @@ def test_a_catalog_outage_as_a_run_ends_is_waited_out(world: Env, own_postgres: 
     assert [(r["run_id"], r["status"]) for r in world.runs(job)] == [(run_id, "succeeded")]
     assert [q["run_id"] for q in world.rows(queue, queue.c.job == job)] == [run_id]
     assert effects.read_text() == "ran\n"  # executed once, not again by a retry
+
+
+# -- 3. orphaned `running` records: nothing holds them, their process is gone ------------------
+
+SLEEP_LONG = "import time\nfor _ in range(600):\n    time.sleep(0.1)"
+
+
+class Exec:
+    """A foreground `nbprod exec` in its own session; its run id from its first line."""
+
+    def __init__(self, world: Env, name: str) -> None:
+        self.job = Path(name).stem
+        notebook = world.make_notebook(f"print('{self.job}', 'started')", SLEEP_LONG, name=name)
+        self.proc = subprocess.Popen(
+            [*nbprod_command(), "exec", str(notebook)],
+            env=world.env,
+            cwd=world.tmp,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.DEVNULL,
+            text=True,
+            preexec_fn=_die_with_parent,
+            start_new_session=True,
+        )
+        first = self.proc.stdout.readline()
+        assert first.startswith("run "), first
+        self.run_id = first.split()[1]
+        world.wait_partial(self.run_id, name, f"{self.job} started")
+        wait_until(
+            lambda: [r for r in world.runs(self.job) if r["status"] == "running"],
+            20,
+            f"{self.run_id} indexed as running",
+        )
+
+    def kill(self) -> None:
+        """SIGKILL the exec process only (its kernel, in a session of its own, lives on)."""
+        self.proc.kill()
+        self.proc.wait(10)
+        self.proc.stdout.close()
+
+
+def test_a_killed_exec_is_ended_by_cancel_then_deleted(world: Env) -> None:
+    run = Exec(world, "ghost.ipynb")
+    run.kill()
+    assert world.record(run.job, run.run_id)["status"] == "running"
+    refused = world.cli("runs", "delete", "--yes", run.run_id)
+    assert refused.returncode == 2 and "still running" in refused.stderr, refused.stderr
+
+    out = world.ok("runs", "cancel", run.run_id)
+    assert "gone" in out and "lost" in out, out
+    record = world.record(run.job, run.run_id)
+    assert record["status"] == "lost", record
+    assert record["error"]["ename"] == "Lost" and "gone" in record["error"]["evalue"]
+    assert record["finished_at"]
+    assert "ghost started" in outputs_text(world.output(record))  # the partial output kept
+    (listed,) = world.runs(run.job)
+    assert listed["status"] == "lost"
+    again = world.cli("runs", "cancel", run.run_id)
+    assert again.returncode == 2 and "already finished" in again.stderr
+
+    assert "deleted" in world.ok("runs", "delete", "--yes", run.run_id)
+    assert world.record(run.job, run.run_id) is None
+    assert world.runs(run.job) == []
+
+
+def test_killed_execs_are_reaped_by_status_and_by_the_scheduler(world: Env) -> None:
+    killed, alive = Exec(world, "first.ipynb"), Exec(world, "second.ipynb")
+    killed.kill()
+    data = world.status()
+    assert world.record(killed.job, killed.run_id)["status"] == "lost"
+    assert [u["run_id"] for u in data["unmanaged"]] == [alive.run_id]  # alive: untouched
+    assert data["unmanaged"][0]["owner"].endswith(f":{alive.proc.pid}")
+    assert f"running {alive.run_id}" in world.ok("status")
+    assert world.record(alive.job, alive.run_id)["status"] == "running"
+
+    scheduler = world.start("scheduler", "--workers", "0")
+    time.sleep(3)  # a few reaper passes: a live exec is left alone
+    assert world.record(alive.job, alive.run_id)["status"] == "running"
+    alive.kill()
+    record = world.final_record(alive.job, alive.run_id, 20)
+    assert record["status"] == "lost", record
+    assert "second started" in outputs_text(world.output(record))
+    assert "lost" in scheduler.log()
+    scheduler.signal(signal.SIGINT)
+    assert scheduler.wait(20) == 0, scheduler.log()
+    assert {r["status"] for r in world.runs()} == {"lost"}
+    assert world.status()["unmanaged"] == []
+
+
+def test_cancel_of_a_run_whose_worker_was_killed_ends_it(world: Env) -> None:
+    job = world.job("dropped", "print('dropped', 'started')", SLEEP_LONG, retries=2)
+    run_id = world.enqueue(job)
+    worker = world.start("worker")
+    world.running_row(run_id)
+    world.wait_partial(run_id, "dropped.ipynb", "dropped started")
+    worker.signal(signal.SIGKILL)
+    worker.wait(10)
+    out = world.ok("runs", "cancel", run_id)  # no scheduler: nobody else would end it
+    assert "gone" in out and "lost" in out, out
+    record = world.record(job, run_id)
+    assert record["status"] == "lost", record
+    assert "dropped started" in outputs_text(world.output(record))
+    row = world.queue_row(run_id)
+    assert (row["state"], row["final_status"], row["cancel_requested"]) == ("done", "lost", True)
+    assert [q["run_id"] for q in world.rows(queue, queue.c.job == job)] == [run_id]  # no retry
+    assert "deleted" in world.ok("runs", "delete", "--yes", run_id)
