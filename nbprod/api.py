@@ -501,11 +501,13 @@ def _end_orphaned_item(queue: Any, item: Any, settings: Settings, catalog: Any) 
     return f"run {item.run_id}: its worker {fresh.worker} is gone; ended it as lost"
 
 
-def scheduler_status(*, settings: Settings) -> dict[str, Any]:
+def scheduler_status(*, settings: Settings, stalled_after: float = 600.0) -> dict[str, Any]:
     """Queued and running runs, workers and lag, for `nbprod status`.
 
-    Runs whose process is known gone are reaped first (as ``lost``). ``unmanaged`` lists
-    running runs outside the queue (``nbprod exec``), whose owner only their record names.
+    Runs whose process is known gone are reaped first (as ``lost``). A running run whose
+    cells made no progress for ``stalled_after`` seconds is flagged ``stalled``; one whose
+    worker stopped beating for ``lost_after``, ``stale``. ``unmanaged`` lists running runs
+    outside the queue (``nbprod exec``), whose owner only their record names.
     """
     from nbprod.scheduler.lost import reap_orphans, settle_lost, worker_gone
     from nbprod.scheduler.queue import QUEUED, Queue, parse_iso, utcnow
@@ -534,7 +536,7 @@ def scheduler_status(*, settings: Settings) -> dict[str, Any]:
             "counts": queue.counts(),
             "queued": [_item_view(i, now) for i in queued[:50]],
             "running": [
-                _item_view(i, now)
+                _item_view(i, now, settings.lost_after, stalled_after)
                 for i in sorted(running, key=lambda i: (i.started_at or "", i.run_id))
             ],
             "unmanaged": unmanaged,
@@ -577,11 +579,15 @@ def _worker_view(row: dict[str, Any], now: Any, lost_after: float) -> dict[str, 
     return view
 
 
-def _item_view(item: Any, now: Any) -> dict[str, Any]:
+def _item_view(
+    item: Any, now: Any, lost_after: float | None = None, stalled_after: float | None = None
+) -> dict[str, Any]:
     from nbprod.scheduler.queue import parse_iso
 
-    started = parse_iso(item.started_at) if item.started_at else None
-    return {
+    def age(stamp: str | None) -> float | None:
+        return round((now - parse_iso(stamp)).total_seconds(), 1) if stamp else None
+
+    view = {
         "run_id": item.run_id,
         "job": item.job,
         "state": item.state,
@@ -589,9 +595,22 @@ def _item_view(item: Any, now: Any) -> dict[str, Any]:
         "scheduled_for": item.scheduled_for,
         "available_at": item.available_at,
         "worker": item.worker,
-        "running_s": round((now - started).total_seconds(), 1) if started else None,
+        "running_s": age(item.started_at),
         "cancel_requested": item.cancel_requested,
     }
+    if lost_after is not None:
+        quiet = age(item.progress_at or item.started_at)
+        heartbeat = age(item.heartbeat_at)
+        view.update(
+            cells_done=item.cells_done,
+            cells_total=item.cells_total,
+            progress_at=item.progress_at,
+            no_progress_s=quiet,
+            heartbeat_age_s=heartbeat,
+            stale=heartbeat is not None and heartbeat > lost_after,
+            stalled=quiet is not None and stalled_after is not None and quiet > stalled_after,
+        )
+    return view
 
 
 def enqueue_notebook(

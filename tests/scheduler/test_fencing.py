@@ -8,6 +8,7 @@ twice" is observed, not inferred.
 
 from __future__ import annotations
 
+import json
 import os
 import signal
 import subprocess
@@ -332,3 +333,28 @@ def test_cancel_of_a_run_whose_worker_was_killed_ends_it(world: Env) -> None:
     assert (row["state"], row["final_status"], row["cancel_requested"]) == ("done", "lost", True)
     assert [q["run_id"] for q in world.rows(queue, queue.c.job == job)] == [run_id]  # no retry
     assert "deleted" in world.ok("runs", "delete", "--yes", run_id)
+
+
+# -- 4. `nbprod status` flags a run that makes no progress ----------------------------------
+
+
+def test_status_flags_a_run_whose_cells_make_no_progress(world: Env) -> None:
+    job = world.job("stuck", "print('one')", "print('two')", SLEEP_LONG)
+    run_id = world.enqueue(job)
+    worker = world.start("worker")
+    world.running_row(run_id)
+
+    def flagged() -> dict[str, Any] | None:
+        data = json.loads(world.ok("status", "--json", "--stalled-after", "3"))
+        mine = [i for i in data["running"] if i["run_id"] == run_id and i["cells_done"] == 2]
+        return mine[0] if mine and mine[0]["stalled"] else None
+
+    # two cells done, then the third one sleeps: stalled 3 s after the second one ended
+    item = wait_until(flagged, 40, "status to flag the run as stalled", interval=0.5)
+    assert item["cells_total"] == 3, item
+    assert item["no_progress_s"] > 3 and not item["stale"]
+    assert "STALLED: no progress for" in world.ok("status", "--stalled-after", "3")
+    fresh = json.loads(world.ok("status", "--json"))  # the default threshold: 10 minutes
+    assert not [i for i in fresh["running"] if i["stalled"]]
+    worker.signal(signal.SIGINT)
+    assert worker.wait(20) == 0, worker.log()
