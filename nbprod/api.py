@@ -517,11 +517,16 @@ def scheduler_status(*, settings: Settings, stalled_after: float = 600.0) -> dic
     try:
         queue = Queue(catalog)
         now = utcnow()
-        for item in queue.running():
-            if worker_gone(item.worker, item.started_at):
-                settle_lost(queue, item, settings, catalog, now)
         store_url = open_store(settings.store).url
-        reap_orphans(settings, catalog, store_url, now)
+        try:
+            for item in queue.running():
+                if worker_gone(item.worker, item.started_at):
+                    settle_lost(queue, item, settings, catalog, now)
+            reap_orphans(settings, catalog, store_url, now)
+        except Exception as exc:  # noqa: BLE001 - a report must not fail on its clean-up
+            import logging
+
+            logging.getLogger("nbprod").warning("could not reap orphaned runs: %s", exc)
         queued = queue.items((QUEUED,), limit=1000)
         running = queue.running()
         due = [i for i in queued if parse_iso(i.available_at) <= now]

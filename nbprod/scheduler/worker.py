@@ -282,10 +282,13 @@ class Worker:
                     cells_total=progress.cells_total or None,
                     progress_at=progress.at,
                 )
-                self.queue.worker_beat(self.name, utcnow(), "running", item.run_id)
             except Exception as exc:  # a busy catalog must not kill the run
                 event("heartbeat_failed", run_id=item.run_id, error=str(exc).splitlines()[0])
                 continue
+            try:
+                self.queue.worker_beat(self.name, utcnow(), "running", item.run_id)
+            except Exception as exc:  # noqa: BLE001 - informative only
+                event("worker_beat_failed", worker=self.name, error=str(exc).splitlines()[0])
             if not beat.held:
                 if fence.ending:
                     return
