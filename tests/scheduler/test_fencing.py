@@ -335,6 +335,23 @@ def test_cancel_of_a_run_whose_worker_was_killed_ends_it(world: Env) -> None:
     assert "deleted" in world.ok("runs", "delete", "--yes", run_id)
 
 
+def test_a_run_that_crashes_its_worker_core_ends_and_the_worker_lives_on(world: Env) -> None:
+    """A fractional cell timeout made the core raise after the running record was out
+    (a traitlets int); whatever the core does, a worker's run ends and is not left a ghost."""
+    job = world.job(
+        "crashy", "print('crashy', 'started')", "import time\ntime.sleep(3)", cell_timeout=0.5
+    )
+    run_id = world.enqueue(job)
+    done = world.cli("worker", "--burst", timeout=90)
+    assert done.returncode == 0, done.stderr
+    record = world.record(job, run_id)
+    assert record["status"] in ("timed_out", "lost"), record
+    row = world.queue_row(run_id)
+    assert (row["state"], row["final_status"]) == ("done", record["status"])
+    (listed,) = world.runs(job)
+    assert listed["status"] == record["status"]
+
+
 # -- 4. `nbprod status` flags a run that makes no progress ----------------------------------
 
 
