@@ -451,13 +451,15 @@ def cancel_run(run_id: str, *, settings: Settings) -> str:
 
     A queued run is cancelled at once; a running one is flagged for its worker (which
     interrupts the kernel and stores the output); a foreground ``nbprod exec`` on this host
-    is sent SIGTERM, which cancels it the same way.
+    is sent SIGTERM, which cancels it the same way. A run whose process is gone (killed,
+    crashed) is ended as ``lost`` on the spot, its partial output kept.
     """
     import os
     import platform
     import signal
 
     from nbprod.errors import BadInput, RunNotFound
+    from nbprod.scheduler.lost import end_orphan, orphaned
     from nbprod.scheduler.queue import Queue, utcnow
 
     catalog = open_catalog(settings)
@@ -468,49 +470,131 @@ def cancel_run(run_id: str, *, settings: Settings) -> str:
             state = queue.request_cancel(item.store, item.run_id, utcnow())
             if state == "done":
                 raise BadInput(f"run {item.run_id} has already finished ({item.final_status})")
+            if state == "running":
+                ended = _end_orphaned_item(queue, item, settings, catalog)
+                if ended:
+                    return ended
             return {
                 "cancelled": f"cancelled {item.run_id} before it started",
                 "running": f"cancel requested for {item.run_id}; its worker stops it",
             }.get(state, f"run {item.run_id} is {state}")
+        try:
+            record = get_run(run_id, settings=settings)
+        except RunNotFound:
+            raise RunNotFound(f"no queued or running run {run_id!r}") from None
+        if record.status is not RunStatus.RUNNING:
+            raise BadInput(f"run {record.run_id} has already finished ({record.status.value})")
+        host, pid = record.host.get("hostname"), record.host.get("pid")
+        if orphaned(record):
+            why = f"its process {host}:{pid} was gone when the run was cancelled"
+            ended = end_orphan(record, settings, catalog, utcnow(), reason=why)
+            if ended is None:
+                raise BadInput(
+                    f"run {record.run_id} ended but its files wait in the spool: "
+                    "`nbprod store flush` publishes them"
+                )
+            if ended.status is not RunStatus.LOST:
+                return f"run {record.run_id} had already ended ({ended.status.value})"
+            return f"run {record.run_id}: its process {pid} is gone; ended it as lost"
     finally:
         catalog.close()
-    try:
-        record = get_run(run_id, settings=settings)
-    except RunNotFound:
-        raise RunNotFound(f"no queued or running run {run_id!r}") from None
-    if record.status is not RunStatus.RUNNING:
-        raise BadInput(f"run {record.run_id} has already finished ({record.status.value})")
-    host, pid = record.host.get("hostname"), record.host.get("pid")
     if host != platform.node() or not pid:
         raise BadInput(f"run {record.run_id} runs on {host} outside any worker; cancel it there")
     try:
         os.kill(int(pid), signal.SIGTERM)
-    except ProcessLookupError:
+    except ProcessLookupError:  # it ended just now
         raise BadInput(f"run {record.run_id}: its process {pid} is gone") from None
     return f"sent SIGTERM to run {record.run_id} (pid {pid})"
 
 
-def scheduler_status(*, settings: Settings) -> dict[str, Any]:
-    """Queued and running runs, workers and lag, for `nbprod status`."""
-    from nbprod.scheduler.queue import QUEUED, RUNNING, Queue, parse_iso, utcnow
+def _end_orphaned_item(queue: Any, item: Any, settings: Settings, catalog: Any) -> str | None:
+    """A queued run's worker known gone (this host) or silent past ``lost_after``: nobody
+    will act on the cancel flag, so end the run as lost now (no retry: it was cancelled)."""
+    from nbprod.scheduler.lost import settle_lost, worker_gone
+    from nbprod.scheduler.queue import HELD, parse_iso, utcnow
+
+    now = utcnow()
+    fresh = queue.get(item.store, item.run_id)
+    if fresh is None or fresh.state not in HELD:
+        return None
+    silent = (now - parse_iso(fresh.heartbeat_at)).total_seconds() if fresh.heartbeat_at else 0
+    if not (worker_gone(fresh.worker, fresh.started_at) or silent > settings.lost_after):
+        return None
+    why = f"its worker {fresh.worker} was gone when the run was cancelled"
+    if not settle_lost(queue, fresh, settings, catalog, now, reason=why):
+        return None  # it beat just now: the cancel flag reaches it
+    return f"run {item.run_id}: its worker {fresh.worker} is gone; ended it as lost"
+
+
+def scheduler_status(*, settings: Settings, stalled_after: float = 600.0) -> dict[str, Any]:
+    """Queued and running runs, workers and lag, for `nbprod status`.
+
+    Runs whose process is known gone are reaped first (as ``lost``). A running run whose
+    cells made no progress for ``stalled_after`` seconds is flagged ``stalled``; one whose
+    worker stopped beating for ``lost_after``, ``stale``. ``unmanaged`` lists running runs
+    outside the queue (``nbprod exec``), whose owner only their record names.
+    """
+    from nbprod.scheduler.lost import reap_orphans, settle_lost, worker_gone
+    from nbprod.scheduler.queue import QUEUED, Queue, parse_iso, utcnow
+    from nbprod.store import open_store
 
     catalog = open_catalog(settings)
     try:
         queue = Queue(catalog)
         now = utcnow()
+        store_url = open_store(settings.store).url
+        try:
+            for item in queue.running():
+                if worker_gone(item.worker, item.started_at):
+                    settle_lost(queue, item, settings, catalog, now)
+            reap_orphans(settings, catalog, store_url, now)
+        except Exception as exc:  # noqa: BLE001 - a report must not fail on its clean-up
+            import logging
+
+            logging.getLogger("nbprod").warning("could not reap orphaned runs: %s", exc)
         queued = queue.items((QUEUED,), limit=1000)
-        running = queue.items((RUNNING,), limit=1000)
+        running = queue.running()
         due = [i for i in queued if parse_iso(i.available_at) <= now]
         lag = max((now - parse_iso(i.available_at)).total_seconds() for i in due) if due else 0.0
+        held = {i.run_id for i in running}
+        unmanaged = [
+            _unmanaged_view(r, now)
+            for r in catalog.query_runs(store_url, _running_filter())
+            if r.run_id not in held
+        ]
         return {
             "counts": queue.counts(),
             "queued": [_item_view(i, now) for i in queued[:50]],
-            "running": [_item_view(i, now) for i in running],
+            "running": [
+                _item_view(i, now, settings.lost_after, stalled_after)
+                for i in sorted(running, key=lambda i: (i.started_at or "", i.run_id))
+            ],
+            "unmanaged": unmanaged,
             "workers": [_worker_view(w, now, settings.lost_after) for w in queue.workers()],
             "lag_s": round(lag, 3),
         }
     finally:
         catalog.close()
+
+
+def _running_filter() -> Any:
+    from nbprod.catalog.query import RunFilter
+
+    return RunFilter(status=["running"], limit=200)
+
+
+def _unmanaged_view(record: RunRecord, now: Any) -> dict[str, Any]:
+    from nbprod.scheduler.queue import parse_iso
+
+    started = parse_iso(record.started_at) if record.started_at else None
+    return {
+        "run_id": record.run_id,
+        "job": record.job,
+        "owner": f"{record.host.get('hostname')}:{record.host.get('pid')}",
+        "running_s": round((now - started).total_seconds(), 1) if started else None,
+        "cells_done": record.progress.cells_done,
+        "cells_total": record.progress.cells_total,
+    }
 
 
 def _worker_view(row: dict[str, Any], now: Any, lost_after: float) -> dict[str, Any]:
@@ -525,11 +609,15 @@ def _worker_view(row: dict[str, Any], now: Any, lost_after: float) -> dict[str, 
     return view
 
 
-def _item_view(item: Any, now: Any) -> dict[str, Any]:
+def _item_view(
+    item: Any, now: Any, lost_after: float | None = None, stalled_after: float | None = None
+) -> dict[str, Any]:
     from nbprod.scheduler.queue import parse_iso
 
-    started = parse_iso(item.started_at) if item.started_at else None
-    return {
+    def age(stamp: str | None) -> float | None:
+        return round((now - parse_iso(stamp)).total_seconds(), 1) if stamp else None
+
+    view = {
         "run_id": item.run_id,
         "job": item.job,
         "state": item.state,
@@ -537,9 +625,22 @@ def _item_view(item: Any, now: Any) -> dict[str, Any]:
         "scheduled_for": item.scheduled_for,
         "available_at": item.available_at,
         "worker": item.worker,
-        "running_s": round((now - started).total_seconds(), 1) if started else None,
+        "running_s": age(item.started_at),
         "cancel_requested": item.cancel_requested,
     }
+    if lost_after is not None:
+        quiet = age(item.progress_at or item.started_at)
+        heartbeat = age(item.heartbeat_at)
+        view.update(
+            cells_done=item.cells_done,
+            cells_total=item.cells_total,
+            progress_at=item.progress_at,
+            no_progress_s=quiet,
+            heartbeat_age_s=heartbeat,
+            stale=heartbeat is not None and heartbeat > lost_after,
+            stalled=quiet is not None and stalled_after is not None and quiet > stalled_after,
+        )
+    return view
 
 
 def enqueue_notebook(

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import sqlalchemy as sa
 
-HEAD_REVISION = "0003"
+HEAD_REVISION = "0004"
 """The alembic revision this code expects; checked on open without importing alembic."""
 
 
@@ -130,11 +130,20 @@ queue = sa.Table(
     sa.Column("cancel_requested", sa.Boolean, nullable=False),
     sa.Column("final_status", sa.String(20), nullable=True),
     sa.Column("request", sa.JSON, nullable=False),
+    sa.Column("claim", sa.String(40), nullable=True),
+    sa.Column("progress_at", text_key(40), nullable=True),
+    sa.Column("cells_done", sa.Integer, nullable=True),
+    sa.Column("cells_total", sa.Integer, nullable=True),
     sa.Index("ix_queue_state_available", "state", "available_at"),
     sa.Index("ix_queue_store_job_state", "store", "job", "state"),
 )
 """Runs waiting for or held by a worker. Operational state, not part of the index: the
-store cannot recreate it, and rebuild leaves it alone."""
+store cannot recreate it, and rebuild leaves it alone.
+
+``claim`` is the fencing token of the worker holding the row (a new one per claim; cleared
+when a reaper takes the row over): heartbeats and the end of a run are conditional on it.
+``progress_at``/``cells_done``/``cells_total`` are what the worker's heartbeat last said
+about the run's progress (for `nbprod status` to flag a run that makes none)."""
 
 workers = sa.Table(
     "workers",

@@ -86,12 +86,22 @@ def worker(burst: bool, poll: float, log_json: bool, only_file: str | None) -> N
 
 
 @click.command("status")
+@click.option(
+    "--stalled-after",
+    type=click.FloatRange(min=0, min_open=True),
+    default=600.0,
+    show_default=True,
+    help="Flag a running run whose cells made no progress for this many seconds.",
+)
 @common.json_option
-def status(as_json: bool) -> None:
-    """Queued and running runs, workers and scheduling lag."""
+def status(stalled_after: float, as_json: bool) -> None:
+    """Queued and running runs, workers and scheduling lag.
+
+    Runs whose process is gone are ended as lost first; runs that make no progress are
+    flagged (``stalled``), as are runs whose worker stopped beating (``stale``)."""
     from nbprod.api import scheduler_status
 
-    data = scheduler_status(settings=common.settings())
+    data = scheduler_status(settings=common.settings(), stalled_after=stalled_after)
     if as_json:
         common.echo_json(data)
         return
@@ -101,14 +111,25 @@ def status(as_json: bool) -> None:
         f"lag {data['lag_s']:.1f}s"
     )
     for item in data["running"]:
+        cells = f"  cells {item['cells_done']}/{item['cells_total']}" if item["cells_total"] else ""
+        flags = ""
+        if item["stalled"]:
+            flags += f"  STALLED: no progress for {item['no_progress_s']:.0f}s"
+        if item["stale"]:
+            flags += f"  STALE: no heartbeat for {item['heartbeat_age_s']:.0f}s"
         click.echo(
-            f"  running {item['run_id']}  {item['job']}  attempt {item['attempt']}  "
-            f"{item['running_s']}s on {item['worker']}"
+            f"  {item['state']} {item['run_id']}  {item['job']}  attempt {item['attempt']}  "
+            f"{item['running_s']}s on {item['worker']}{cells}{flags}"
         )
     for item in data["queued"]:
         click.echo(
             f"  queued  {item['run_id']}  {item['job']}  attempt {item['attempt']}  "
             f"from {item['available_at']}"
+        )
+    for item in data["unmanaged"]:
+        click.echo(
+            f"  running {item['run_id']}  {item['job']}  {item['running_s']}s  "
+            f"outside workers (pid {item['owner']})"
         )
     alive = [w for w in data["workers"] if w["state"] not in ("stopped", "gone")]
     click.echo(f"workers {len(alive)}")

@@ -16,11 +16,10 @@ from typing import Any
 from nbprod.config import Settings
 from nbprod.jobs.model import JobDefinition
 from nbprod.records import new_run_id
-from nbprod.scheduler import policy
 from nbprod.scheduler.cron import plan_fires
 from nbprod.scheduler.events import event
 from nbprod.scheduler.lease import EXTERNAL, safe_beat
-from nbprod.scheduler.lost import mark_lost, worker_gone
+from nbprod.scheduler.lost import reap_orphans, settle_lost, worker_gone
 from nbprod.scheduler.queue import Queue, parse_iso, utcnow, worker_id
 from nbprod.store import open_store
 
@@ -145,19 +144,19 @@ class Scheduler:
         return run_id
 
     def reap(self, now: datetime) -> list[str]:
-        """Mark runs of dead workers lost (keeping their output) and retry them."""
+        """Mark runs of dead workers lost (keeping their output) and retry them.
+
+        A held row is reaped when its heartbeat is older than ``lost_after`` or its worker
+        ran on this host and is gone; then ``nbprod exec`` runs of this host whose process
+        is gone (no queue row: only their record says who runs them).
+        """
         lost = []
         stale = {i.run_id: i for i in self.queue.stale(now, self.settings.lost_after)}
         for item in self.queue.running():
-            if item.run_id in stale or worker_gone(item.worker):
-                if not self.queue.take_over(item, now, "lost"):
-                    continue  # its worker came back, or another scheduler took it
-                try:
-                    mark_lost(item, self.settings, self.catalog, now)
-                except Exception as exc:  # the store may be down; the queue row is final
-                    event("lost_record_failed", run_id=item.run_id, error=str(exc))
-                policy.enqueue_retry(self.queue, item, "lost", now)
-                lost.append(item.run_id)
+            if item.run_id in stale or worker_gone(item.worker, item.started_at):
+                if settle_lost(self.queue, item, self.settings, self.catalog, now):
+                    lost.append(item.run_id)
+        lost.extend(reap_orphans(self.settings, self.catalog, self.store_url, now))
         return lost
 
     # -- the loop -----------------------------------------------------------------------

@@ -4,12 +4,19 @@ Every state change is one short write transaction (SQLite: BEGIN IMMEDIATE; Post
 row locks), so several schedulers and workers on one catalog never double-fire or
 double-claim: a fire is an insert on the (store, job, scheduled_for) primary key, a claim
 is an UPDATE that succeeds only while the row is still ``queued``.
+
+Fencing: each claim writes a fresh token on the row. Heartbeats and the end of a run
+(``begin_finish``, ``finish``) are UPDATEs conditional on that token and on the row still
+being held (``running``, or ``finishing`` once the worker started publishing), so a worker
+that was frozen past ``lost_after`` and resumes finds its claim gone and cannot overwrite
+what the reaper decided without it. A reaper's ``take_over`` clears the token.
 """
 
 from __future__ import annotations
 
 import os
 import platform
+import secrets
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
@@ -22,6 +29,10 @@ from nbprod.catalog.schema import fires, queue, workers
 from nbprod.records import isoformat
 
 QUEUED, RUNNING, DONE, CANCELLED = "queued", "running", "done", "cancelled"
+FINISHING = "finishing"
+"""Held by its worker, which is publishing the final record: a reaper no longer takes it
+over while its heartbeat is fresh; a stale one is resolved from the store."""
+HELD = (RUNNING, FINISHING)
 
 
 def iso(moment: datetime) -> str:
@@ -34,6 +45,14 @@ def parse_iso(text: str) -> datetime:
 
 def worker_id() -> str:
     return f"{platform.node()}:{os.getpid()}"
+
+
+@dataclass
+class Beat:
+    """What a heartbeat learnt: whether the claim still holds, and whether to cancel."""
+
+    held: bool
+    cancel: bool
 
 
 @dataclass
@@ -53,6 +72,10 @@ class Item:
     cancel_requested: bool
     final_status: str | None
     request: dict[str, Any]
+    claim: str | None = None
+    progress_at: str | None = None
+    cells_done: int | None = None
+    cells_total: int | None = None
 
     @classmethod
     def from_row(cls, row: Any) -> Item:
@@ -142,7 +165,7 @@ class Queue:
                 sa.select(sa.func.count()).where(
                     queue.c.store == store,
                     queue.c.job == job,
-                    queue.c.state.in_((QUEUED, RUNNING)),
+                    queue.c.state.in_((QUEUED, *HELD)),
                 )
             ).scalar_one()
 
@@ -184,7 +207,7 @@ class Queue:
                         sa.select(sa.func.count()).where(
                             queue.c.store == row.store,
                             queue.c.job == row.job,
-                            queue.c.state == RUNNING,
+                            queue.c.state.in_(HELD),
                         )
                     ).scalar_one()
                     if running >= limit:
@@ -197,7 +220,12 @@ class Queue:
                         queue.c.state == QUEUED,
                     )
                     .values(
-                        state=RUNNING, worker=worker, started_at=iso(now), heartbeat_at=iso(now)
+                        state=RUNNING,
+                        worker=worker,
+                        started_at=iso(now),
+                        heartbeat_at=iso(now),
+                        progress_at=iso(now),
+                        claim=secrets.token_hex(8),
                     )
                 )
                 if claimed.rowcount == 1:
@@ -209,28 +237,90 @@ class Queue:
                     return Item.from_row(fresh)
         return None
 
-    def heartbeat(self, store: str, run_id: str, now: datetime) -> bool:
-        """Refresh a running item's heartbeat; returns whether cancel was requested."""
+    def _held(self, store: str, run_id: str, claim: str | None) -> list[Any]:
+        """WHERE clauses: this row, still held by this claim."""
+        return [
+            queue.c.store == store,
+            queue.c.run_id == run_id,
+            queue.c.state.in_(HELD),
+            queue.c.claim.is_(None) if claim is None else queue.c.claim == claim,
+        ]
+
+    def heartbeat(
+        self,
+        store: str,
+        run_id: str,
+        claim: str | None,
+        now: datetime,
+        *,
+        cells_done: int | None = None,
+        cells_total: int | None = None,
+        progress_at: datetime | None = None,
+    ) -> Beat:
+        """Refresh a held item's heartbeat (and progress); ``held`` False means fenced."""
+        values: dict[str, Any] = {"heartbeat_at": iso(now)}
+        if cells_done is not None:
+            values.update(cells_done=cells_done, cells_total=cells_total)
+        if progress_at is not None:
+            values["progress_at"] = iso(progress_at)
         with self._write() as conn:
-            conn.execute(
-                queue.update()
-                .where(queue.c.store == store, queue.c.run_id == run_id, queue.c.state == RUNNING)
-                .values(heartbeat_at=iso(now))
+            updated = conn.execute(
+                queue.update().where(*self._held(store, run_id, claim)).values(**values)
             )
             flag = conn.execute(
                 sa.select(queue.c.cancel_requested).where(
                     queue.c.store == store, queue.c.run_id == run_id
                 )
             ).scalar()
-        return bool(flag)
+        return Beat(held=updated.rowcount == 1, cancel=bool(flag))
 
-    def finish(self, store: str, run_id: str, status: str, now: datetime) -> None:
+    def holds(self, store: str, run_id: str, claim: str | None) -> bool:
+        """Whether the claim still holds the row (a read; the final writes re-check it)."""
+        with self.engine.connect() as conn:
+            row = conn.execute(
+                sa.select(queue.c.run_id).where(*self._held(store, run_id, claim))
+            ).first()
+        return row is not None
+
+    def begin_finish(self, store: str, run_id: str, claim: str | None, now: datetime) -> bool:
+        """running -> finishing under the claim, before the final record is published.
+
+        Idempotent (a retry after a lost commit succeeds); False means the claim is gone.
+        """
         with self._write() as conn:
-            conn.execute(
+            updated = conn.execute(
                 queue.update()
-                .where(queue.c.store == store, queue.c.run_id == run_id)
+                .where(*self._held(store, run_id, claim))
+                .values(state=FINISHING, heartbeat_at=iso(now))
+            )
+        return updated.rowcount == 1
+
+    def finish(
+        self, store: str, run_id: str, claim: str | None, status: str, now: datetime
+    ) -> bool:
+        """End a held item with ``status``; False when the claim was fenced (nothing changed).
+
+        A retry after a commit whose answer was lost (the connection broke) sees its own
+        ending and returns True.
+        """
+        with self._write() as conn:
+            updated = conn.execute(
+                queue.update()
+                .where(*self._held(store, run_id, claim))
                 .values(state=DONE, final_status=status, finished_at=iso(now))
             )
+            if updated.rowcount == 1:
+                return True
+            row = conn.execute(
+                sa.select(queue.c.state, queue.c.claim, queue.c.final_status).where(
+                    queue.c.store == store, queue.c.run_id == run_id
+                )
+            ).first()
+        return bool(
+            row is not None
+            and claim is not None
+            and (row.state, row.claim, row.final_status) == (DONE, claim, status)
+        )
 
     def get(self, store: str, run_id: str) -> Item | None:
         with self.engine.connect() as conn:
@@ -273,42 +363,60 @@ class Queue:
                     )
                 )
                 return CANCELLED
-            if row.state == RUNNING:
+            if row.state in HELD:
                 conn.execute(
                     queue.update()
                     .where(queue.c.store == store, queue.c.run_id == run_id)
                     .values(cancel_requested=True)
                 )
-            return row.state
+            return RUNNING if row.state == FINISHING else row.state
 
     def running(self) -> list[Item]:
+        """Held items: running, or finishing (publishing their final record)."""
         with self.engine.connect() as conn:
-            rows = conn.execute(sa.select(queue).where(queue.c.state == RUNNING)).fetchall()
+            rows = conn.execute(sa.select(queue).where(queue.c.state.in_(HELD))).fetchall()
         return [Item.from_row(r) for r in rows]
 
     def stale(self, now: datetime, lost_after: float) -> list[Item]:
-        """Running items whose heartbeat is older than ``lost_after`` seconds."""
+        """Held items whose heartbeat is older than ``lost_after`` seconds."""
         cutoff = iso(now - timedelta(seconds=lost_after))
         with self.engine.connect() as conn:
             rows = conn.execute(
-                sa.select(queue).where(queue.c.state == RUNNING, queue.c.heartbeat_at < cutoff)
+                sa.select(queue).where(queue.c.state.in_(HELD), queue.c.heartbeat_at < cutoff)
             ).fetchall()
         return [Item.from_row(r) for r in rows]
 
     def take_over(self, item: Item, now: datetime, status: str) -> bool:
-        """Mark a stale running item finished (as lost) unless its worker came back."""
+        """End a held item whose worker is gone (as ``status``), unless it came back.
+
+        Conditional on the state, claim and heartbeat the reaper saw; clears the claim, so
+        the worker's later heartbeat, ``begin_finish`` or ``finish`` is refused (fenced).
+        """
         with self._write() as conn:
             done = conn.execute(
                 queue.update()
                 .where(
-                    queue.c.store == item.store,
-                    queue.c.run_id == item.run_id,
-                    queue.c.state == RUNNING,
+                    *self._held(item.store, item.run_id, item.claim),
+                    queue.c.state == item.state,
                     queue.c.heartbeat_at == item.heartbeat_at,
                 )
-                .values(state=DONE, final_status=status, finished_at=iso(now))
+                .values(state=DONE, final_status=status, finished_at=iso(now), claim=None)
             )
         return done.rowcount == 1
+
+    def correct_final(self, store: str, run_id: str, status: str) -> None:
+        """Set a taken-over item's final status to what its store record says it was."""
+        with self._write() as conn:
+            conn.execute(
+                queue.update()
+                .where(
+                    queue.c.store == store,
+                    queue.c.run_id == run_id,
+                    queue.c.state == DONE,
+                    queue.c.claim.is_(None),
+                )
+                .values(final_status=status)
+            )
 
     def counts(self) -> dict[str, int]:
         with self.engine.connect() as conn:

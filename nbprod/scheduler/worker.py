@@ -5,6 +5,10 @@ more workers, here or on other machines sharing the catalog and store). While a 
 executes, a heartbeat thread refreshes it in the catalog and picks up cancel requests.
 Signals: SIGTERM drains (finish the current run, then exit); SIGINT cancels the current
 run (its output is stored) and exits.
+
+Each claim carries a fencing token (see fence.py): a worker whose claim was taken over
+while it was frozen or cut off stops its kernel and publishes no final record. The writes
+that end a run wait out a catalog outage (durable.py) instead of crashing the worker.
 """
 
 from __future__ import annotations
@@ -16,7 +20,9 @@ from typing import Any
 from nbprod.config import Settings
 from nbprod.errors import NbprodError
 from nbprod.scheduler import policy
+from nbprod.scheduler.durable import persist, transient
 from nbprod.scheduler.events import event
+from nbprod.scheduler.fence import Fence, FencedStore
 from nbprod.scheduler.queue import Queue, utcnow, worker_id
 
 
@@ -58,10 +64,20 @@ class Worker:
         """Process items until drained (or, in burst mode, until the queue is empty)."""
         event("worker_started", worker=self.name)
         done = 0
+        delay = self.poll
         while not self.draining.is_set():
-            self.queue.worker_beat(self.name, utcnow(), "idle", None)
-            limits = self._limits()
-            item = self.queue.claim(self.name, utcnow(), limits, only=self.only)
+            try:
+                self.queue.worker_beat(self.name, utcnow(), "idle", None)
+                item = self.queue.claim(self.name, utcnow(), self._limits(), only=self.only)
+            except Exception as exc:
+                if not transient(exc):
+                    raise
+                # A catalog outage: wait it out (nothing is held), do not exit.
+                event("catalog_unavailable", worker=self.name, error=str(exc).splitlines()[0])
+                self.draining.wait(delay)
+                delay = min(delay * 2, 5.0)
+                continue
+            delay = self.poll
             if item is None:
                 if self.burst:
                     break
@@ -69,7 +85,10 @@ class Worker:
                 continue
             self.execute(item)
             done += 1
-        self.queue.worker_beat(self.name, utcnow(), "stopped", None)
+        try:
+            self.queue.worker_beat(self.name, utcnow(), "stopped", None)
+        except Exception as exc:  # noqa: BLE001 - leaving anyway; `status` ages it out
+            event("worker_beat_failed", worker=self.name, error=str(exc).splitlines()[0])
         event("worker_stopped", worker=self.name, runs=done)
         return done
 
@@ -83,7 +102,8 @@ class Worker:
         return {(r.store, r.name): int((r.definition or {}).get("concurrency") or 1) for r in rows}
 
     def execute(self, item: Any) -> str:
-        """Run one claimed item to its end; returns the final status."""
+        """Run one claimed item to its end; returns the final status (``fenced`` when the
+        claim was taken over and this worker's ending was not recorded)."""
         event(
             "claimed",
             worker=self.name,
@@ -91,35 +111,74 @@ class Worker:
             run_id=item.run_id,
             attempt=item.attempt,
             scheduled_for=item.scheduled_for,
+            claim=item.claim,
         )
+        fence = Fence(self.queue, item)
         # Beat from the claim on: importing the engine and preparing the run (reading the
-        # snapshot from the store) take seconds, and must not look like a dead worker.
+        # snapshot from the store) take seconds, and must not look like a dead worker. The
+        # beat goes on until the ending is recorded (it may wait for the catalog).
         beating = threading.Event()
-        beat = threading.Thread(target=self._heartbeat, args=(item, beating), daemon=True)
+        beat = threading.Thread(target=self._heartbeat, args=(item, fence, beating), daemon=True)
         beat.start()
-        notifications = item.request.get("notifications") or {}
         try:
-            from nbprod.api import run
-            from nbprod.engine import RunControl
-
-            self.queue.worker_beat(self.name, utcnow(), "running", item.run_id)
-            try:
-                request = prepare_item(item, self.settings)
-            except NbprodError as exc:
-                self.queue.finish(item.store, item.run_id, "failed", utcnow())
-                event("unrunnable", job=item.job, run_id=item.run_id, error=str(exc))
-                return "failed"
-            self.control = RunControl(kill_grace=self.settings.kill_grace)
-            if self.cancel_pending and self.control.reason is None:
-                self.control.stop("cancel")
-            _notify("on_start", None, notifications, self.settings, item)
-            result = run(request, control=self.control, handle_signals=False)
+            return self._execute(item, fence)
         finally:
             beating.set()
             beat.join()
+            self.control = None
+
+    def _execute(self, item: Any, fence: Fence) -> str:
+        from nbprod.engine import RunControl
+        from nbprod.runner import run
+
+        notifications = item.request.get("notifications") or {}
+        try:
+            self.queue.worker_beat(self.name, utcnow(), "running", item.run_id)
+        except Exception as exc:  # noqa: BLE001 - informative only
+            event("worker_beat_failed", worker=self.name, error=str(exc).splitlines()[0])
+        try:
+            request = prepare_item(item, self.settings)
+        except NbprodError as exc:
+            event("unrunnable", job=item.job, run_id=item.run_id, error=str(exc))
+            fence.ending = True
+            if not self._finish(item, "failed"):
+                fence.mark_fenced("the claim was gone before the run started")
+                return "fenced"
+            return "failed"
+        store = FencedStore(request.store, fence, request.job, request.run_id)
+        request.store = store
+        self.control = RunControl(kill_grace=self.settings.kill_grace)
+        if (self.cancel_pending or fence.fenced()) and self.control.reason is None:
+            self.control.stop("cancel")
+        _notify("on_start", None, notifications, self.settings, item)
+
+        def on_progress(done: int, total: int) -> None:
+            fence.progress.cells_done, fence.progress.cells_total = done, total
+            fence.progress.at = utcnow()
+
+        try:
+            result = run(
+                request,
+                on_record=self._indexer(store.url, fence),
+                on_progress=on_progress,
+                control=self.control,
+                handle_signals=False,
+            )
+        except Exception as exc:  # a crash of the core must not leave a ghost `running`
+            event("run_crashed", run_id=item.run_id, error=f"{type(exc).__name__}: {exc}")
+            return self._end_crashed(item, fence, exc)
         status = result.record.status.value
+        if not fence.enter_finishing() or not fence.publishing():
+            return self._fenced(item, fence, result, store)
+        persist(
+            lambda: self.catalog.index_run(store.url, result.record),
+            "index_run",
+            run_id=item.run_id,
+        )
         now = utcnow()
-        self.queue.finish(item.store, item.run_id, status, now)
+        fence.ending = True
+        if not self._finish(item, status, now):
+            return self._fenced(item, fence, result, store)
         event(
             "finished",
             worker=self.name,
@@ -129,8 +188,11 @@ class Worker:
             attempt=item.attempt,
             duration_s=result.record.duration_s,
         )
-        self.control = None
-        policy.enqueue_retry(self.queue, item, status, now)
+        persist(
+            lambda: policy.enqueue_retry(self.queue, item, status, now),
+            "enqueue_retry",
+            run_id=item.run_id,
+        )
         _notify(
             "on_success" if status == "succeeded" else "on_failure",
             result.record,
@@ -141,17 +203,127 @@ class Worker:
         )
         return status
 
-    def _heartbeat(self, item: Any, stop: threading.Event) -> None:
+    def _finish(self, item: Any, status: str, now: Any = None) -> bool:
+        """Record the ending under the claim, across a catalog outage; False: fenced."""
+        when = now or utcnow()
+        try:
+            return persist(
+                lambda: self.queue.finish(item.store, item.run_id, item.claim, status, when),
+                "finish",
+                run_id=item.run_id,
+            )
+        except Exception as exc:
+            # The store holds the final record; the reaper adopts it (never overwriting).
+            event("catalog_gave_up", action="finish", run_id=item.run_id, error=str(exc))
+            raise
+
+    def _indexer(self, store_url: str, fence: Fence) -> Any:
+        """The runner's on_record: index ``running`` records while the claim holds; the
+        final one is indexed by ``_execute`` (with retries), and only if it was published."""
+
+        def on_record(record: Any) -> None:
+            if record.status.value == "running" and not fence.fenced():
+                self.catalog.index_run(store_url, record)
+
+        return on_record
+
+    def _fenced(self, item: Any, fence: Fence, result: Any, store: FencedStore) -> str:
+        """The claim was taken over: nothing of this ending is final; keep it aside."""
+        from nbprod.scheduler.lost import settle_fenced
+
+        fence.mark_fenced("the claim was taken over")
+        if result.spooled_to is not None:
+            _fence_spool(result.spooled_to, fence)
+        event(
+            "fenced_run_ended",
+            worker=self.name,
+            run_id=item.run_id,
+            job=item.job,
+            own_status=result.record.status.value,
+            kept=",".join(store.kept_aside) or "nothing",
+        )
+        settle_fenced(item, self.settings, self.catalog)
+        return "fenced"
+
+    def _end_crashed(self, item: Any, fence: Fence, exc: BaseException) -> str:
+        """The core raised: end the run as ``lost`` now (its partial output kept)."""
+        from nbprod.scheduler.lost import mark_lost
+
+        if not fence.enter_finishing():
+            return "fenced"
+        now = utcnow()
+        reason = f"the run crashed in its worker: {type(exc).__name__}: {exc}"
+        try:
+            record = mark_lost(item, self.settings, self.catalog, now, reason=reason)
+            status = record.status.value
+        except Exception as err:  # noqa: BLE001 - the store is down: the queue still ends
+            event("lost_record_failed", run_id=item.run_id, error=str(err))
+            status = "lost"
+        fence.ending = True
+        if not self._finish(item, status, now):
+            return "fenced"
+        persist(
+            lambda: policy.enqueue_retry(self.queue, item, status, now),
+            "enqueue_retry",
+            run_id=item.run_id,
+        )
+        return status
+
+    def _heartbeat(self, item: Any, fence: Fence, stop: threading.Event) -> None:
         while not stop.wait(self.settings.heartbeat_seconds):
+            progress = fence.progress
             try:
-                cancel = self.queue.heartbeat(item.store, item.run_id, utcnow())
-                self.queue.worker_beat(self.name, utcnow(), "running", item.run_id)
+                beat = self.queue.heartbeat(
+                    item.store,
+                    item.run_id,
+                    item.claim,
+                    utcnow(),
+                    cells_done=progress.cells_done if progress.cells_total else None,
+                    cells_total=progress.cells_total or None,
+                    progress_at=progress.at,
+                )
             except Exception as exc:  # a busy catalog must not kill the run
-                event("heartbeat_failed", run_id=item.run_id, error=str(exc))
+                event("heartbeat_failed", run_id=item.run_id, error=str(exc).splitlines()[0])
                 continue
-            if cancel and self.control is not None and self.control.reason is None:
+            try:
+                self.queue.worker_beat(self.name, utcnow(), "running", item.run_id)
+            except Exception as exc:  # noqa: BLE001 - informative only
+                event("worker_beat_failed", worker=self.name, error=str(exc).splitlines()[0])
+            if not beat.held:
+                if fence.ending:
+                    return
+                # Taken over while this worker was frozen or cut off: another attempt may
+                # be running the notebook already. Stop the kernel now, publish nothing.
+                fence.mark_fenced("heartbeat refused: the run was taken over")
+                control = self.control
+                if control is not None:
+                    control.stop("cancel")
+                    control.kill()
+                return
+            if beat.cancel and self.control is not None and self.control.reason is None:
                 event("cancel_requested", run_id=item.run_id, job=item.job)
                 self.control.stop("cancel")
+
+
+def _fence_spool(folder: Any, fence: Fence) -> None:
+    """A fenced run left in the spool (store down): rename its run objects to their
+    non-final names and drop its record, so that `nbprod store flush` publishes no ending."""
+    from nbprod import spool
+    from nbprod.store import layout
+
+    manifest = spool.Manifest.load(folder)
+    item = fence.item
+    prefix = layout.run_prefix(item.job, item.run_id) + "/"
+    record = layout.record_key(item.job, item.run_id)
+    uploads = []
+    for upload in manifest.uploads:
+        if upload.key == record:
+            continue
+        if upload.key.startswith(prefix):
+            upload.key = fence.aside(upload.key)
+        uploads.append(upload)
+    manifest.uploads = uploads
+    manifest.save(folder)
 
 
 def prepare_item(item: Any, settings: Settings) -> Any:

@@ -78,6 +78,20 @@ class PostgresServer:
         )
         if done.returncode:
             raise RuntimeError(f"initdb failed: {done.stderr or done.stdout}")
+        return self._launch()
+
+    def halt(self) -> None:
+        """Stop the server for real (a fast shutdown: clients are cut off), keeping its
+        data for :meth:`restart` — a catalog outage."""
+        if self.proc and self.proc.poll() is None:
+            self.proc.send_signal(signal.SIGINT)
+            self.proc.wait(30)
+
+    def restart(self) -> PostgresServer:
+        """Start a halted server again, on the same port and data."""
+        return self._launch()
+
+    def _launch(self) -> PostgresServer:
         self.proc = subprocess.Popen(
             [
                 str(self.bindir / "postgres"),
@@ -92,7 +106,7 @@ class PostgresServer:
                 "-F",  # no fsync: a test server
             ],
             stdout=subprocess.DEVNULL,
-            stderr=open(self.base / "server.log", "wb"),  # noqa: SIM115
+            stderr=open(self.base / "server.log", "ab"),  # noqa: SIM115
             preexec_fn=self._demote(True),
         )
         try:

@@ -68,7 +68,7 @@ def test_claims_are_exclusive_and_respect_concurrency(catalog, store_url):
     assert first.run_id == "a0" and first.state == "running" and first.worker == "w1"
     assert second.run_id == "b0"  # a1 waits: 'limited' is at its concurrency
     assert third is None
-    queue.finish(store_url, "a0", "succeeded", NOW)
+    assert queue.finish(store_url, "a0", first.claim, "succeeded", NOW)
     assert queue.claim("w3", NOW, limits, store=store_url).run_id == "a1"
     assert queue.get(store_url, "a0").final_status == "succeeded"
 
@@ -87,9 +87,9 @@ def test_cancel_queued_and_running(catalog, store_url):
     assert queue.request_cancel(store_url, "q1", NOW) == "cancelled"
     claimed = queue.claim("w", NOW, {}, store=store_url)
     assert claimed.run_id == "q2"  # the cancelled one is never handed out
-    assert queue.heartbeat(store_url, "q2", NOW) is False
+    assert queue.heartbeat(store_url, "q2", claimed.claim, NOW).cancel is False
     assert queue.request_cancel(store_url, "q2", NOW) == "running"
-    assert queue.heartbeat(store_url, "q2", NOW) is True
+    assert queue.heartbeat(store_url, "q2", claimed.claim, NOW).cancel is True
     assert queue.request_cancel(store_url, "missing", NOW) == "missing"
     assert queue.find("q2").run_id == "q2"
 
@@ -109,9 +109,9 @@ def test_stale_items_are_taken_over_once(catalog, store_url):
 def test_a_heartbeat_saves_a_run_from_the_reaper(catalog, store_url):
     queue = Queue(catalog)
     queue.enqueue(store_url, "job", NOW, run_id="r2")
-    queue.claim("w", NOW, {}, store=store_url)
+    claimed = queue.claim("w", NOW, {}, store=store_url)
     seen = [i for i in queue.stale(NOW + timedelta(seconds=40), 30) if i.store == store_url][0]
-    queue.heartbeat(store_url, "r2", NOW + timedelta(seconds=41))
+    queue.heartbeat(store_url, "r2", claimed.claim, NOW + timedelta(seconds=41))
     assert queue.take_over(seen, NOW + timedelta(seconds=42), "lost") is False
 
 
@@ -129,3 +129,109 @@ def test_retry_backoff_doubles_and_stops():
     item.attempt = 1
     assert retry_at(item, "succeeded", NOW) is None
     assert retry_at(item, "cancelled", NOW) is None
+
+
+def test_a_fenced_claim_can_neither_beat_nor_finish(catalog, store_url):
+    """A worker frozen past lost_after: the reaper took its row over; when it resumes,
+    its heartbeat, begin_finish and finish are refused and change nothing."""
+    queue = Queue(catalog)
+    queue.enqueue(store_url, "job", NOW, run_id="f1")
+    mine = queue.claim("w", NOW, {}, store=store_url)
+    assert mine.claim and queue.heartbeat(store_url, "f1", mine.claim, NOW).held
+    later = NOW + timedelta(seconds=40)
+    (seen,) = [i for i in queue.stale(later, 30) if i.store == store_url]
+    assert queue.take_over(seen, later, "lost")
+    beat = queue.heartbeat(store_url, "f1", mine.claim, later + timedelta(seconds=1))
+    assert beat.held is False
+    assert queue.begin_finish(store_url, "f1", mine.claim, later) is False
+    assert queue.finish(store_url, "f1", mine.claim, "succeeded", later) is False
+    assert queue.holds(store_url, "f1", mine.claim) is False
+    row = queue.get(store_url, "f1")
+    assert (row.state, row.final_status, row.claim) == ("done", "lost", None)
+    assert row.heartbeat_at == seen.heartbeat_at  # the refused beat wrote nothing
+
+
+def test_another_claims_token_is_refused(catalog, store_url):
+    queue = Queue(catalog)
+    queue.enqueue(store_url, "job", NOW, run_id="f2")
+    mine = queue.claim("w", NOW, {}, store=store_url)
+    assert not queue.heartbeat(store_url, "f2", "not-my-claim", NOW).held
+    assert not queue.finish(store_url, "f2", "not-my-claim", "failed", NOW)
+    assert not queue.finish(store_url, "f2", None, "failed", NOW)
+    assert queue.get(store_url, "f2").state == "running"
+    assert queue.finish(store_url, "f2", mine.claim, "succeeded", NOW)
+
+
+def test_finishing_is_held_and_finish_is_idempotent(catalog, store_url):
+    """running -> finishing -> done under one claim; a retried finish (its commit's answer
+    lost in an outage) sees its own ending; a fresh finishing row is not stale."""
+    queue = Queue(catalog)
+    queue.enqueue(store_url, "job", NOW, run_id="f3")
+    mine = queue.claim("w", NOW, {}, store=store_url)
+    assert queue.begin_finish(store_url, "f3", mine.claim, NOW)
+    assert queue.begin_finish(store_url, "f3", mine.claim, NOW)  # a retry is harmless
+    assert queue.get(store_url, "f3").state == "finishing"
+    assert queue.heartbeat(store_url, "f3", mine.claim, NOW + timedelta(seconds=10)).held
+    assert not [i for i in queue.stale(NOW + timedelta(seconds=20), 30) if i.store == store_url]
+    assert queue.request_cancel(store_url, "f3", NOW) == "running"
+    assert queue.finish(store_url, "f3", mine.claim, "succeeded", NOW)
+    assert queue.finish(store_url, "f3", mine.claim, "succeeded", NOW)  # the retry
+    assert not queue.finish(store_url, "f3", mine.claim, "failed", NOW)  # not its ending
+    assert queue.get(store_url, "f3").final_status == "succeeded"
+
+
+def test_a_stale_finishing_row_is_taken_over(catalog, store_url):
+    queue = Queue(catalog)
+    queue.enqueue(store_url, "job", NOW, run_id="f4")
+    mine = queue.claim("w", NOW, {}, store=store_url)
+    assert queue.begin_finish(store_url, "f4", mine.claim, NOW)
+    (seen,) = [i for i in queue.stale(NOW + timedelta(seconds=40), 30) if i.store == store_url]
+    assert seen.state == "finishing"
+    assert queue.take_over(seen, NOW + timedelta(seconds=40), "lost")
+    assert not queue.finish(store_url, "f4", mine.claim, "succeeded", NOW)
+
+
+def test_mark_lost_never_overwrites_a_terminal_record(catalog, tmp_path):
+    """A worker that published its final record and died before telling the queue: the
+    reaper keeps that record, corrects the queue and does not retry a succeeded run."""
+    from nbprod.config import Settings
+    from nbprod.records import NotebookInfo, RunRecord, RunStatus
+    from nbprod.scheduler.lost import mark_lost, settle_lost
+    from nbprod.store import layout, open_store
+
+    settings = Settings.load({"store": str(tmp_path / "store")})
+    store = open_store(settings.store)
+    queue = Queue(catalog)
+    for run_id, status in (("t1", RunStatus.SUCCEEDED), ("t2", RunStatus.RUNNING)):
+        queue.enqueue(
+            store.url, "job", NOW, run_id=run_id, request={"retries": 3, "retry_delay": 1}
+        )
+        record = RunRecord(
+            run_id=run_id,
+            job="job",
+            status=status,
+            notebook=NotebookInfo(path="/nb.ipynb", name="nb.ipynb", sha256="0" * 64),
+            kernel="python3",
+            store=store.url,
+            started_at="2026-11-26T12:00:00.000Z",
+        )
+        store.put(layout.record_key("job", run_id), record.to_json().encode())
+    for _ in range(2):
+        queue.claim("w", NOW, {}, store=store.url)
+    later = NOW + timedelta(seconds=40)
+    stale = {i.run_id: i for i in queue.stale(later, 30) if i.store == store.url}
+    assert settle_lost(queue, stale["t1"], settings, catalog, later)
+    assert settle_lost(queue, stale["t2"], settings, catalog, later)
+
+    kept = RunRecord.from_json(store.get(layout.record_key("job", "t1")))
+    assert kept.status is RunStatus.SUCCEEDED and kept.error is None
+    assert queue.get(store.url, "t1").final_status == "succeeded"
+    assert catalog.get_run(store.url, "t1").status is RunStatus.SUCCEEDED
+    lost = RunRecord.from_json(store.get(layout.record_key("job", "t2")))
+    assert lost.status is RunStatus.LOST and lost.error.ename == "Lost"
+    assert queue.get(store.url, "t2").final_status == "lost"
+    retries = [i for i in queue.items(("queued",)) if i.store == store.url]
+    assert [(i.logical_run_id, i.attempt) for i in retries] == [("t2", 2)]  # t1 is not rerun
+    # a second mark_lost (another reaper, a late cancel) leaves the lost record as it is
+    again = mark_lost(stale["t2"], settings, catalog, later + timedelta(seconds=5))
+    assert again.finished_at == lost.finished_at
