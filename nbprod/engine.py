@@ -22,6 +22,7 @@ from typing import Any
 from nbclient.exceptions import CellExecutionError, CellTimeoutError, DeadKernelError
 from papermill.clientwrap import PapermillNotebookClient
 from papermill.engines import NotebookExecutionManager
+from traitlets import Float
 
 from nbprod.kernel import StartedKernel
 
@@ -189,6 +190,9 @@ class _entered:
 
 
 class _Client(PapermillNotebookClient):
+    # nbclient declares the cell timeout an Integer; a fractional one (0.5 s) is as valid.
+    timeout = Float(None, allow_none=True).tag(config=True)
+
     def __init__(self, nb_man: _Manager, control: RunControl, **kwargs: Any) -> None:
         super().__init__(nb_man, **kwargs)
         self.control = control

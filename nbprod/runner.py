@@ -19,6 +19,7 @@ from pathlib import Path
 from typing import Any
 
 from nbprod.config import Settings
+from nbprod.durations import positive_seconds
 from nbprod.errors import KernelNotFound, NotebookError, StoreError
 from nbprod.records import (
     EXIT_SPOOLED,
@@ -178,9 +179,10 @@ def prepare(
         raise NotebookError(f"working directory not found: {cwd}")
     timeout = timeout if timeout is not None else settings.timeout
     cell_timeout = cell_timeout if cell_timeout is not None else settings.cell_timeout
-    for name, value in (("timeout", timeout), ("cell-timeout", cell_timeout)):
-        if value is not None and value <= 0:
-            raise NotebookError(f"--{name} must be a positive number of seconds, got {value}")
+    if timeout is not None:
+        timeout = positive_seconds(timeout, "--timeout")
+    if cell_timeout is not None:
+        cell_timeout = positive_seconds(cell_timeout, "--cell-timeout")
     return RunRequest(
         notebook_path=path,
         source=source,
