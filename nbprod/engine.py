@@ -11,7 +11,6 @@ from __future__ import annotations
 import json
 import logging
 import os
-import signal
 import threading
 import time
 from collections.abc import Callable
@@ -24,7 +23,7 @@ from papermill.clientwrap import PapermillNotebookClient
 from papermill.engines import NotebookExecutionManager
 from traitlets import Float
 
-from nbprod.kernel import StartedKernel
+from nbprod.kernel import RunControl, StartedKernel
 
 log = logging.getLogger("nbprod.engine")
 # nbclient logs cell timeouts and dead kernels; the run record and CLI summary report them.
@@ -32,72 +31,6 @@ log.addHandler(logging.NullHandler())
 log.propagate = False
 
 ProgressCallback = Callable[[int, int], None]
-
-
-class RunControl:
-    """Stops a run from another thread or a signal handler: interrupt, then kill.
-
-    The kernel runs in its own session (jupyter_client starts it so), so a Ctrl-C at the
-    terminal reaches only nbprod; this object forwards it as an interrupt and, if the
-    kernel does not stop within ``kill_grace`` seconds, kills its process group.
-    """
-
-    def __init__(self, kill_grace: float = 5.0) -> None:
-        self.kill_grace = kill_grace
-        self.reason: str | None = None
-        self._pgid: int | None = None
-        self._lock = threading.Lock()
-        self._killer: threading.Timer | None = None
-        self.killed = False
-
-    def attach(self, km: Any) -> None:
-        provisioner = getattr(km, "provisioner", None)
-        pgid = getattr(provisioner, "pgid", None) or getattr(provisioner, "pid", None)
-        with self._lock:
-            self._pgid = pgid
-            pending = self.reason
-        if pending:
-            self._interrupt_then_kill()
-
-    def detach(self) -> None:
-        with self._lock:
-            self._pgid = None
-            if self._killer:
-                self._killer.cancel()
-
-    def stop(self, reason: str) -> None:
-        """Ask the run to stop ('timeout' or 'cancel'); a second call kills at once."""
-        with self._lock:
-            again = self.reason is not None
-            if not again:
-                self.reason = reason
-        if again:
-            self.kill()
-        else:
-            self._interrupt_then_kill()
-
-    def _signal(self, signum: int) -> bool:
-        with self._lock:
-            pgid = self._pgid
-        if pgid is None:
-            return False
-        try:
-            os.killpg(pgid, signum)
-        except (ProcessLookupError, PermissionError):
-            return False
-        return True
-
-    def _interrupt_then_kill(self) -> None:
-        if self._signal(signal.SIGINT):
-            timer = threading.Timer(self.kill_grace, self.kill)
-            timer.daemon = True
-            with self._lock:
-                self._killer = timer
-            timer.start()
-
-    def kill(self) -> None:
-        if self._signal(signal.SIGKILL):
-            self.killed = True
 
 
 class _Manager(NotebookExecutionManager):

@@ -1,7 +1,10 @@
-"""Start a kernel process early, without importing papermill or nbclient."""
+"""Start and stop a kernel process, without importing papermill or nbclient."""
 
 from __future__ import annotations
 
+import os
+import signal
+import threading
 from pathlib import Path
 from typing import Any
 
@@ -56,3 +59,69 @@ class StartedKernel:
         finally:
             if self.log_file is not None and not self.log_file.closed:
                 self.log_file.close()
+
+
+class RunControl:
+    """Stops a run from another thread or a signal handler: interrupt, then kill.
+
+    The kernel runs in its own session (jupyter_client starts it so), so a Ctrl-C at the
+    terminal reaches only nbprod; this object forwards it as an interrupt and, if the
+    kernel does not stop within ``kill_grace`` seconds, kills its process group.
+    """
+
+    def __init__(self, kill_grace: float = 5.0) -> None:
+        self.kill_grace = kill_grace
+        self.reason: str | None = None
+        self._pgid: int | None = None
+        self._lock = threading.Lock()
+        self._killer: threading.Timer | None = None
+        self.killed = False
+
+    def attach(self, km: Any) -> None:
+        provisioner = getattr(km, "provisioner", None)
+        pgid = getattr(provisioner, "pgid", None) or getattr(provisioner, "pid", None)
+        with self._lock:
+            self._pgid = pgid
+            pending = self.reason
+        if pending:
+            self._interrupt_then_kill()
+
+    def detach(self) -> None:
+        with self._lock:
+            self._pgid = None
+            if self._killer:
+                self._killer.cancel()
+
+    def stop(self, reason: str) -> None:
+        """Ask the run to stop ('timeout' or 'cancel'); a second call kills at once."""
+        with self._lock:
+            again = self.reason is not None
+            if not again:
+                self.reason = reason
+        if again:
+            self.kill()
+        else:
+            self._interrupt_then_kill()
+
+    def _signal(self, signum: int) -> bool:
+        with self._lock:
+            pgid = self._pgid
+        if pgid is None:
+            return False
+        try:
+            os.killpg(pgid, signum)
+        except (ProcessLookupError, PermissionError):
+            return False
+        return True
+
+    def _interrupt_then_kill(self) -> None:
+        if self._signal(signal.SIGINT):
+            timer = threading.Timer(self.kill_grace, self.kill)
+            timer.daemon = True
+            with self._lock:
+                self._killer = timer
+            timer.start()
+
+    def kill(self) -> None:
+        if self._signal(signal.SIGKILL):
+            self.killed = True

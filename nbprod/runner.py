@@ -23,6 +23,7 @@ from nbprod.durations import positive_seconds
 from nbprod.errors import KernelNotFound, NotebookError, StoreError
 from nbprod.records import (
     EXIT_SPOOLED,
+    ErrorInfo,
     NotebookInfo,
     Progress,
     RunRecord,
@@ -229,55 +230,87 @@ def run(
     on_record: Callable[[RunRecord], None] | None = None,
     control: Any = None,
     handle_signals: bool = True,
+    on_start: StartCallback | None = None,
 ) -> Run:
     """Execute a prepared request; always returns a Run in a terminal status.
 
-    ``control`` (an engine.RunControl) lets the caller stop the run from another thread;
+    ``control`` (a kernel.RunControl) lets the caller stop the run from another thread;
     with ``handle_signals`` Ctrl-C and SIGTERM cancel it (main thread only).
+
+    ``on_start`` is called once the handlers are in place (the CLI announces the run id
+    there): from then on every path, a Ctrl-C before the kernel is up, a kernel that cannot
+    start or nbprod's own failure, ends in a terminal record.
 
     ``on_record`` sees the record twice, as ``running`` at the start (from a helper
     thread) and in its terminal status at the end (for indexing in the catalog).
     """
     from nbprod import spool
+    from nbprod.kernel import RunControl, StartedKernel
 
     settings = request.settings
-    folder = spool.run_folder(settings.spool_dir, request.run_id)
-    # Launch the kernel first: its ~1 s boot overlaps the imports and set-up below.
-    from nbprod.kernel import StartedKernel
-
-    kernel = StartedKernel(request.kernel, request.cwd, folder / "kernel.log")
+    control = control or RunControl(kill_grace=settings.kill_grace)
+    restore = _install_signal_handlers(control) if handle_signals else (lambda: None)
     try:
-        return _run_with_kernel(
-            request,
-            kernel,
-            folder,
-            progress_bar,
-            log_output,
-            on_progress,
-            on_record,
-            control,
-            handle_signals,
-        )
+        if on_start is not None:
+            on_start(request)
+        folder = spool.run_folder(settings.spool_dir, request.run_id)
+        # Launch the kernel first: its ~1 s boot overlaps the imports and set-up below.
+        kernel, start_error = None, None
+        if control.reason is None:
+            try:
+                kernel = StartedKernel(request.kernel, request.cwd, folder / "kernel.log")
+            except Exception as exc:  # recorded as the run's failure
+                start_error = exc
+        try:
+            return _run_with_kernel(
+                request,
+                kernel,
+                start_error,
+                folder,
+                progress_bar,
+                log_output,
+                on_progress,
+                on_record,
+                control,
+            )
+        finally:
+            if kernel is not None:
+                _close_quietly(kernel)
     finally:
+        restore()
+
+
+def _close_quietly(kernel: Any) -> None:
+    try:
         kernel.close()
+    except Exception as exc:  # the run is recorded; a failed shutdown must not undo that
+        import logging
+
+        logging.getLogger("nbprod").warning("could not shut the kernel down: %s", exc)
 
 
 def _run_with_kernel(
     request: RunRequest,
     kernel: Any,
+    start_error: BaseException | None,
     folder: Path,
     progress_bar: bool,
     log_output: bool,
     on_progress: Callable[[int, int], None] | None,
     on_record: Callable[[RunRecord], None] | None,
     control: Any,
-    handle_signals: bool,
 ) -> Run:
     from nbprod import engine, environment, spool
-    from nbprod.finalize import finalize_notebook
+    from nbprod.finalize import Outcome, finalize_notebook
 
     settings = request.settings
-    nb = _parameterized(request)
+    try:
+        nb = _parameterized(request)
+    except Exception as exc:  # the run was announced: record it as failed, unexecuted
+        nb, start_error = copy.deepcopy(request.nb), exc
+        if kernel is not None:
+            _close_quietly(kernel)
+            kernel = None
     record = RunRecord(
         run_id=request.run_id,
         job=request.job,
@@ -321,34 +354,42 @@ def _run_with_kernel(
         request, record, pool, on_record, on_progress, settings.progress_seconds
     )
 
-    control = control or engine.RunControl(kill_grace=settings.kill_grace)
     timer = None
     if request.timeout:
         timer = threading.Timer(request.timeout, control.stop, args=("timeout",))
         timer.daemon = True
         timer.start()
-    restore = _install_signal_handlers(control) if handle_signals else (lambda: None)
     monotonic_start = time.monotonic()
+    # From here on the 'running' record may be out: whatever fails, the run ends in a record.
     try:
-        execution = engine.run_notebook(
-            nb,
-            kernel=kernel,
-            control=control,
-            cell_timeout=request.cell_timeout,
-            progress_bar=progress_bar,
-            log_output=log_output,
-            partial_path=folder / request.notebook_path.name,
-            autosave_seconds=settings.autosave_seconds,
-            on_progress=progress,
-        )
+        if kernel is None:
+            execution = engine.Execution(nb, start_error, None, 0)
+        else:
+            execution = engine.run_notebook(
+                nb,
+                kernel=kernel,
+                control=control,
+                cell_timeout=request.cell_timeout,
+                progress_bar=progress_bar,
+                log_output=log_output,
+                partial_path=folder / request.notebook_path.name,
+                autosave_seconds=settings.autosave_seconds,
+                on_progress=progress,
+            )
+    except BaseException as exc:  # nbprod's own failure (or an interrupt without handlers)
+        if isinstance(exc, KeyboardInterrupt) and control.reason is None:
+            control.reason = "cancel"
+        execution = engine.Execution(nb, exc, None, 0)
     finally:
         if timer:
             timer.cancel()
-        restore()
     record.finished_at = isoformat(utcnow())
     record.duration_s = round(time.monotonic() - monotonic_start, 3)
 
-    outcome = finalize_notebook(execution, control, request)
+    try:
+        outcome = finalize_notebook(execution, control, request)
+    except Exception as exc:  # keep the notebook as it is, without markers
+        outcome = Outcome(RunStatus.FAILED, _internal_error(exc), {}, execution.nb)
     record.status = outcome.status
     record.error = outcome.error
     record.scraps = outcome.scraps
@@ -397,6 +438,11 @@ def _run_with_kernel(
         result = Run(record, request.store.location(request.output_key))
     _notify(on_record, record)
     return result
+
+
+def _internal_error(exc: BaseException) -> ErrorInfo:
+    text = str(exc).splitlines()[0] if str(exc) else ""
+    return ErrorInfo(type(exc).__name__, f"nbprod could not complete the run: {text}".rstrip(": "))
 
 
 def _parameterized(request: RunRequest) -> Any:

@@ -249,3 +249,64 @@ def test_running_record_shows_live_progress(nbprod_env, make_notebook, store_dir
     assert any(0 < done < 8 for done in seen), seen  # progress seen mid-run, not only 0
     final = json.loads(next((store_dir / "slowcells").glob("*/run.json")).read_text())
     assert final["status"] == "succeeded" and final["progress"]["cells_done"] == 8
+
+
+def _stored_record(store_dir: Path, job: str, run_id: str) -> dict:
+    return json.loads((store_dir / job / run_id / "run.json").read_text())
+
+
+def test_ctrl_c_right_after_the_run_id_is_printed_still_ends_in_a_record(
+    cli, nbprod_env, make_notebook, store_dir
+):
+    nb = make_notebook("print('first')", "print('second')")
+    proc = subprocess.Popen(
+        [*nbprod_command(), "exec", str(nb)],
+        env=nbprod_env,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+    first = proc.stdout.readline()
+    proc.send_signal(signal.SIGINT)  # before the kernel is up
+    rest, stderr = proc.communicate(timeout=120)
+    assert first.startswith("run "), (first, stderr)
+    run_id = first.split()[1]
+    assert proc.returncode == 130, stderr
+    assert "Traceback" not in stderr
+    record = _stored_record(store_dir, "nb", run_id)
+    assert record["status"] == "cancelled"
+    out = load_output(_output_path(rest))
+    assert out.metadata["papermill"]["nbprod_run_id"] == run_id
+    listed = cli("runs", "list", "--json")
+    assert [r["status"] for r in json.loads(listed.stdout) if r["run_id"] == run_id] == [
+        "cancelled"
+    ]
+
+
+def test_a_kernel_that_cannot_start_ends_the_announced_run_in_a_record(
+    cli, make_notebook, store_dir, tmp_path
+):
+    spec = tmp_path / "jupyter" / "kernels" / "broken"
+    spec.mkdir(parents=True)
+    (spec / "kernel.json").write_text(
+        json.dumps(
+            {
+                "argv": [str(tmp_path / "no-such-python"), "-f", "{connection_file}"],
+                "display_name": "broken",
+                "language": "python",
+            }
+        )
+    )
+    nb = make_notebook("print('never')")
+    done = cli(
+        "exec", str(nb), "--kernel", "broken", env={"JUPYTER_PATH": str(tmp_path / "jupyter")}
+    )
+    assert done.stdout.startswith("run "), done.stderr
+    run_id = done.stdout.split()[1]
+    assert done.returncode == 1, done.stderr
+    assert "Traceback" not in done.stderr
+    record = _stored_record(store_dir, "nb", run_id)
+    assert record["status"] == "failed" and record["error"]["ename"] == "FileNotFoundError"
+    assert (store_dir / "nb" / run_id / "nb.ipynb").is_file()
+    listed = json.loads(cli("runs", "list", "--json").stdout)
+    assert [r["status"] for r in listed if r["run_id"] == run_id] == ["failed"]
