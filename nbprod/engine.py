@@ -83,8 +83,11 @@ class _Manager(NotebookExecutionManager):
 
     def _write(self) -> None:
         assert self.partial_path is not None
-        write_notebook(self.nb, self.partial_path)
         self._last_write = time.monotonic()
+        try:
+            write_notebook(self.nb, self.partial_path)
+        except OSError as exc:  # a full disk must not fail the notebook; the final write tells
+            log.debug("partial save failed: %s", exc)
 
     def autosave_cell(self) -> None:
         self.save()
@@ -231,8 +234,17 @@ def run_notebook(
     return Execution(manager.nb, exception, client.current_index, manager.cells_done)
 
 
+def notebook_bytes(nb: Any) -> bytes:
+    """Serialise without nbformat's per-write validation (the notebook came from nbformat)."""
+    return (json.dumps(nb, indent=1, ensure_ascii=False, sort_keys=True) + "\n").encode("utf-8")
+
+
 def write_notebook(nb: Any, path: Path) -> None:
-    """Write without nbformat's per-write validation (the notebook came from nbformat)."""
+    """Whole or not at all: a failed write (a full disk) leaves no partial file."""
     tmp = path.with_name(path.name + ".tmp")
-    tmp.write_text(json.dumps(nb, indent=1, ensure_ascii=False, sort_keys=True) + "\n", "utf-8")
-    os.replace(tmp, path)
+    try:
+        tmp.write_bytes(notebook_bytes(nb))
+        os.replace(tmp, path)
+    except OSError:
+        tmp.unlink(missing_ok=True)
+        raise

@@ -20,7 +20,12 @@ class StartedKernel:
     def __init__(self, kernel_name: str, cwd: Path, log_path: Path | None) -> None:
         self.kernel_name = kernel_name
         self.cwd = cwd
-        self.log_file = open(log_path, "ab") if log_path else None  # noqa: SIM115
+        self.log_file = None
+        if log_path is not None:
+            try:
+                self.log_file = open(log_path, "ab")  # noqa: SIM115
+            except OSError:  # no room or no permission in the spool: the terminal's stderr
+                self.log_file = None
         self.km: Any = None
         try:
             self._start()

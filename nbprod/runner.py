@@ -87,6 +87,8 @@ class Run:
     output_location: str
     spooled_to: Path | None = None
     spool_reason: str | None = None
+    problem: str | None = None
+    """One line for the user when the run's files could not all be kept (a full disk)."""
 
     @property
     def run_id(self) -> str:
@@ -253,12 +255,17 @@ def run(
     try:
         if on_start is not None:
             on_start(request)
-        folder = spool.run_folder(settings.spool_dir, request.run_id)
+        folder = settings.spool_dir / request.run_id
+        try:
+            spool.run_folder(settings.spool_dir, request.run_id)
+        except OSError:  # a full or read-only home: the run goes to the store directly
+            pass
+        log_path = folder / "kernel.log" if folder.is_dir() else None
         # Launch the kernel first: its ~1 s boot overlaps the imports and set-up below.
         kernel, start_error = None, None
         if control.reason is None:
             try:
-                kernel = StartedKernel(request.kernel, request.cwd, folder / "kernel.log")
+                kernel = StartedKernel(request.kernel, request.cwd, log_path)
             except Exception as exc:  # recorded as the run's failure
                 start_error = exc
         try:
@@ -300,7 +307,7 @@ def _run_with_kernel(
     on_record: Callable[[RunRecord], None] | None,
     control: Any,
 ) -> Run:
-    from nbprod import engine, environment, spool
+    from nbprod import engine, environment
     from nbprod.finalize import Outcome, finalize_notebook
 
     settings = request.settings
@@ -372,7 +379,7 @@ def _run_with_kernel(
                 cell_timeout=request.cell_timeout,
                 progress_bar=progress_bar,
                 log_output=log_output,
-                partial_path=folder / request.notebook_path.name,
+                partial_path=folder / request.notebook_path.name if folder.is_dir() else None,
                 autosave_seconds=settings.autosave_seconds,
                 on_progress=progress,
             )
@@ -405,26 +412,56 @@ def _run_with_kernel(
     progress.drain()
     pool.shutdown(wait=False)
 
-    uploads = [
-        spool.Upload("input.ipynb", record.artifacts["snapshot"], "application/json", True),
+    try:
+        result = _keep(request, record, outcome.nb, env, folder)
+    except Exception as exc:  # a bug of ours: still try to end the run in the store
+        result = Run(record, "", problem=f"could not store the run: {type(exc).__name__}: {exc}")
+        try:
+            request.store.put(request.record_key, record.to_json().encode(), "application/json")
+        except Exception:
+            result.problem = f"{result.problem}; its record could not be written either"
+    _notify(on_record, record)
+    return result
+
+
+def _keep(request: RunRequest, record: RunRecord, nb: Any, env: Any, folder: Path) -> Run:
+    """Spool the run's files (the record last), then publish them to the store.
+
+    When the spool cannot be written (a full or read-only home), the files go to the store
+    straight from memory; an output notebook the store refuses too is kept in the system
+    temp folder, and the record says so. Nothing half-written is left in the spool.
+    """
+    from nbprod import engine, spool
+
+    settings = request.settings
+    name = request.notebook_path.name
+    files: list[tuple[spool.Upload, bytes]] = [
+        (
+            spool.Upload("input.ipynb", record.artifacts["snapshot"], "application/json", True),
+            request.source,
+        )
     ]
-    (folder / "input.ipynb").write_bytes(request.source)
     if env is not None:
-        (folder / "packages.txt").write_text(env.packages_text, "utf-8")
-        uploads.append(spool.Upload("packages.txt", env_key, "text/plain", True))
-    engine.write_notebook(outcome.nb, folder / request.notebook_path.name)
-    uploads.append(
-        spool.Upload(request.notebook_path.name, request.output_key, "application/x-ipynb+json")
-    )
-    log_path = folder / "kernel.log"
-    if log_path.is_file() and log_path.stat().st_size:
+        upload = spool.Upload("packages.txt", record.artifacts["environment"], "text/plain", True)
+        files.append((upload, env.packages_text.encode("utf-8")))
+    output = engine.notebook_bytes(nb)
+    files.append((spool.Upload(name, request.output_key, "application/x-ipynb+json"), output))
+    kernel_log = _read_or_none(folder / "kernel.log")
+    if kernel_log:
         log_key = layout.kernel_log_key(request.job, request.run_id)
         record.artifacts["kernel_log"] = log_key
-        uploads.append(spool.Upload("kernel.log", log_key, "text/plain"))
-    (folder / layout.RECORD_NAME).write_text(record.to_json(), "utf-8")
-    uploads.append(spool.Upload(layout.RECORD_NAME, request.record_key, "application/json"))
-    spool.Manifest(request.run_id, request.job, request.store.url, uploads).save(folder)
-
+        files.append((spool.Upload("kernel.log", log_key, "text/plain"), kernel_log))
+    try:
+        folder.mkdir(parents=True, exist_ok=True)
+        for upload, data in files:
+            if upload.file != "kernel.log":
+                spool.write_file(folder / upload.file, data)
+        spool.write_file(folder / layout.RECORD_NAME, record.to_json().encode("utf-8"))
+        uploads = [upload for upload, _ in files]
+        uploads.append(spool.Upload(layout.RECORD_NAME, request.record_key, "application/json"))
+        spool.Manifest(request.run_id, request.job, request.store.url, uploads).save(folder)
+    except OSError as exc:
+        return _publish_unspooled(request, record, files, folder, exc)
     try:
         spool.publish(
             request.store,
@@ -433,11 +470,85 @@ def _run_with_kernel(
             backoff=settings.upload_backoff,
         )
     except StoreError as exc:
-        result = Run(record, str(folder / request.notebook_path.name), folder, str(exc))
+        return Run(record, str(folder / name), folder, str(exc))
+    return Run(record, request.store.location(request.output_key))
+
+
+def _publish_unspooled(
+    request: RunRequest,
+    record: RunRecord,
+    files: list[tuple[Any, bytes]],
+    folder: Path,
+    spool_error: OSError,
+) -> Run:
+    """No room in the spool: publish from memory, the record last, saying what was lost."""
+    import shutil
+
+    from nbprod import spool
+
+    shutil.rmtree(folder, ignore_errors=True)  # frees what the partial writes took
+    settings = request.settings
+    problem = f"cannot write the spool {folder.parent}: {spool_error.strerror or spool_error}"
+    location = request.store.location(request.output_key)
+    for upload, data in files:
+        try:
+            spool.put(
+                request.store,
+                upload.key,
+                data,
+                upload.content_type,
+                upload.if_absent,
+                attempts=settings.upload_attempts,
+                backoff=settings.upload_backoff,
+            )
+        except StoreError as exc:
+            for role, key in list(record.artifacts.items()):
+                if key == upload.key:
+                    del record.artifacts[role]
+            if upload.key != request.output_key:
+                continue
+            kept = _keep_in_temp(request, data)
+            location = str(kept) if kept else ""
+            where = f"kept in {kept}" if kept else "lost"
+            problem += f"; the store refused the output notebook too ({exc}): {where}"
+            if record.status is RunStatus.SUCCEEDED:
+                record.status = RunStatus.FAILED
+                record.error = ErrorInfo("OutputNotSaved", f"the output notebook was {where}")
+    try:
+        spool.put(
+            request.store,
+            request.record_key,
+            record.to_json().encode("utf-8"),
+            "application/json",
+            attempts=settings.upload_attempts,
+            backoff=settings.upload_backoff,
+        )
+    except StoreError as exc:
+        problem += f"; the run record could not be written either ({exc})"
     else:
-        result = Run(record, request.store.location(request.output_key))
-    _notify(on_record, record)
-    return result
+        if location == request.store.location(request.output_key):
+            problem += "; the run was published to the store directly"
+    return Run(record, location, problem=problem)
+
+
+def _keep_in_temp(request: RunRequest, data: bytes) -> Path | None:
+    import tempfile
+
+    folder = Path(tempfile.gettempdir()) / "nbprod-unsaved" / request.run_id
+    try:
+        folder.mkdir(parents=True, exist_ok=True)
+        path = folder / request.notebook_path.name
+        path.write_bytes(data)
+    except OSError:
+        return None
+    return path
+
+
+def _read_or_none(path: Path) -> bytes | None:
+    try:
+        return path.read_bytes()
+    except OSError:
+        return None
 
 
 def _internal_error(exc: BaseException) -> ErrorInfo:
