@@ -133,6 +133,7 @@ class _Client(PapermillNotebookClient):
         super().__init__(nb_man, **kwargs)
         self.control = control
         self.current_index: int | None = None
+        self.cell_error: tuple[int, CellExecutionError] | None = None
 
     def execute(self, **kwargs: Any) -> Any:
         self.reset_execution_trackers()
@@ -161,7 +162,8 @@ class _Client(PapermillNotebookClient):
             try:
                 self.nb_man.cell_start(cell, index)
                 self.execute_cell(cell, index)
-            except CellExecutionError as exc:
+            except CellExecutionError as exc:  # also an error reply without an error output
+                self.cell_error = (index, exc)
                 self.nb_man.cell_exception(cell, cell_index=index, exception=exc)
                 break
             except (CellTimeoutError, DeadKernelError) as exc:
@@ -181,6 +183,9 @@ class Execution:
     current_index: int | None
     """The cell that was executing when execution stopped early."""
     cells_done: int
+    cell_error: tuple[int, CellExecutionError] | None = None
+    """The cell whose execute reply had status ``error`` (a UsageError writes no error
+    output, only its reply says it failed)."""
 
 
 def run_notebook(
@@ -231,7 +236,9 @@ def run_notebook(
         manager.cleanup_pbar()
         manager.notebook_complete()
         kernel.close()
-    return Execution(manager.nb, exception, client.current_index, manager.cells_done)
+    return Execution(
+        manager.nb, exception, client.current_index, manager.cells_done, client.cell_error
+    )
 
 
 def notebook_bytes(nb: Any) -> bytes:

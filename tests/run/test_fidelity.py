@@ -1,0 +1,34 @@
+"""Notebooks run as Jupyter and papermill run them (real kernels, real notebooks)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import nbprod
+from nbprod.records import RunRecord, RunStatus
+from tests.conftest import load_output
+
+
+def _texts(cell) -> str:
+    return "".join(o.get("text", "") for o in cell.get("outputs", []))
+
+
+def _stored(store_dir: Path, run: nbprod.Run) -> RunRecord:
+    return RunRecord.from_json((store_dir / run.record.artifacts["record"]).read_text("utf-8"))
+
+
+def test_a_cell_answered_with_an_error_reply_fails_the_run(make_notebook, store_dir):
+    nb = make_notebook("print('before')", "%undefined-line-magic", "print('after')")
+    run = nbprod.execute(nb)
+    assert run.status is RunStatus.FAILED and run.exit_code == 1
+    error = run.record.error
+    assert error.ename == "UsageError" and "undefined-line-magic" in error.evalue
+    assert _stored(store_dir, run).status is RunStatus.FAILED
+    out = load_output(run.output_location)
+    failing = out.cells[error.cell_index]
+    assert failing.source == "%undefined-line-magic"
+    assert failing.metadata["papermill"]["status"] == "failed"
+    assert any(o.output_type == "error" and o.ename == "UsageError" for o in failing.outputs)
+    assert 'id="papermill-error-cell"' in out.cells[error.cell_index - 1].source
+    assert "papermill-error-cell-tag" in out.cells[0].metadata["tags"]
+    assert out.cells[error.cell_index + 1].execution_count is None  # not executed
