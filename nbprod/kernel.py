@@ -8,6 +8,10 @@ import threading
 from pathlib import Path
 from typing import Any
 
+IPYTHON_HISTORY = ":memory:"
+"""nbclient's default ``ipython_hist_file``: parallel kernels do not contend for the
+SQLite lock of ~/.ipython's history, and runs stay out of the user's history."""
+
 
 class StartedKernel:
     """A kernel process launched before the heavy imports, so its boot overlaps them.
@@ -41,7 +45,10 @@ class StartedKernel:
         extra: dict[str, Any] = {}
         if self.log_file is not None:
             extra = {"stdout": self.log_file, "stderr": self.log_file}
-        run_sync(self.km.start_kernel)(cwd=str(self.cwd), **extra)
+        arguments = []
+        if self.km.ipykernel:  # as nbclient does: no run's code in the user's history database
+            arguments.append(f"--HistoryManager.hist_file={IPYTHON_HISTORY}")
+        run_sync(self.km.start_kernel)(cwd=str(self.cwd), extra_arguments=arguments, **extra)
 
     def restart(self) -> None:
         """A fresh kernel process (new ports) after one died while starting: two kernels

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import sqlite3
 from pathlib import Path
 
 import nbprod
@@ -32,3 +33,20 @@ def test_a_cell_answered_with_an_error_reply_fails_the_run(make_notebook, store_
     assert 'id="papermill-error-cell"' in out.cells[error.cell_index - 1].source
     assert "papermill-error-cell-tag" in out.cells[0].metadata["tags"]
     assert out.cells[error.cell_index + 1].execution_count is None  # not executed
+
+
+def test_kernels_keep_history_in_memory_as_nbclient_does(make_notebook, tmp_path, monkeypatch):
+    ipython_dir = tmp_path / "ipython"
+    monkeypatch.setenv("IPYTHONDIR", str(ipython_dir))
+    nb = make_notebook(
+        "import scrapbook as sb\n"
+        "sb.glue('hist', str(get_ipython().history_manager.hist_file))\n"
+        "secret_marker_1234 = 1"
+    )
+    run = nbprod.execute(nb)
+    assert run.status is RunStatus.SUCCEEDED, run.record.error
+    assert run.record.scraps["hist"]["value"] == ":memory:"
+    for db in ipython_dir.rglob("history.sqlite"):
+        with sqlite3.connect(db) as conn:
+            rows = conn.execute("select source from history").fetchall()
+        assert not any("secret_marker_1234" in r[0] for r in rows)
