@@ -13,6 +13,13 @@ IPYTHON_HISTORY = ":memory:"
 SQLite lock of ~/.ipython's history, and runs stay out of the user's history."""
 
 
+def resolve_kernel_name(name: str) -> str:
+    """The name jupyter_client's KernelManager uses: ``python`` is the native ``python3``."""
+    from jupyter_client.kernelspec import NATIVE_KERNEL_NAME
+
+    return NATIVE_KERNEL_NAME if name == "python" else name
+
+
 class StartedKernel:
     """A kernel process launched before the heavy imports, so its boot overlaps them.
 

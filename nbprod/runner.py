@@ -128,14 +128,19 @@ def load_notebook(path: str | os.PathLike[str]) -> tuple[Path, bytes, Any]:
     return notebook_path, source, nb
 
 
-def check_kernel(name: str) -> None:
+def check_kernel(name: str) -> str:
+    """The installed kernel's name for ``name`` (resolved as Jupyter does), or KernelNotFound."""
     from jupyter_client.kernelspec import KernelSpecManager, NoSuchKernel
 
+    from nbprod.kernel import resolve_kernel_name
+
+    resolved = resolve_kernel_name(name)
     try:
-        KernelSpecManager().get_kernel_spec(name)
+        KernelSpecManager().get_kernel_spec(resolved)
     except NoSuchKernel:
         names = ", ".join(sorted(KernelSpecManager().find_kernel_specs())) or "none"
         raise KernelNotFound(f"no kernel named {name!r} (installed: {names})") from None
+    return resolved
 
 
 def prepare(
@@ -175,8 +180,7 @@ def prepare(
     )
     job_name = layout.check_job_name(job) if job else layout.job_name_from_stem(path.stem)
     layout.check_file_name(path.name)
-    kernel_name = kernel or settings.kernel or _notebook_kernel(nb)
-    check_kernel(kernel_name)
+    kernel_name = check_kernel(kernel or settings.kernel or _notebook_kernel(nb))
     workdir = Path(cwd).expanduser().resolve() if cwd else path.parent
     if not workdir.is_dir():
         raise NotebookError(f"working directory not found: {cwd}")

@@ -5,9 +5,11 @@ from __future__ import annotations
 import sqlite3
 from pathlib import Path
 
+import nbformat
+
 import nbprod
 from nbprod.records import RunRecord, RunStatus
-from tests.conftest import load_output
+from tests.conftest import load_output, write_notebook
 
 
 def _texts(cell) -> str:
@@ -50,3 +52,16 @@ def test_kernels_keep_history_in_memory_as_nbclient_does(make_notebook, tmp_path
         with sqlite3.connect(db) as conn:
             rows = conn.execute("select source from history").fetchall()
         assert not any("secret_marker_1234" in r[0] for r in rows)
+
+
+def test_kernelspec_name_python_resolves_to_the_native_python3(tmp_path, nbprod_env):
+    path = write_notebook(tmp_path / "old.ipynb", "print('hi')")
+    nb = nbformat.read(path, as_version=4)
+    nb.metadata["kernelspec"] = {"name": "python", "display_name": "Python", "language": "python"}
+    nbformat.write(nb, path)
+    run = nbprod.execute(path)
+    assert run.status is RunStatus.SUCCEEDED, run.record.error
+    assert run.record.kernel == "python3"
+    assert nbprod.execute(
+        write_notebook(tmp_path / "k.ipynb", "1"), kernel="python"
+    ).record.kernel == ("python3")
