@@ -576,9 +576,12 @@ def _parameterized(request: RunRequest) -> Any:
         source = translate_parameters(request.kernel, language, values, "Parameters")
         cell = nbformat.v4.new_code_cell(source=source)
         cell.metadata["tags"] = ["injected-parameters"]
-        cells = [c for c in nb.cells if "injected-parameters" not in _tags(c)]
+        # Earlier injected cells (a papermill output run again) go; only those above the
+        # parameters cell move it up.
         at = request.schema.cell_index
-        at = 0 if at is None else at + 1 - (len(nb.cells) - len(cells))
+        at = 0 if at is None else at + 1
+        at -= sum(1 for c in nb.cells[:at] if "injected-parameters" in _tags(c))
+        cells = [c for c in nb.cells if "injected-parameters" not in _tags(c)]
         cells.insert(max(at, 0), cell)
         nb.cells = cells
     nb.metadata.setdefault("papermill", {})

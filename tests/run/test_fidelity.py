@@ -65,3 +65,48 @@ def test_kernelspec_name_python_resolves_to_the_native_python3(tmp_path, nbprod_
     assert nbprod.execute(
         write_notebook(tmp_path / "k.ipynb", "1"), kernel="python"
     ).record.kernel == ("python3")
+
+
+def test_parameters_reach_a_rerun_papermill_output(tmp_path, nbprod_env):
+    """A papermill output: an injected-parameters cell right after the parameters cell."""
+    nb = nbformat.v4.new_notebook()
+    nb.metadata["kernelspec"] = {"name": "python3", "display_name": "P", "language": "python"}
+    params = nbformat.v4.new_code_cell("msg = None")
+    params.metadata["tags"] = ["parameters"]
+    injected = nbformat.v4.new_code_cell('# Parameters\nmsg = "Hello"\n')
+    injected.metadata["tags"] = ["injected-parameters"]
+    nb.cells = [
+        nbformat.v4.new_code_cell("import scrapbook as sb"),
+        params,
+        injected,
+        nbformat.v4.new_code_cell("sb.glue('msg', msg)"),
+    ]
+    path = tmp_path / "simple_output.ipynb"
+    nbformat.write(nb, path)
+    run = nbprod.execute(path, {"msg": "Bye"})
+    assert run.status is RunStatus.SUCCEEDED, run.record.error
+    assert run.record.scraps["msg"]["value"] == "Bye"
+    out = load_output(run.output_location)
+    tags = [c.metadata.get("tags", []) for c in out.cells]
+    assert tags.index(["injected-parameters"]) == tags.index(["parameters"]) + 1
+    assert sum("injected-parameters" in t for t in tags) == 1
+
+
+def test_an_injected_cell_above_the_parameters_cell_is_replaced_below_it(tmp_path, nbprod_env):
+    nb = nbformat.v4.new_notebook()
+    nb.metadata["kernelspec"] = {"name": "python3", "display_name": "P", "language": "python"}
+    stale = nbformat.v4.new_code_cell('msg = "stale"')
+    stale.metadata["tags"] = ["injected-parameters"]
+    params = nbformat.v4.new_code_cell("msg = None")
+    params.metadata["tags"] = ["parameters"]
+    nb.cells = [
+        stale,
+        params,
+        nbformat.v4.new_code_cell("import scrapbook as sb\nsb.glue('m', msg)"),
+    ]
+    path = tmp_path / "stale.ipynb"
+    nbformat.write(nb, path)
+    run = nbprod.execute(path, {"msg": "Bye"})
+    assert run.record.scraps["m"]["value"] == "Bye"
+    tags = [c.metadata.get("tags", []) for c in load_output(run.output_location).cells]
+    assert tags[:2] == [["parameters"], ["injected-parameters"]]
