@@ -117,7 +117,9 @@ def load_notebook(path: str | os.PathLike[str]) -> tuple[Path, bytes, Any]:
     except OSError as exc:
         raise NotebookError(f"cannot read notebook {path}: {exc.strerror}") from None
     try:
-        nb = nbformat.reads(source.decode("utf-8"), as_version=4)
+        # Older formats are upgraded (v2/v3 -> v4); from_dict makes the converted
+        # metadata attribute-accessible, as papermill's bookkeeping needs.
+        nb = nbformat.from_dict(nbformat.reads(source.decode("utf-8"), as_version=4))
     except UnicodeDecodeError:
         raise NotebookError(f"not a valid notebook (not UTF-8 text): {path}") from None
     except Exception as exc:  # nbformat raises several JSON/validation types

@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+import json
 import sqlite3
 from pathlib import Path
 
 import nbformat
+import pytest
 
 import nbprod
 from nbprod.records import RunRecord, RunStatus
@@ -110,3 +112,41 @@ def test_an_injected_cell_above_the_parameters_cell_is_replaced_below_it(tmp_pat
     assert run.record.scraps["m"]["value"] == "Bye"
     tags = [c.metadata.get("tags", []) for c in load_output(run.output_location).cells]
     assert tags[:2] == [["parameters"], ["injected-parameters"]]
+
+
+def _v2_notebook(path: Path) -> Path:
+    from nbformat import v2
+
+    cells = [
+        v2.new_code_cell(input="import scrapbook as sb\nprint('hi from v2')"),
+        v2.new_code_cell(input="sb.glue('answer', 6 * 7)"),
+    ]
+    nb = v2.new_notebook(
+        metadata=v2.new_metadata(name="old"), worksheets=[v2.new_worksheet(cells=cells)]
+    )
+    path.write_text(v2.writes_json(nb))
+    return path
+
+
+def _v3_notebook(path: Path) -> Path:
+    from nbformat import v3
+
+    cells = [
+        v3.new_code_cell(input="import scrapbook as sb\nprint('hi from v3')"),
+        v3.new_code_cell(input="sb.glue('answer', 6 * 7)"),
+    ]
+    nb = v3.new_notebook(worksheets=[v3.new_worksheet(cells=cells)])
+    path.write_text(v3.writes_json(nb))
+    return path
+
+
+@pytest.mark.parametrize("make", [_v2_notebook, _v3_notebook])
+def test_old_notebook_formats_are_upgraded_and_run(tmp_path, nbprod_env, store_dir, make):
+    path = make(tmp_path / "old.ipynb")
+    assert json.loads(path.read_text())["nbformat"] in (2, 3)
+    run = nbprod.execute(path)
+    assert run.status is RunStatus.SUCCEEDED, run.record.error
+    assert run.record.scraps["answer"]["value"] == 42
+    out = load_output(run.output_location)
+    assert "hi from v" in _texts(out.cells[0])
+    assert _stored(store_dir, run).status is RunStatus.SUCCEEDED
