@@ -130,10 +130,37 @@ def infer_schema(nb: Any) -> ParameterSchema:
     return ParameterSchema((), None)
 
 
-def _parameters_from_source(source: str) -> tuple[Parameter, ...]:
-    # Blank (not delete) magic lines so line numbers still match the comments.
+def _python_source(source: str) -> str:
+    """The cell as the kernel runs it: IPython's own transforms turn ``files = !ls``,
+    ``x = %env HOME`` and ``%matplotlib inline`` into Python calls, line for line. If that
+    does not parse either, lines starting with ``%`` or ``!`` are blanked (not deleted, so
+    line numbers still match the comments)."""
+    code = source + "\n"
+    if _parses(code):
+        return code
+    try:
+        from IPython.core.inputtransformer2 import TransformerManager
+
+        transformed = TransformerManager().transform_cell(source)
+    except Exception:  # no IPython, or its transformers gave up on broken input
+        transformed = code
+    if _parses(transformed):
+        return transformed
     lines = ["" if ln.lstrip().startswith(("%", "!")) else ln for ln in source.splitlines()]
-    code = "\n".join(lines) + "\n"
+    blanked = "\n".join(lines) + "\n"
+    return blanked if _parses(blanked) else transformed
+
+
+def _parses(code: str) -> bool:
+    try:
+        ast.parse(code)
+    except SyntaxError:
+        return False
+    return True
+
+
+def _parameters_from_source(source: str) -> tuple[Parameter, ...]:
+    code = _python_source(source)
     try:
         tree = ast.parse(code)
     except SyntaxError as e:
@@ -153,10 +180,10 @@ def _parameters_from_source(source: str) -> tuple[Parameter, ...]:
         entry["annotation"] = annotation or entry["annotation"]
         entry["value"] = value or entry["value"]
         entry["help"] = _help_for(stmt, comments) or entry["help"]
-    return tuple(_make_parameter(name, e, code) for name, e in found.items())
+    return tuple(_make_parameter(name, e, code, source) for name, e in found.items())
 
 
-def _make_parameter(name: str, entry: dict[str, Any], code: str) -> Parameter:
+def _make_parameter(name: str, entry: dict[str, Any], code: str, source: str) -> Parameter:
     annotation, value = entry["annotation"], entry["value"]
     type_, nullable = _annotation_type(annotation) if annotation is not None else ("any", False)
     if value is None:
@@ -172,12 +199,23 @@ def _make_parameter(name: str, entry: dict[str, Any], code: str) -> Parameter:
         name,
         type_,
         default,
-        ast.get_source_segment(code, value) or "",
+        _default_source(code, source, value),
         literal,
         nullable or (literal and default is None),
         entry["help"],
         required=False,
     )
+
+
+def _default_source(code: str, source: str, value: ast.expr) -> str:
+    """The default as written: ``!ls``, not the ``get_ipython()`` call IPython makes of it."""
+    text = ast.get_source_segment(code, value) or ""
+    lines = source.splitlines()
+    if "get_ipython()" in text and value.lineno <= len(lines):
+        original = lines[value.lineno - 1]
+        if original != code.splitlines()[value.lineno - 1] and "=" in original:
+            return original.split("=", 1)[1].strip()
+    return text
 
 
 def _literal_type(value: Any) -> str:

@@ -310,3 +310,15 @@ def test_a_kernel_that_cannot_start_ends_the_announced_run_in_a_record(
     assert (store_dir / "nb" / run_id / "nb.ipynb").is_file()
     listed = json.loads(cli("runs", "list", "--json").stdout)
     assert [r["status"] for r in listed if r["run_id"] == run_id] == ["failed"]
+
+
+def test_ipython_syntax_in_the_parameters_cell_runs(cli, make_notebook):
+    nb = make_notebook(
+        "import scrapbook as sb\nsb.glue('got', [n, isinstance(home, str), len(files) >= 0])",
+        parameters="files = !ls\nhome = %env HOME\nn = 1",
+    )
+    done = cli("exec", str(nb), "-p", "n", "5", "--json")
+    assert done.returncode == 0, done.stderr
+    record = json.loads(done.stdout)
+    assert record["parameters"] == {"n": 5}
+    assert record["scraps"]["got"]["value"] == [5, True, True]

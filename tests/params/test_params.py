@@ -567,3 +567,15 @@ def test_values_mapping_is_type_checked(schema):
     with pytest.raises(ParameterError, match=r"^parameter 'tags' expects list\[str\], got int 1 "):
         resolve_parameters(schema, values={"tags": ["a", 1]})
     assert resolve_parameters(schema, values={"tags": ("a", "b")}) == {"tags": ["a", "b"]}
+
+
+def test_ipython_syntax_in_the_parameters_cell_parses_as_ipython_does():
+    s = schema_of(
+        "files = !ls\nx = %env HOME\n%matplotlib inline\n# how many\nn: int = 3\nregion = 'eu'\n"
+    )
+    assert s.names == ["files", "x", "n", "region"]
+    files, x, n, region = s.parameters
+    assert (files.type, files.default_source, files.literal_default) == ("any", "!ls", False)
+    assert (x.default_source, x.required) == ("%env HOME", False)
+    assert (n.type, n.default, n.help) == ("int", 3, "how many")
+    assert region.default == "eu"
