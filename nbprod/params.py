@@ -11,8 +11,10 @@ import ast
 import difflib
 import io
 import json
+import math
 import os
 import re
+import sys
 import tokenize
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
@@ -95,6 +97,16 @@ class Parameter:
             "help": self.help,
             "required": self.required,
         }
+
+
+def recordable_default(param: Parameter) -> tuple[bool, Any]:
+    """(True, JSON value) for a literal default a strict-JSON run record can hold."""
+    if not param.literal_default:
+        return False, None
+    try:
+        return True, _to_json(param.default)
+    except TypeError:
+        return False, None
 
 
 @dataclass(frozen=True)
@@ -331,8 +343,22 @@ def _split_type(type_: str) -> tuple[str, str | None, str | None]:
     return base, inner.strip(), None
 
 
+def _number_problem(value: Any) -> str | None:
+    """Why a number cannot go into a strict-JSON run record, or None when it can."""
+    if isinstance(value, float) and not math.isfinite(value):
+        return f"{value!r}, not a finite number"
+    if isinstance(value, int) and not isinstance(value, bool):
+        try:
+            str(value)
+        except ValueError:  # Python's int/str conversion limit (4,300 digits)
+            return f"an int of more than {sys.get_int_max_str_digits()} digits"
+    return None
+
+
 def _to_json(value: Any) -> Any:
     """Normalise to plain JSON types (tuple -> list) or raise TypeError: run records are JSON."""
+    if isinstance(value, (int, float)) and (problem := _number_problem(value)):
+        raise TypeError(problem)
     if value is None or isinstance(value, (bool, int, float, str)):
         return value
     if isinstance(value, (list, tuple)):
@@ -349,6 +375,8 @@ def _check(value: Any, type_: str, nullable: bool = False) -> Any:
             return None
         raise ValueError(f"got {_describe(value)}")
     base, inner, val_type = _split_type(type_)
+    if isinstance(value, (int, float)) and (problem := _number_problem(value)):
+        raise ValueError(f"got {problem}")
     if base == "str":
         if isinstance(value, str):
             return value
@@ -382,6 +410,8 @@ def _check(value: Any, type_: str, nullable: bool = False) -> Any:
         try:
             return _to_json(value)
         except TypeError as e:  # names the innermost offending value
+            if "finite" in str(e) or "digits" in str(e):
+                raise ValueError(f"got {e}") from None
             raise ValueError(f"got {e}, which is not JSON-compatible") from None
     raise ValueError(f"got {_describe(value)}")
 
@@ -405,18 +435,19 @@ def parse_cli_value(param: Parameter, text: str) -> Any:
     if base == "int":
         if not _INT_RE.fullmatch(text.strip()):
             raise bad
-        return int(text.strip().replace("_", ""))
+        return coerce_value(param, _int(param, text.strip().replace("_", "")))
     if base == "float":
         try:
-            return float(text)
+            value = float(text)
         except ValueError:
             raise bad from None
+        return coerce_value(param, value)
     if base == "bool":
         if text.strip().lower() not in _BOOLS:
             raise bad
         return _BOOLS[text.strip().lower()]
     try:
-        value = yaml.load(text, Loader=_Loader)
+        value = _yaml_value(param, text)
     except yaml.YAMLError:
         if base == "any":
             return text
@@ -424,6 +455,26 @@ def parse_cli_value(param: Parameter, text: str) -> Any:
     if base == "any" and (not text.strip() or isinstance(value, str)):
         return text  # a plain word stays exactly what was typed, quotes included
     return coerce_value(param, value)
+
+
+def _int(param: Parameter, digits: str) -> int:
+    try:
+        return int(digits)
+    except ValueError:  # Python's int/str conversion limit
+        raise ParameterError(
+            f"parameter {param.name!r} expects {param.type}, got an int of more than "
+            f"{sys.get_int_max_str_digits()} digits"
+        ) from None
+
+
+def _yaml_value(param: Parameter, text: str) -> Any:
+    try:
+        return yaml.load(text, Loader=_Loader)
+    except ValueError:  # an int past Python's conversion limit inside the YAML
+        raise ParameterError(
+            f"parameter {param.name!r} expects {param.type}, got an int of more than "
+            f"{sys.get_int_max_str_digits()} digits"
+        ) from None
 
 
 # --------------------------------------------------------------------------- merging
@@ -434,6 +485,10 @@ def _load_mapping(text: str, where: str, as_json: bool) -> dict[str, Any]:
         data = json.loads(text) if as_json else yaml.load(text, Loader=_Loader)
     except json.JSONDecodeError as e:
         raise ParameterError(f"{where}: invalid JSON at line {e.lineno}: {e.msg}") from None
+    except ValueError:  # an int past Python's 4,300-digit conversion limit
+        raise ParameterError(
+            f"{where}: an int of more than {sys.get_int_max_str_digits()} digits"
+        ) from None
     except yaml.YAMLError as e:
         mark = getattr(e, "problem_mark", None)
         at = f" at line {mark.line + 1}" if mark is not None else ""

@@ -224,7 +224,13 @@ def _notebook_kernel(nb: Any) -> str:
 
 def effective_parameters(request: RunRequest) -> dict[str, Any]:
     """Literal defaults overlaid with the supplied values: what the notebook ran with."""
-    values = {p.name: p.default for p in request.schema.parameters if p.literal_default}
+    from nbprod.params import recordable_default
+
+    values = {}
+    for param in request.schema.parameters:
+        ok, value = recordable_default(param)
+        if ok:  # a default such as b"x", {1, 2} or 1e999 is in the notebook, not the record
+            values[param.name] = value
     values.update(request.parameters)
     return values
 

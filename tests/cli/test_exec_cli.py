@@ -322,3 +322,13 @@ def test_ipython_syntax_in_the_parameters_cell_runs(cli, make_notebook):
     record = json.loads(done.stdout)
     assert record["parameters"] == {"n": 5}
     assert record["scraps"]["got"]["value"] == [5, True, True]
+
+
+def test_parameter_values_a_strict_json_record_cannot_hold_exit_2(cli, make_notebook, store_dir):
+    nb = make_notebook("print(rate, n)", parameters="rate = 1.0\nn = 1")
+    for args in (("-p", "rate", "nan"), ("-p", "rate", "inf"), ("-p", "n", "9" * 5000)):
+        done = cli("exec", str(nb), *args)
+        assert done.returncode == 2, done.stderr
+        assert done.stderr.count("\n") == 1 and "Traceback" not in done.stderr
+        assert "not a finite number" in done.stderr or "more than 4300 digits" in done.stderr
+    assert not (store_dir / "nb").exists()

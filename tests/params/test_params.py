@@ -15,6 +15,7 @@ from nbprod.params import (
     coerce_value,
     infer_schema,
     parse_cli_value,
+    recordable_default,
     resolve_parameters,
 )
 
@@ -237,7 +238,6 @@ def test_parameter_error_is_bad_input():
         ("float", "1.5", 1.5),
         ("float", "2", 2.0),
         ("float", "1e-3", 0.001),
-        ("float", "-inf", float("-inf")),
         ("bool", "true", True),
         ("bool", "YES", True),
         ("bool", "On", True),
@@ -275,8 +275,11 @@ def test_parse_cli_value(type_, text, expected):
     assert got == expected and type(got) is type(expected)
 
 
-def test_parse_cli_float_nan():
-    assert math.isnan(parse_cli_value(p("x", "float"), "nan"))
+@pytest.mark.parametrize("text", ["nan", "NaN", "inf", "-inf", "Infinity", "1e999"])
+def test_parse_cli_float_refuses_non_finite(text):
+    """Run records are strict JSON: a NaN or an infinity has no place in them."""
+    with pytest.raises(ParameterError, match=r"^parameter 'x' expects float, got .*not a finite"):
+        parse_cli_value(p("x", "float"), text)
 
 
 @pytest.mark.parametrize("text", ["none", "null", "None", "~", "NULL"])
@@ -579,3 +582,59 @@ def test_ipython_syntax_in_the_parameters_cell_parses_as_ipython_does():
     assert (x.default_source, x.required) == ("%env HOME", False)
     assert (n.type, n.default, n.help) == ("int", 3, "how many")
     assert region.default == "eu"
+
+
+@pytest.mark.parametrize(
+    ("type_", "value"),
+    [
+        ("float", math.nan),
+        ("float", math.inf),
+        ("any", -math.inf),
+        ("list[float]", [1.0, math.nan]),
+        ("dict", {"a": {"b": math.inf}}),
+        ("int", "huge"),
+        ("any", ["huge"]),
+    ],
+)
+def test_values_a_strict_json_record_cannot_hold_are_refused(type_, value):
+    huge = 10**5000
+    value = huge if value == "huge" else [huge] if value == ["huge"] else value
+    with pytest.raises(ParameterError, match=r"not a finite number|more than 4300 digits"):
+        coerce_value(p("x", type_), value)
+
+
+def test_huge_ints_are_one_line_errors_from_every_source(tmp_path):
+    huge = "9" * 5000
+    s = schema_of("n = 1\nx = None\nd: dict = {}\n")
+    for name in ("n", "x"):
+        with pytest.raises(ParameterError, match=rf"^parameter '{name}' .*more than 4300 digits$"):
+            resolve_parameters(s, cli=[(name, huge)])
+    with pytest.raises(ParameterError, match=r"more than 4300 digits"):
+        resolve_parameters(s, cli=[("d", "{a: " + huge + "}")])
+    with pytest.raises(ParameterError, match=r"more than 4300 digits"):
+        resolve_parameters(s, yaml_texts=[f"n: {huge}"])
+    f = tmp_path / "p.json"
+    f.write_text('{"n": ' + huge + "}")
+    with pytest.raises(ParameterError, match=r"p.json: an int of more than 4300 digits"):
+        resolve_parameters(s, files=[f])
+
+
+def test_non_finite_numbers_from_files_are_refused(tmp_path):
+    s = schema_of("rate = 1.0\n")
+    (tmp_path / "p.json").write_text('{"rate": NaN}')
+    (tmp_path / "p.yaml").write_text("rate: .inf\n")
+    for name in ("p.json", "p.yaml"):
+        with pytest.raises(ParameterError, match=r"^parameter 'rate' expects float, got .*finite"):
+            resolve_parameters(s, files=[tmp_path / name])
+
+
+def test_recordable_defaults_leave_out_what_json_cannot_hold():
+    s = schema_of("a = 1e999\nb = b'x'\nc = {1, 2}\nd = (1, 'x')\ne = None\n")
+    got = {q.name: recordable_default(q) for q in s.parameters}
+    assert got == {
+        "a": (False, None),
+        "b": (False, None),
+        "c": (False, None),
+        "d": (True, [1, "x"]),
+        "e": (True, None),
+    }

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import math
 
 import pytest
@@ -40,3 +41,32 @@ def test_non_finite_or_non_positive_timeouts_are_bad_input(make_notebook, store_
     with pytest.raises(BadInput, match="positive number of seconds"):
         nbprod.execute(nb, timeout=value)
     assert not store_dir.exists() or not any(store_dir.glob("nb/*"))
+
+
+def _strict(text: str):
+    def refuse(constant: str):
+        raise AssertionError(f"bare {constant} in run.json")
+
+    return json.loads(text, parse_constant=refuse)
+
+
+def test_run_records_are_strict_json_with_a_nan_scrap(make_notebook, store_dir):
+    nb = make_notebook(
+        "import scrapbook as sb\nsb.glue('ratio', float('nan'))\nsb.glue('top', float('inf'))",
+        parameters="big = 1e999\nlimit = 3",
+    )
+    run = nbprod.execute(nb, {"limit": 4})
+    assert run.status is RunStatus.SUCCEEDED, run.record.error
+    data = _strict((store_dir / run.record.artifacts["record"]).read_text("utf-8"))
+    # the kernel's JSON sends a NaN scrap as null; were one to arrive, it is written "NaN"
+    assert data["scraps"]["ratio"]["value"] in (None, "NaN")
+    assert data["scraps"]["top"]["value"] in (None, "Infinity")
+    assert data["parameters"] == {"limit": 4}  # the default 1e999 stays in the notebook
+
+
+def test_a_non_finite_float_outside_the_parameters_is_written_as_a_string():
+    from nbprod.records import NotebookInfo
+
+    record = RunRecord("r", "j", RunStatus.SUCCEEDED, NotebookInfo("p", "n", "s"), "k", "s")
+    record.scraps = {"x": {"value": [math.nan, -math.inf]}}
+    assert _strict(record.to_json())["scraps"]["x"]["value"] == ["NaN", "-Infinity"]
