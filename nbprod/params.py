@@ -428,6 +428,8 @@ def parse_cli_value(param: Parameter, text: str) -> Any:
     """Parse the VALUE of ``-p NAME VALUE``: the parameter's type decides, not the text's look."""
     base = _split_type(param.type)[0]
     bad = ParameterError(f"parameter {param.name!r} expects {param.type}, got {text!r}")
+    if base == "any":
+        return _parse_untyped(param, text)
     if param.nullable and text.strip().lower() in _NULLS:
         return None
     if base == "str":
@@ -449,12 +451,37 @@ def parse_cli_value(param: Parameter, text: str) -> Any:
     try:
         value = _yaml_value(param, text)
     except yaml.YAMLError:
-        if base == "any":
-            return text
         raise ParameterError(f"{bad} (not valid YAML/JSON)") from None
-    if base == "any" and (not text.strip() or isinstance(value, str)):
-        return text  # a plain word stays exactly what was typed, quotes included
     return coerce_value(param, value)
+
+
+_UNTYPED_INT = re.compile(r"[-+]?(?:0|[1-9][0-9]*(?:_[0-9]+)*)")
+_UNTYPED_FLOAT = re.compile(
+    r"[-+]?(?:[0-9]+\.[0-9]*|\.[0-9]+)(?:[eE][-+]?[0-9]+)?|[-+]?[0-9]+[eE][-+]?[0-9]+"
+)
+_UNTYPED_WORDS = {"True": True, "true": True, "False": False, "false": False, "None": None}
+
+
+def _parse_untyped(param: Parameter, text: str) -> Any:
+    """A parameter without a declared type (``msg = None``), papermill's rule: ``True`` /
+    ``False`` (or lower case), ``None``, an int, a finite float, a ``[...]`` or ``{...}``
+    literal; anything else, ``yes``, ``off``, ``null``, ``~``, ``#general``, ``Note: hi``,
+    ``- a``, stays the string typed."""
+    word = text.strip()
+    if word in _UNTYPED_WORDS:
+        return _UNTYPED_WORDS[word]
+    if _UNTYPED_INT.fullmatch(word):
+        return coerce_value(param, _int(param, word.replace("_", "")))
+    if _UNTYPED_FLOAT.fullmatch(word):
+        return coerce_value(param, float(word))
+    if word[:1] in ("[", "{"):
+        try:
+            value = _yaml_value(param, word)
+        except yaml.YAMLError:
+            return text
+        if isinstance(value, (list, dict)):
+            return coerce_value(param, value)
+    return text
 
 
 def _int(param: Parameter, digits: str) -> int:

@@ -332,3 +332,15 @@ def test_parameter_values_a_strict_json_record_cannot_hold_exit_2(cli, make_note
         assert done.stderr.count("\n") == 1 and "Traceback" not in done.stderr
         assert "not a finite number" in done.stderr or "more than 4300 digits" in done.stderr
     assert not (store_dir / "nb").exists()
+
+
+def test_untyped_parameter_words_stay_strings(cli, make_notebook):
+    nb = make_notebook(
+        "import scrapbook as sb\nsb.glue('got', [msg, type(msg).__name__])", parameters="msg = None"
+    )
+    for text, expected in (("yes", ["yes", "str"]), ("Note: hello", ["Note: hello", "str"])):
+        done = cli("exec", str(nb), "-p", "msg", text, "--json")
+        assert done.returncode == 0, done.stderr
+        record = json.loads(done.stdout)
+        assert record["parameters"]["msg"] == text
+        assert record["scraps"]["got"]["value"] == expected

@@ -258,7 +258,8 @@ def test_parameter_error_is_bad_input():
         ("any", "7", 7),
         ("any", "2.5", 2.5),
         ("any", "true", True),
-        ("any", "null", None),
+        ("any", "null", "null"),
+        ("any", "None", None),
         ("any", "[1, 2]", [1, 2]),
         ("any", "{a: 1}", {"a": 1}),
         ("any", "hello", "hello"),
@@ -572,16 +573,38 @@ def test_values_mapping_is_type_checked(schema):
     assert resolve_parameters(schema, values={"tags": ("a", "b")}) == {"tags": ["a", "b"]}
 
 
-def test_ipython_syntax_in_the_parameters_cell_parses_as_ipython_does():
-    s = schema_of(
-        "files = !ls\nx = %env HOME\n%matplotlib inline\n# how many\nn: int = 3\nregion = 'eu'\n"
-    )
-    assert s.names == ["files", "x", "n", "region"]
-    files, x, n, region = s.parameters
-    assert (files.type, files.default_source, files.literal_default) == ("any", "!ls", False)
-    assert (x.default_source, x.required) == ("%env HOME", False)
-    assert (n.type, n.default, n.help) == ("int", 3, "how many")
-    assert region.default == "eu"
+# --------------------------------------------------------------------------- reliability
+
+
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        ("yes", "yes"),
+        ("off", "off"),
+        ("No", "No"),
+        ("null", "null"),
+        ("~", "~"),
+        ("#general", "#general"),
+        ("Note: hello", "Note: hello"),
+        ("- a", "- a"),
+        ("hello world", "hello world"),
+        ("nan", "nan"),
+        ("True", True),
+        ("false", False),
+        ("None", None),
+        ("7", 7),
+        ("-2.5", -2.5),
+        ("1e3", 1000.0),
+        ("[1, a]", [1, "a"]),
+        ("{a: 1}", {"a": 1}),
+        ("[not closed", "[not closed"),
+    ],
+)
+def test_untyped_parameter_follows_papermills_rule(text, expected):
+    """`msg = None`: a plain word or sentence stays a string (no YAML yes/no/~/null)."""
+    param = schema_of("msg = None\n").get("msg")
+    got = parse_cli_value(param, text)
+    assert got == expected and type(got) is type(expected)
 
 
 @pytest.mark.parametrize(
@@ -626,6 +649,18 @@ def test_non_finite_numbers_from_files_are_refused(tmp_path):
     for name in ("p.json", "p.yaml"):
         with pytest.raises(ParameterError, match=r"^parameter 'rate' expects float, got .*finite"):
             resolve_parameters(s, files=[tmp_path / name])
+
+
+def test_ipython_syntax_in_the_parameters_cell_parses_as_ipython_does():
+    s = schema_of(
+        "files = !ls\nx = %env HOME\n%matplotlib inline\n# how many\nn: int = 3\nregion = 'eu'\n"
+    )
+    assert s.names == ["files", "x", "n", "region"]
+    files, x, n, region = s.parameters
+    assert (files.type, files.default_source, files.literal_default) == ("any", "!ls", False)
+    assert (x.default_source, x.required) == ("%env HOME", False)
+    assert (n.type, n.default, n.help) == ("int", 3, "how many")
+    assert region.default == "eu"
 
 
 def test_recordable_defaults_leave_out_what_json_cannot_hold():
