@@ -16,6 +16,7 @@ import time
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
+from queue import Empty
 from typing import Any
 
 from nbclient.exceptions import CellExecutionError, CellTimeoutError, DeadKernelError
@@ -125,6 +126,34 @@ class _entered:
         return self.manager.__exit__(*exc_info)
 
 
+SHELL_POLL_SECONDS = 1.0
+
+
+def _poll_in_slices(channel: Any) -> None:
+    """Wait for shell replies in slices of SHELL_POLL_SECONDS instead of one unbounded poll.
+
+    nbclient waits for a cell's execute reply with ``get_msg(timeout=None)`` while an
+    ipywidgets ``Output`` handler (``clear_output``) sends on the same shell socket. The zmq
+    socket's file descriptor is edge-triggered: the send can consume the readiness edge of a
+    reply that has just arrived, and the unbounded poll then never wakes up (nbclient#312).
+    Each new poll checks the socket's events first, so a reply left waiting is read within
+    one slice.
+    """
+    get_msg = channel.get_msg
+
+    async def sliced(timeout: float | None = None) -> Any:
+        deadline = None if timeout is None else time.monotonic() + timeout
+        while True:
+            left = SHELL_POLL_SECONDS if deadline is None else deadline - time.monotonic()
+            try:
+                return await get_msg(timeout=max(0.0, min(SHELL_POLL_SECONDS, left)))
+            except Empty:
+                if deadline is not None and time.monotonic() >= deadline:
+                    raise
+
+    channel.get_msg = sliced
+
+
 class _Client(PapermillNotebookClient):
     # nbclient declares the cell timeout an Integer; a fractional one (0.5 s) is as valid.
     timeout = Float(None, allow_none=True).tag(config=True)
@@ -144,6 +173,7 @@ class _Client(PapermillNotebookClient):
         except Exception as exc:  # no cell ran: the caller may try a fresh kernel
             raise KernelStartError(str(exc) or type(exc).__name__) from exc
         with _entered(setup):
+            _poll_in_slices(self.kc.shell_channel)
             self.control.attach(self.km)
             try:
                 self.papermill_execute_cells()

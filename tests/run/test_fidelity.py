@@ -150,3 +150,26 @@ def test_old_notebook_formats_are_upgraded_and_run(tmp_path, nbprod_env, store_d
     out = load_output(run.output_location)
     assert "hi from v" in _texts(out.cells[0])
     assert _stored(store_dir, run).status is RunStatus.SUCCEEDED
+
+
+def _output_widget_cells(pairs: int) -> list[str]:
+    cells = []
+    for k in range(pairs):
+        cells.append(
+            "import ipywidgets as widgets\nfrom IPython.display import clear_output\n"
+            f"out{k} = widgets.Output()\nout{k}"
+        )
+        cells.append(f"print('hi{k}')\nwith out{k}:\n    print('hello world')\n    clear_output()")
+    return [*cells, "import scrapbook as sb\nsb.glue('done', True)"]
+
+
+def test_output_widgets_with_clear_output_do_not_hang(make_notebook):
+    """nbclient's Output widget handler sends on the shell socket while the execute reply is
+    awaited there; without polling in slices about one cell in ten never got its reply."""
+    pytest.importorskip("ipywidgets")
+    nb = make_notebook(*_output_widget_cells(12))
+    run = nbprod.execute(nb, timeout=240)  # a hang would end as timed_out, not block pytest
+    assert run.status is RunStatus.SUCCEEDED, run.record.error
+    assert run.record.scraps["done"]["value"] is True
+    out = load_output(run.output_location)
+    assert "hi11" in _texts(out.cells[-2])
