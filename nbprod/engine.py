@@ -44,8 +44,10 @@ class _Manager(NotebookExecutionManager):
         progress_bar: bool,
         autosave_seconds: float,
         on_progress: ProgressCallback | None,
+        on_cell_start: Callable[[int], None] | None = None,
     ) -> None:
         super().__init__(nb, output_path=None, progress_bar=progress_bar, autosave_cell_every=0)
+        self.on_cell_start = on_cell_start
         self.partial_path = partial_path
         self.autosave_seconds = autosave_seconds
         self.on_progress = on_progress
@@ -100,6 +102,11 @@ class _Manager(NotebookExecutionManager):
                 self._pending.cancel()
                 self._pending = None
         super().notebook_complete(**kwargs)
+
+    def cell_start(self, cell: Any, cell_index: int | None = None, **kwargs: Any) -> None:
+        super().cell_start(cell, cell_index=cell_index, **kwargs)
+        if self.on_cell_start is not None and cell_index is not None:
+            self.on_cell_start(cell_index)
 
     def cell_complete(self, cell: Any, cell_index: int | None = None, **kwargs: Any) -> None:
         super().cell_complete(cell, cell_index=cell_index, **kwargs)
@@ -229,12 +236,13 @@ def run_notebook(
     partial_path: Path | None = None,
     autosave_seconds: float = 10.0,
     on_progress: ProgressCallback | None = None,
+    on_cell_start: Callable[[int], None] | None = None,
     startup_timeout: float = 60,
 ) -> Execution:
     """Run every cell of ``nb`` (already parameterized); never raises for notebook faults."""
     import sys
 
-    manager = _Manager(nb, partial_path, progress_bar, autosave_seconds, on_progress)
+    manager = _Manager(nb, partial_path, progress_bar, autosave_seconds, on_progress, on_cell_start)
     manager.notebook_start()
     exception: BaseException | None = None
     try:

@@ -95,6 +95,10 @@ class ErrorInfo:
 class Progress:
     cells_total: int = 0
     cells_done: int = 0
+    cell_index: int | None = None
+    """While running: the cell executing now (index in the executed notebook)."""
+    cell_started_at: str | None = None
+    """While running: when that cell started (ISO, UTC); old means stuck in one cell."""
 
 
 @dataclass

@@ -394,6 +394,7 @@ def _run_with_kernel(
                 partial_path=folder / request.notebook_path.name if folder.is_dir() else None,
                 autosave_seconds=settings.autosave_seconds,
                 on_progress=progress,
+                on_cell_start=progress.cell_started,
             )
     except BaseException as exc:  # nbprod's own failure (or an interrupt without handlers)
         if isinstance(exc, KeyboardInterrupt) and control.reason is None:
@@ -643,8 +644,11 @@ def _notify(on_record: Callable[[RunRecord], None] | None, record: RunRecord) ->
 
 
 class _ProgressPublisher:
-    """Live progress for readers elsewhere (browse UI, `runs show`): the running record is
-    re-published every ``interval`` seconds with cells done/total, off the run's thread."""
+    """Live progress for readers elsewhere (browse UI, `runs show`, `nbprod status`): the
+    running record is re-published, at most every ``interval`` seconds and off the run's
+    thread, with cells done/total and the cell executing now with its start time. A change
+    inside the interval is published when the interval is over, so a long cell's start is
+    never skipped: a reader can tell a run stuck in one cell from one making progress."""
 
     def __init__(
         self,
@@ -657,21 +661,51 @@ class _ProgressPublisher:
     ) -> None:
         self.request, self.record, self.pool = request, record, pool
         self.on_record, self.on_progress, self.interval = on_record, on_progress, interval
+        self.progress = copy.deepcopy(record.progress)
         self.last = time.monotonic()
         self.pending: list[Future[Any]] = []
+        self._lock = threading.Lock()
+        self._timer: threading.Timer | None = None
+        self._closed = False
 
     def __call__(self, done: int, total: int) -> None:
         if self.on_progress:
             self.on_progress(done, total)
-        now = time.monotonic()
-        if self.interval <= 0 or now - self.last < self.interval or done >= total:
+        with self._lock:
+            self.progress.cells_done, self.progress.cells_total = done, total
+            self.progress.cell_index = self.progress.cell_started_at = None
+            if done < total:  # after the last cell the final record follows at once
+                self._request()
+
+    def cell_started(self, index: int) -> None:
+        with self._lock:
+            self.progress.cell_index = index
+            self.progress.cell_started_at = isoformat(utcnow())
+            self._request()
+
+    def _request(self) -> None:
+        if self.interval <= 0 or self._closed:
             return
-        self.last = now
-        snapshot = copy.deepcopy(self.record)
-        snapshot.progress = Progress(cells_total=total, cells_done=done)
+        wait = self.interval - (time.monotonic() - self.last)
         self.pending = [f for f in self.pending if not f.done()]
-        if not self.pending:  # one in flight at most: a slow store skips updates
-            self.pending.append(self.pool.submit(self._publish, snapshot))
+        if wait > 0 or self.pending:  # one in flight at most: a slow store delays updates
+            if self._timer is None:
+                self._timer = threading.Timer(max(wait, 0.2), self._deferred)
+                self._timer.daemon = True
+                self._timer.start()
+            return
+        self.last = time.monotonic()
+        snapshot = copy.deepcopy(self.record)
+        snapshot.progress = copy.deepcopy(self.progress)
+        self.pending.append(self.pool.submit(self._publish, snapshot))
+
+    def _deferred(self) -> None:
+        with self._lock:
+            self._timer = None
+            try:
+                self._request()
+            except RuntimeError:  # the pool is shut down: the run has ended
+                pass
 
     def _publish(self, snapshot: RunRecord) -> None:
         try:
@@ -683,8 +717,14 @@ class _ProgressPublisher:
         _notify(self.on_record, snapshot)
 
     def drain(self) -> None:
-        """Wait for updates in flight, so none lands after the final record."""
-        for future in self.pending:
+        """Stop, and wait for updates in flight, so none lands after the final record."""
+        with self._lock:
+            self._closed = True
+            if self._timer is not None:
+                self._timer.cancel()
+                self._timer = None
+            pending = list(self.pending)
+        for future in pending:
             _result(future, timeout=None)
 
 

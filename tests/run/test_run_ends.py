@@ -70,3 +70,41 @@ def test_a_non_finite_float_outside_the_parameters_is_written_as_a_string():
     record = RunRecord("r", "j", RunStatus.SUCCEEDED, NotebookInfo("p", "n", "s"), "k", "s")
     record.scraps = {"x": {"value": [math.nan, -math.inf]}}
     assert _strict(record.to_json())["scraps"]["x"]["value"] == ["NaN", "-Infinity"]
+
+
+def test_running_record_names_the_cell_executing_now_and_its_start(
+    make_notebook, store_dir, monkeypatch
+):
+    """A run stuck in one long cell is told apart from one making progress."""
+    import threading
+    import time
+
+    monkeypatch.setenv("NBPROD_PROGRESS_SECONDS", "0.5")
+    nb = make_notebook("x = 1", "print(2)", "import time; time.sleep(8)", "print('end')")
+    seen: list[dict] = []
+    stop = threading.Event()
+
+    def watch() -> None:
+        while not stop.is_set():
+            for path in (store_dir / "nb").glob("*/run.json"):
+                try:
+                    data = json.loads(path.read_text())
+                except (OSError, ValueError):
+                    continue
+                if data["status"] == "running":
+                    seen.append(data["progress"])
+            time.sleep(0.1)
+
+    watcher = threading.Thread(target=watch, daemon=True)
+    watcher.start()
+    try:
+        run = nbprod.execute(nb)
+    finally:
+        stop.set()
+        watcher.join()
+    assert run.status is RunStatus.SUCCEEDED, run.record.error
+    long_cell = [p for p in seen if p.get("cell_index") == 2]
+    assert long_cell, seen
+    assert long_cell[-1]["cells_done"] == 2 and long_cell[-1]["cell_started_at"]
+    final = _stored(store_dir, run).progress
+    assert final.cells_done == 4 and final.cell_index is None and final.cell_started_at is None
