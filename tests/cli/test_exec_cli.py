@@ -344,3 +344,15 @@ def test_untyped_parameter_words_stay_strings(cli, make_notebook):
         record = json.loads(done.stdout)
         assert record["parameters"]["msg"] == text
         assert record["scraps"]["got"]["value"] == expected
+
+
+def test_cell_timeout_fractional_times_out_and_nan_is_bad_input(cli, make_notebook, store_dir):
+    nb = make_notebook("import time; time.sleep(30)")
+    done = cli("exec", str(nb), "--cell-timeout", "0.5")
+    assert done.returncode == 3, done.stderr
+    assert "Traceback" not in done.stderr and "timed_out" in done.stdout
+    record = _stored_record(store_dir, "nb", done.stdout.split()[1])
+    assert record["status"] == "timed_out" and record["cell_timeout_s"] == 0.5
+    bad = cli("exec", str(nb), "--cell-timeout", "nan")
+    assert bad.returncode == 2 and bad.stderr.count("\n") == 1, bad.stderr
+    assert len(list((store_dir / "nb").iterdir())) == 1  # the nan run recorded nothing
