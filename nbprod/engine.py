@@ -280,8 +280,15 @@ def run_notebook(
 
 
 def notebook_bytes(nb: Any) -> bytes:
-    """Serialise without nbformat's per-write validation (the notebook came from nbformat)."""
-    return (json.dumps(nb, indent=1, ensure_ascii=False, sort_keys=True) + "\n").encode("utf-8")
+    """Serialise without nbformat's per-write validation (the notebook came from nbformat).
+
+    Non-ASCII stays readable; a notebook holding a lone surrogate (valid as a JSON escape,
+    not as UTF-8) is written with escapes, as its input was."""
+    text = json.dumps(nb, indent=1, ensure_ascii=False, sort_keys=True) + "\n"
+    try:
+        return text.encode("utf-8")
+    except UnicodeEncodeError:
+        return (json.dumps(nb, indent=1, ensure_ascii=True, sort_keys=True) + "\n").encode()
 
 
 def write_notebook(nb: Any, path: Path) -> None:

@@ -429,6 +429,10 @@ def _run_with_kernel(
         result = _keep(request, record, outcome.nb, env, folder)
     except Exception as exc:  # a bug of ours: still try to end the run in the store
         result = Run(record, "", problem=f"could not store the run: {type(exc).__name__}: {exc}")
+        record.artifacts.pop("output", None)
+        if record.status is RunStatus.SUCCEEDED:
+            record.status = RunStatus.FAILED
+            record.error = ErrorInfo("OutputNotSaved", f"{type(exc).__name__}: {exc}")
         try:
             request.store.put(request.record_key, record.to_json().encode(), "application/json")
         except Exception:

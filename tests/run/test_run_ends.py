@@ -4,7 +4,9 @@ from __future__ import annotations
 
 import json
 import math
+from pathlib import Path
 
+import nbformat
 import pytest
 
 import nbprod
@@ -108,3 +110,17 @@ def test_running_record_names_the_cell_executing_now_and_its_start(
     assert long_cell[-1]["cells_done"] == 2 and long_cell[-1]["cell_started_at"]
     final = _stored(store_dir, run).progress
     assert final.cells_done == 4 and final.cell_index is None and final.cell_started_at is None
+
+
+def test_a_notebook_holding_a_lone_surrogate_is_stored(tmp_path, store_dir, nbprod_env):
+    """Valid as a JSON escape in the input, not as UTF-8: the output keeps it escaped."""
+    nb = nbformat.v4.new_notebook()
+    nb.metadata["kernelspec"] = {"name": "python3", "display_name": "P", "language": "python"}
+    nb.cells = [nbformat.v4.new_code_cell("print(1)"), nbformat.v4.new_markdown_cell("x")]
+    path = tmp_path / "sur.ipynb"
+    path.write_text(json.dumps(nb).replace('"x"', '"lone \\ud800 here"'))
+    run = nbprod.execute(path)
+    assert run.status is RunStatus.SUCCEEDED, run.record.error
+    assert _stored(store_dir, run).status is RunStatus.SUCCEEDED
+    out = Path(run.output_location).read_text("utf-8")
+    assert "\\ud800" in out and json.loads(out)["cells"][1]["source"] == "lone \ud800 here"
