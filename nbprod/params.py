@@ -343,6 +343,15 @@ def _split_type(type_: str) -> tuple[str, str | None, str | None]:
     return base, inner.strip(), None
 
 
+def _text_problem(value: str) -> str | None:
+    """A string that is not Unicode text (a lone surrogate, e.g. from non-UTF-8 argv bytes)."""
+    try:
+        value.encode("utf-8")
+    except UnicodeEncodeError:
+        return f"{_describe(value)}, which is not valid UTF-8 text"
+    return None
+
+
 def _number_problem(value: Any) -> str | None:
     """Why a number cannot go into a strict-JSON run record, or None when it can."""
     if isinstance(value, float) and not math.isfinite(value):
@@ -358,6 +367,8 @@ def _number_problem(value: Any) -> str | None:
 def _to_json(value: Any) -> Any:
     """Normalise to plain JSON types (tuple -> list) or raise TypeError: run records are JSON."""
     if isinstance(value, (int, float)) and (problem := _number_problem(value)):
+        raise TypeError(problem)
+    if isinstance(value, str) and (problem := _text_problem(value)):
         raise TypeError(problem)
     if value is None or isinstance(value, (bool, int, float, str)):
         return value
@@ -376,6 +387,8 @@ def _check(value: Any, type_: str, nullable: bool = False) -> Any:
         raise ValueError(f"got {_describe(value)}")
     base, inner, val_type = _split_type(type_)
     if isinstance(value, (int, float)) and (problem := _number_problem(value)):
+        raise ValueError(f"got {problem}")
+    if isinstance(value, str) and (problem := _text_problem(value)):
         raise ValueError(f"got {problem}")
     if base == "str":
         if isinstance(value, str):
@@ -410,7 +423,7 @@ def _check(value: Any, type_: str, nullable: bool = False) -> Any:
         try:
             return _to_json(value)
         except TypeError as e:  # names the innermost offending value
-            if "finite" in str(e) or "digits" in str(e):
+            if "finite" in str(e) or "digits" in str(e) or "UTF-8" in str(e):
                 raise ValueError(f"got {e}") from None
             raise ValueError(f"got {e}, which is not JSON-compatible") from None
     raise ValueError(f"got {_describe(value)}")
@@ -433,7 +446,7 @@ def parse_cli_value(param: Parameter, text: str) -> Any:
     if param.nullable and text.strip().lower() in _NULLS:
         return None
     if base == "str":
-        return text
+        return coerce_value(param, text)
     if base == "int":
         if not _INT_RE.fullmatch(text.strip()):
             raise bad
@@ -478,10 +491,10 @@ def _parse_untyped(param: Parameter, text: str) -> Any:
         try:
             value = _yaml_value(param, word)
         except yaml.YAMLError:
-            return text
+            return coerce_value(param, text)
         if isinstance(value, (list, dict)):
             return coerce_value(param, value)
-    return text
+    return coerce_value(param, text)
 
 
 def _int(param: Parameter, digits: str) -> int:

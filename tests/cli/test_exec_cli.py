@@ -356,3 +356,11 @@ def test_cell_timeout_fractional_times_out_and_nan_is_bad_input(cli, make_notebo
     bad = cli("exec", str(nb), "--cell-timeout", "nan")
     assert bad.returncode == 2 and bad.stderr.count("\n") == 1, bad.stderr
     assert len(list((store_dir / "nb").iterdir())) == 1  # the nan run recorded nothing
+
+
+def test_a_non_utf8_parameter_is_bad_input(cli, make_notebook, store_dir):
+    nb = make_notebook("print(name)", parameters="name = 'x'")
+    done = cli("exec", str(nb), "-p", "name", "caf\udce9")  # the byte 0xe9 (latin-1 é)
+    assert done.returncode == 2, done.stderr
+    assert "not valid UTF-8" in done.stderr and "Traceback" not in done.stderr
+    assert not (store_dir / "nb").exists()

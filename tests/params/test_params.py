@@ -673,3 +673,15 @@ def test_recordable_defaults_leave_out_what_json_cannot_hold():
         "d": (True, [1, "x"]),
         "e": (True, None),
     }
+
+
+def test_text_that_is_not_utf8_is_refused():
+    """Non-UTF-8 bytes in argv arrive as lone surrogates; no record or kernel can take them."""
+    s = schema_of("name = 'x'\nmsg = None\nnames: list = []\n")
+    for name, text in (("name", "a\udcff"), ("msg", "\udcff"), ("names", "[a]")):
+        if name == "names":
+            with pytest.raises(ParameterError, match="not valid UTF-8"):
+                coerce_value(s.get(name), ["ok", "\ud800"])
+            continue
+        with pytest.raises(ParameterError, match=rf"^parameter '{name}' .*not valid UTF-8 text$"):
+            resolve_parameters(s, cli=[(name, text)])
