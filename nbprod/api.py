@@ -48,6 +48,7 @@ def run(
     index: bool = True,
     control: Any = None,
     handle_signals: bool = True,
+    on_start: Callable[[RunRequest], None] | None = None,
 ) -> Run:
     """Execute a prepared request and index its record in the catalog (start and end)."""
     from nbprod.runner import run as run_request
@@ -69,6 +70,7 @@ def run(
             on_record=on_record,
             control=control,
             handle_signals=handle_signals,
+            on_start=on_start,
         )
     finally:
         if catalog:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 import re
 
 from nbprod.errors import BadInput
@@ -24,3 +25,12 @@ def parse_duration(value: object, what: str = "duration") -> float:
     if seconds < 0:
         raise BadInput(f"{what} must not be negative, got {value!r}")
     return seconds
+
+
+def positive_seconds(value: object, what: str) -> float:
+    """A finite number of seconds > 0 (``0.5`` too); BadInput for 0, negatives, nan, inf."""
+    if isinstance(value, bool) or not isinstance(value, int | float):
+        raise BadInput(f"{what} must be a positive number of seconds, got {value!r}")
+    if not math.isfinite(value) or value <= 0:
+        raise BadInput(f"{what} must be a positive number of seconds, got {value!r}")
+    return float(value)

@@ -11,19 +11,20 @@ from __future__ import annotations
 import json
 import logging
 import os
-import signal
 import threading
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
+from queue import Empty
 from typing import Any
 
 from nbclient.exceptions import CellExecutionError, CellTimeoutError, DeadKernelError
 from papermill.clientwrap import PapermillNotebookClient
 from papermill.engines import NotebookExecutionManager
+from traitlets import Float
 
-from nbprod.kernel import StartedKernel
+from nbprod.kernel import RunControl, StartedKernel
 
 log = logging.getLogger("nbprod.engine")
 # nbclient logs cell timeouts and dead kernels; the run record and CLI summary report them.
@@ -31,72 +32,6 @@ log.addHandler(logging.NullHandler())
 log.propagate = False
 
 ProgressCallback = Callable[[int, int], None]
-
-
-class RunControl:
-    """Stops a run from another thread or a signal handler: interrupt, then kill.
-
-    The kernel runs in its own session (jupyter_client starts it so), so a Ctrl-C at the
-    terminal reaches only nbprod; this object forwards it as an interrupt and, if the
-    kernel does not stop within ``kill_grace`` seconds, kills its process group.
-    """
-
-    def __init__(self, kill_grace: float = 5.0) -> None:
-        self.kill_grace = kill_grace
-        self.reason: str | None = None
-        self._pgid: int | None = None
-        self._lock = threading.Lock()
-        self._killer: threading.Timer | None = None
-        self.killed = False
-
-    def attach(self, km: Any) -> None:
-        provisioner = getattr(km, "provisioner", None)
-        pgid = getattr(provisioner, "pgid", None) or getattr(provisioner, "pid", None)
-        with self._lock:
-            self._pgid = pgid
-            pending = self.reason
-        if pending:
-            self._interrupt_then_kill()
-
-    def detach(self) -> None:
-        with self._lock:
-            self._pgid = None
-            if self._killer:
-                self._killer.cancel()
-
-    def stop(self, reason: str) -> None:
-        """Ask the run to stop ('timeout' or 'cancel'); a second call kills at once."""
-        with self._lock:
-            again = self.reason is not None
-            if not again:
-                self.reason = reason
-        if again:
-            self.kill()
-        else:
-            self._interrupt_then_kill()
-
-    def _signal(self, signum: int) -> bool:
-        with self._lock:
-            pgid = self._pgid
-        if pgid is None:
-            return False
-        try:
-            os.killpg(pgid, signum)
-        except (ProcessLookupError, PermissionError):
-            return False
-        return True
-
-    def _interrupt_then_kill(self) -> None:
-        if self._signal(signal.SIGINT):
-            timer = threading.Timer(self.kill_grace, self.kill)
-            timer.daemon = True
-            with self._lock:
-                self._killer = timer
-            timer.start()
-
-    def kill(self) -> None:
-        if self._signal(signal.SIGKILL):
-            self.killed = True
 
 
 class _Manager(NotebookExecutionManager):
@@ -109,8 +44,10 @@ class _Manager(NotebookExecutionManager):
         progress_bar: bool,
         autosave_seconds: float,
         on_progress: ProgressCallback | None,
+        on_cell_start: Callable[[int], None] | None = None,
     ) -> None:
         super().__init__(nb, output_path=None, progress_bar=progress_bar, autosave_cell_every=0)
+        self.on_cell_start = on_cell_start
         self.partial_path = partial_path
         self.autosave_seconds = autosave_seconds
         self.on_progress = on_progress
@@ -149,8 +86,11 @@ class _Manager(NotebookExecutionManager):
 
     def _write(self) -> None:
         assert self.partial_path is not None
-        write_notebook(self.nb, self.partial_path)
         self._last_write = time.monotonic()
+        try:
+            write_notebook(self.nb, self.partial_path)
+        except OSError as exc:  # a full disk must not fail the notebook; the final write tells
+            log.debug("partial save failed: %s", exc)
 
     def autosave_cell(self) -> None:
         self.save()
@@ -162,6 +102,11 @@ class _Manager(NotebookExecutionManager):
                 self._pending.cancel()
                 self._pending = None
         super().notebook_complete(**kwargs)
+
+    def cell_start(self, cell: Any, cell_index: int | None = None, **kwargs: Any) -> None:
+        super().cell_start(cell, cell_index=cell_index, **kwargs)
+        if self.on_cell_start is not None and cell_index is not None:
+            self.on_cell_start(cell_index)
 
     def cell_complete(self, cell: Any, cell_index: int | None = None, **kwargs: Any) -> None:
         super().cell_complete(cell, cell_index=cell_index, **kwargs)
@@ -188,11 +133,43 @@ class _entered:
         return self.manager.__exit__(*exc_info)
 
 
+SHELL_POLL_SECONDS = 1.0
+
+
+def _poll_in_slices(channel: Any) -> None:
+    """Wait for shell replies in slices of SHELL_POLL_SECONDS instead of one unbounded poll.
+
+    nbclient waits for a cell's execute reply with ``get_msg(timeout=None)`` while an
+    ipywidgets ``Output`` handler (``clear_output``) sends on the same shell socket. The zmq
+    socket's file descriptor is edge-triggered: the send can consume the readiness edge of a
+    reply that has just arrived, and the unbounded poll then never wakes up (nbclient#312).
+    Each new poll checks the socket's events first, so a reply left waiting is read within
+    one slice.
+    """
+    get_msg = channel.get_msg
+
+    async def sliced(timeout: float | None = None) -> Any:
+        deadline = None if timeout is None else time.monotonic() + timeout
+        while True:
+            left = SHELL_POLL_SECONDS if deadline is None else deadline - time.monotonic()
+            try:
+                return await get_msg(timeout=max(0.0, min(SHELL_POLL_SECONDS, left)))
+            except Empty:
+                if deadline is not None and time.monotonic() >= deadline:
+                    raise
+
+    channel.get_msg = sliced
+
+
 class _Client(PapermillNotebookClient):
+    # nbclient declares the cell timeout an Integer; a fractional one (0.5 s) is as valid.
+    timeout = Float(None, allow_none=True).tag(config=True)
+
     def __init__(self, nb_man: _Manager, control: RunControl, **kwargs: Any) -> None:
         super().__init__(nb_man, **kwargs)
         self.control = control
         self.current_index: int | None = None
+        self.cell_error: tuple[int, CellExecutionError] | None = None
 
     def execute(self, **kwargs: Any) -> Any:
         self.reset_execution_trackers()
@@ -203,6 +180,7 @@ class _Client(PapermillNotebookClient):
         except Exception as exc:  # no cell ran: the caller may try a fresh kernel
             raise KernelStartError(str(exc) or type(exc).__name__) from exc
         with _entered(setup):
+            _poll_in_slices(self.kc.shell_channel)
             self.control.attach(self.km)
             try:
                 self.papermill_execute_cells()
@@ -221,7 +199,8 @@ class _Client(PapermillNotebookClient):
             try:
                 self.nb_man.cell_start(cell, index)
                 self.execute_cell(cell, index)
-            except CellExecutionError as exc:
+            except CellExecutionError as exc:  # also an error reply without an error output
+                self.cell_error = (index, exc)
                 self.nb_man.cell_exception(cell, cell_index=index, exception=exc)
                 break
             except (CellTimeoutError, DeadKernelError) as exc:
@@ -241,6 +220,9 @@ class Execution:
     current_index: int | None
     """The cell that was executing when execution stopped early."""
     cells_done: int
+    cell_error: tuple[int, CellExecutionError] | None = None
+    """The cell whose execute reply had status ``error`` (a UsageError writes no error
+    output, only its reply says it failed)."""
 
 
 def run_notebook(
@@ -254,12 +236,13 @@ def run_notebook(
     partial_path: Path | None = None,
     autosave_seconds: float = 10.0,
     on_progress: ProgressCallback | None = None,
+    on_cell_start: Callable[[int], None] | None = None,
     startup_timeout: float = 60,
 ) -> Execution:
     """Run every cell of ``nb`` (already parameterized); never raises for notebook faults."""
     import sys
 
-    manager = _Manager(nb, partial_path, progress_bar, autosave_seconds, on_progress)
+    manager = _Manager(nb, partial_path, progress_bar, autosave_seconds, on_progress, on_cell_start)
     manager.notebook_start()
     exception: BaseException | None = None
     try:
@@ -291,11 +274,29 @@ def run_notebook(
         manager.cleanup_pbar()
         manager.notebook_complete()
         kernel.close()
-    return Execution(manager.nb, exception, client.current_index, manager.cells_done)
+    return Execution(
+        manager.nb, exception, client.current_index, manager.cells_done, client.cell_error
+    )
+
+
+def notebook_bytes(nb: Any) -> bytes:
+    """Serialise without nbformat's per-write validation (the notebook came from nbformat).
+
+    Non-ASCII stays readable; a notebook holding a lone surrogate (valid as a JSON escape,
+    not as UTF-8) is written with escapes, as its input was."""
+    text = json.dumps(nb, indent=1, ensure_ascii=False, sort_keys=True) + "\n"
+    try:
+        return text.encode("utf-8")
+    except UnicodeEncodeError:
+        return (json.dumps(nb, indent=1, ensure_ascii=True, sort_keys=True) + "\n").encode()
 
 
 def write_notebook(nb: Any, path: Path) -> None:
-    """Write without nbformat's per-write validation (the notebook came from nbformat)."""
+    """Whole or not at all: a failed write (a full disk) leaves no partial file."""
     tmp = path.with_name(path.name + ".tmp")
-    tmp.write_text(json.dumps(nb, indent=1, ensure_ascii=False, sort_keys=True) + "\n", "utf-8")
-    os.replace(tmp, path)
+    try:
+        tmp.write_bytes(notebook_bytes(nb))
+        os.replace(tmp, path)
+    except OSError:
+        tmp.unlink(missing_ok=True)
+        raise

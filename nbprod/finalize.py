@@ -76,6 +76,11 @@ def finalize_notebook(execution: Execution, control: RunControl, request: Any) -
             cell_index,
             traceback=_plain_traceback(output.get("traceback") or []),
         )
+    elif found is None and execution.cell_error is not None:
+        status = RunStatus.FAILED
+        cell_index, failure = execution.cell_error
+        error = ErrorInfo(failure.ename, failure.evalue, cell_index)
+        _note_error_output(nb.cells[cell_index], failure)
     else:
         status = RunStatus.SUCCEEDED
 
@@ -96,6 +101,16 @@ def _note_in_cell(cell: Any, text: str) -> None:
 
     if cell.get("cell_type") == "code":
         cell.outputs.append(nbformat.v4.new_output("stream", name="stderr", text=text + "\n"))
+
+
+def _note_error_output(cell: Any, failure: Any) -> None:
+    """An error output for a cell only its execute reply failed, so that readers of the
+    notebook (papermill, nbdime, people) see the failure where it happened."""
+    import nbformat
+
+    cell.outputs.append(
+        nbformat.v4.new_output("error", ename=failure.ename, evalue=failure.evalue, traceback=[])
+    )
 
 
 def _insert_markers(nb: Any, error: ErrorInfo, status: RunStatus) -> tuple[Any, int]:

@@ -1,9 +1,23 @@
-"""Start a kernel process early, without importing papermill or nbclient."""
+"""Start and stop a kernel process, without importing papermill or nbclient."""
 
 from __future__ import annotations
 
+import os
+import signal
+import threading
 from pathlib import Path
 from typing import Any
+
+IPYTHON_HISTORY = ":memory:"
+"""nbclient's default ``ipython_hist_file``: parallel kernels do not contend for the
+SQLite lock of ~/.ipython's history, and runs stay out of the user's history."""
+
+
+def resolve_kernel_name(name: str) -> str:
+    """The name jupyter_client's KernelManager uses: ``python`` is the native ``python3``."""
+    from jupyter_client.kernelspec import NATIVE_KERNEL_NAME
+
+    return NATIVE_KERNEL_NAME if name == "python" else name
 
 
 class StartedKernel:
@@ -17,7 +31,12 @@ class StartedKernel:
     def __init__(self, kernel_name: str, cwd: Path, log_path: Path | None) -> None:
         self.kernel_name = kernel_name
         self.cwd = cwd
-        self.log_file = open(log_path, "ab") if log_path else None  # noqa: SIM115
+        self.log_file = None
+        if log_path is not None:
+            try:
+                self.log_file = open(log_path, "ab")  # noqa: SIM115
+            except OSError:  # no room or no permission in the spool: the terminal's stderr
+                self.log_file = None
         self.km: Any = None
         try:
             self._start()
@@ -33,7 +52,10 @@ class StartedKernel:
         extra: dict[str, Any] = {}
         if self.log_file is not None:
             extra = {"stdout": self.log_file, "stderr": self.log_file}
-        run_sync(self.km.start_kernel)(cwd=str(self.cwd), **extra)
+        arguments = []
+        if self.km.ipykernel:  # as nbclient does: no run's code in the user's history database
+            arguments.append(f"--HistoryManager.hist_file={IPYTHON_HISTORY}")
+        run_sync(self.km.start_kernel)(cwd=str(self.cwd), extra_arguments=arguments, **extra)
 
     def restart(self) -> None:
         """A fresh kernel process (new ports) after one died while starting: two kernels
@@ -56,3 +78,69 @@ class StartedKernel:
         finally:
             if self.log_file is not None and not self.log_file.closed:
                 self.log_file.close()
+
+
+class RunControl:
+    """Stops a run from another thread or a signal handler: interrupt, then kill.
+
+    The kernel runs in its own session (jupyter_client starts it so), so a Ctrl-C at the
+    terminal reaches only nbprod; this object forwards it as an interrupt and, if the
+    kernel does not stop within ``kill_grace`` seconds, kills its process group.
+    """
+
+    def __init__(self, kill_grace: float = 5.0) -> None:
+        self.kill_grace = kill_grace
+        self.reason: str | None = None
+        self._pgid: int | None = None
+        self._lock = threading.Lock()
+        self._killer: threading.Timer | None = None
+        self.killed = False
+
+    def attach(self, km: Any) -> None:
+        provisioner = getattr(km, "provisioner", None)
+        pgid = getattr(provisioner, "pgid", None) or getattr(provisioner, "pid", None)
+        with self._lock:
+            self._pgid = pgid
+            pending = self.reason
+        if pending:
+            self._interrupt_then_kill()
+
+    def detach(self) -> None:
+        with self._lock:
+            self._pgid = None
+            if self._killer:
+                self._killer.cancel()
+
+    def stop(self, reason: str) -> None:
+        """Ask the run to stop ('timeout' or 'cancel'); a second call kills at once."""
+        with self._lock:
+            again = self.reason is not None
+            if not again:
+                self.reason = reason
+        if again:
+            self.kill()
+        else:
+            self._interrupt_then_kill()
+
+    def _signal(self, signum: int) -> bool:
+        with self._lock:
+            pgid = self._pgid
+        if pgid is None:
+            return False
+        try:
+            os.killpg(pgid, signum)
+        except (ProcessLookupError, PermissionError):
+            return False
+        return True
+
+    def _interrupt_then_kill(self) -> None:
+        if self._signal(signal.SIGINT):
+            timer = threading.Timer(self.kill_grace, self.kill)
+            timer.daemon = True
+            with self._lock:
+                self._killer = timer
+            timer.start()
+
+    def kill(self) -> None:
+        if self._signal(signal.SIGKILL):
+            self.killed = True

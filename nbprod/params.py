@@ -11,8 +11,10 @@ import ast
 import difflib
 import io
 import json
+import math
 import os
 import re
+import sys
 import tokenize
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
@@ -97,6 +99,16 @@ class Parameter:
         }
 
 
+def recordable_default(param: Parameter) -> tuple[bool, Any]:
+    """(True, JSON value) for a literal default a strict-JSON run record can hold."""
+    if not param.literal_default:
+        return False, None
+    try:
+        return True, _to_json(param.default)
+    except TypeError:
+        return False, None
+
+
 @dataclass(frozen=True)
 class ParameterSchema:
     """All parameters of a notebook, in cell order; ``cell_index`` None means no cell."""
@@ -130,10 +142,37 @@ def infer_schema(nb: Any) -> ParameterSchema:
     return ParameterSchema((), None)
 
 
-def _parameters_from_source(source: str) -> tuple[Parameter, ...]:
-    # Blank (not delete) magic lines so line numbers still match the comments.
+def _python_source(source: str) -> str:
+    """The cell as the kernel runs it: IPython's own transforms turn ``files = !ls``,
+    ``x = %env HOME`` and ``%matplotlib inline`` into Python calls, line for line. If that
+    does not parse either, lines starting with ``%`` or ``!`` are blanked (not deleted, so
+    line numbers still match the comments)."""
+    code = source + "\n"
+    if _parses(code):
+        return code
+    try:
+        from IPython.core.inputtransformer2 import TransformerManager
+
+        transformed = TransformerManager().transform_cell(source)
+    except Exception:  # no IPython, or its transformers gave up on broken input
+        transformed = code
+    if _parses(transformed):
+        return transformed
     lines = ["" if ln.lstrip().startswith(("%", "!")) else ln for ln in source.splitlines()]
-    code = "\n".join(lines) + "\n"
+    blanked = "\n".join(lines) + "\n"
+    return blanked if _parses(blanked) else transformed
+
+
+def _parses(code: str) -> bool:
+    try:
+        ast.parse(code)
+    except SyntaxError:
+        return False
+    return True
+
+
+def _parameters_from_source(source: str) -> tuple[Parameter, ...]:
+    code = _python_source(source)
     try:
         tree = ast.parse(code)
     except SyntaxError as e:
@@ -153,10 +192,10 @@ def _parameters_from_source(source: str) -> tuple[Parameter, ...]:
         entry["annotation"] = annotation or entry["annotation"]
         entry["value"] = value or entry["value"]
         entry["help"] = _help_for(stmt, comments) or entry["help"]
-    return tuple(_make_parameter(name, e, code) for name, e in found.items())
+    return tuple(_make_parameter(name, e, code, source) for name, e in found.items())
 
 
-def _make_parameter(name: str, entry: dict[str, Any], code: str) -> Parameter:
+def _make_parameter(name: str, entry: dict[str, Any], code: str, source: str) -> Parameter:
     annotation, value = entry["annotation"], entry["value"]
     type_, nullable = _annotation_type(annotation) if annotation is not None else ("any", False)
     if value is None:
@@ -172,12 +211,23 @@ def _make_parameter(name: str, entry: dict[str, Any], code: str) -> Parameter:
         name,
         type_,
         default,
-        ast.get_source_segment(code, value) or "",
+        _default_source(code, source, value),
         literal,
         nullable or (literal and default is None),
         entry["help"],
         required=False,
     )
+
+
+def _default_source(code: str, source: str, value: ast.expr) -> str:
+    """The default as written: ``!ls``, not the ``get_ipython()`` call IPython makes of it."""
+    text = ast.get_source_segment(code, value) or ""
+    lines = source.splitlines()
+    if "get_ipython()" in text and value.lineno <= len(lines):
+        original = lines[value.lineno - 1]
+        if original != code.splitlines()[value.lineno - 1] and "=" in original:
+            return original.split("=", 1)[1].strip()
+    return text
 
 
 def _literal_type(value: Any) -> str:
@@ -293,8 +343,33 @@ def _split_type(type_: str) -> tuple[str, str | None, str | None]:
     return base, inner.strip(), None
 
 
+def _text_problem(value: str) -> str | None:
+    """A string that is not Unicode text (a lone surrogate, e.g. from non-UTF-8 argv bytes)."""
+    try:
+        value.encode("utf-8")
+    except UnicodeEncodeError:
+        return f"{_describe(value)}, which is not valid UTF-8 text"
+    return None
+
+
+def _number_problem(value: Any) -> str | None:
+    """Why a number cannot go into a strict-JSON run record, or None when it can."""
+    if isinstance(value, float) and not math.isfinite(value):
+        return f"{value!r}, not a finite number"
+    if isinstance(value, int) and not isinstance(value, bool):
+        try:
+            str(value)
+        except ValueError:  # Python's int/str conversion limit (4,300 digits)
+            return f"an int of more than {sys.get_int_max_str_digits()} digits"
+    return None
+
+
 def _to_json(value: Any) -> Any:
     """Normalise to plain JSON types (tuple -> list) or raise TypeError: run records are JSON."""
+    if isinstance(value, (int, float)) and (problem := _number_problem(value)):
+        raise TypeError(problem)
+    if isinstance(value, str) and (problem := _text_problem(value)):
+        raise TypeError(problem)
     if value is None or isinstance(value, (bool, int, float, str)):
         return value
     if isinstance(value, (list, tuple)):
@@ -311,6 +386,10 @@ def _check(value: Any, type_: str, nullable: bool = False) -> Any:
             return None
         raise ValueError(f"got {_describe(value)}")
     base, inner, val_type = _split_type(type_)
+    if isinstance(value, (int, float)) and (problem := _number_problem(value)):
+        raise ValueError(f"got {problem}")
+    if isinstance(value, str) and (problem := _text_problem(value)):
+        raise ValueError(f"got {problem}")
     if base == "str":
         if isinstance(value, str):
             return value
@@ -344,6 +423,8 @@ def _check(value: Any, type_: str, nullable: bool = False) -> Any:
         try:
             return _to_json(value)
         except TypeError as e:  # names the innermost offending value
+            if "finite" in str(e) or "digits" in str(e) or "UTF-8" in str(e):
+                raise ValueError(f"got {e}") from None
             raise ValueError(f"got {e}, which is not JSON-compatible") from None
     raise ValueError(f"got {_describe(value)}")
 
@@ -360,32 +441,80 @@ def parse_cli_value(param: Parameter, text: str) -> Any:
     """Parse the VALUE of ``-p NAME VALUE``: the parameter's type decides, not the text's look."""
     base = _split_type(param.type)[0]
     bad = ParameterError(f"parameter {param.name!r} expects {param.type}, got {text!r}")
+    if base == "any":
+        return _parse_untyped(param, text)
     if param.nullable and text.strip().lower() in _NULLS:
         return None
     if base == "str":
-        return text
+        return coerce_value(param, text)
     if base == "int":
         if not _INT_RE.fullmatch(text.strip()):
             raise bad
-        return int(text.strip().replace("_", ""))
+        return coerce_value(param, _int(param, text.strip().replace("_", "")))
     if base == "float":
         try:
-            return float(text)
+            value = float(text)
         except ValueError:
             raise bad from None
+        return coerce_value(param, value)
     if base == "bool":
         if text.strip().lower() not in _BOOLS:
             raise bad
         return _BOOLS[text.strip().lower()]
     try:
-        value = yaml.load(text, Loader=_Loader)
+        value = _yaml_value(param, text)
     except yaml.YAMLError:
-        if base == "any":
-            return text
         raise ParameterError(f"{bad} (not valid YAML/JSON)") from None
-    if base == "any" and (not text.strip() or isinstance(value, str)):
-        return text  # a plain word stays exactly what was typed, quotes included
     return coerce_value(param, value)
+
+
+_UNTYPED_INT = re.compile(r"[-+]?(?:0|[1-9][0-9]*(?:_[0-9]+)*)")
+_UNTYPED_FLOAT = re.compile(
+    r"[-+]?(?:[0-9]+\.[0-9]*|\.[0-9]+)(?:[eE][-+]?[0-9]+)?|[-+]?[0-9]+[eE][-+]?[0-9]+"
+)
+_UNTYPED_WORDS = {"True": True, "true": True, "False": False, "false": False, "None": None}
+
+
+def _parse_untyped(param: Parameter, text: str) -> Any:
+    """A parameter without a declared type (``msg = None``), papermill's rule: ``True`` /
+    ``False`` (or lower case), ``None``, an int, a finite float, a ``[...]`` or ``{...}``
+    literal; anything else, ``yes``, ``off``, ``null``, ``~``, ``#general``, ``Note: hi``,
+    ``- a``, stays the string typed."""
+    word = text.strip()
+    if word in _UNTYPED_WORDS:
+        return _UNTYPED_WORDS[word]
+    if _UNTYPED_INT.fullmatch(word):
+        return coerce_value(param, _int(param, word.replace("_", "")))
+    if _UNTYPED_FLOAT.fullmatch(word):
+        return coerce_value(param, float(word))
+    if word[:1] in ("[", "{"):
+        try:
+            value = _yaml_value(param, word)
+        except yaml.YAMLError:
+            return coerce_value(param, text)
+        if isinstance(value, (list, dict)):
+            return coerce_value(param, value)
+    return coerce_value(param, text)
+
+
+def _int(param: Parameter, digits: str) -> int:
+    try:
+        return int(digits)
+    except ValueError:  # Python's int/str conversion limit
+        raise ParameterError(
+            f"parameter {param.name!r} expects {param.type}, got an int of more than "
+            f"{sys.get_int_max_str_digits()} digits"
+        ) from None
+
+
+def _yaml_value(param: Parameter, text: str) -> Any:
+    try:
+        return yaml.load(text, Loader=_Loader)
+    except ValueError:  # an int past Python's conversion limit inside the YAML
+        raise ParameterError(
+            f"parameter {param.name!r} expects {param.type}, got an int of more than "
+            f"{sys.get_int_max_str_digits()} digits"
+        ) from None
 
 
 # --------------------------------------------------------------------------- merging
@@ -396,6 +525,10 @@ def _load_mapping(text: str, where: str, as_json: bool) -> dict[str, Any]:
         data = json.loads(text) if as_json else yaml.load(text, Loader=_Loader)
     except json.JSONDecodeError as e:
         raise ParameterError(f"{where}: invalid JSON at line {e.lineno}: {e.msg}") from None
+    except ValueError:  # an int past Python's 4,300-digit conversion limit
+        raise ParameterError(
+            f"{where}: an int of more than {sys.get_int_max_str_digits()} digits"
+        ) from None
     except yaml.YAMLError as e:
         mark = getattr(e, "problem_mark", None)
         at = f" at line {mark.line + 1}" if mark is not None else ""

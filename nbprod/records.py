@@ -7,6 +7,7 @@ that a reader of old records must know about.
 from __future__ import annotations
 
 import json
+import math
 import os
 import secrets
 from dataclasses import asdict, dataclass, field, fields
@@ -94,6 +95,10 @@ class ErrorInfo:
 class Progress:
     cells_total: int = 0
     cells_done: int = 0
+    cell_index: int | None = None
+    """While running: the cell executing now (index in the executed notebook)."""
+    cell_started_at: str | None = None
+    """While running: when that cell started (ISO, UTC); old means stuck in one cell."""
 
 
 @dataclass
@@ -141,7 +146,11 @@ class RunRecord:
         return data
 
     def to_json(self) -> str:
-        return json.dumps(self.to_dict(), indent=2, ensure_ascii=False, sort_keys=False) + "\n"
+        """Strict JSON (no bare ``NaN``): parameters are finite by validation; a non-finite
+        float elsewhere (a glued scrap) is written as the string ``"NaN"``, ``"Infinity"``
+        or ``"-Infinity"``."""
+        data = _finite(self.to_dict())
+        return json.dumps(data, indent=2, ensure_ascii=False, allow_nan=False) + "\n"
 
     @classmethod
     def from_dict(cls, data: dict[str, Any]) -> RunRecord:
@@ -157,6 +166,16 @@ class RunRecord:
     @classmethod
     def from_json(cls, text: str | bytes) -> RunRecord:
         return cls.from_dict(json.loads(text))
+
+
+def _finite(value: Any) -> Any:
+    if isinstance(value, float) and not math.isfinite(value):
+        return "NaN" if math.isnan(value) else ("Infinity" if value > 0 else "-Infinity")
+    if isinstance(value, dict):
+        return {k: _finite(v) for k, v in value.items()}
+    if isinstance(value, list | tuple):
+        return [_finite(v) for v in value]
+    return value
 
 
 def host_info() -> dict[str, Any]:

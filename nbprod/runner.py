@@ -19,9 +19,11 @@ from pathlib import Path
 from typing import Any
 
 from nbprod.config import Settings
+from nbprod.durations import positive_seconds
 from nbprod.errors import KernelNotFound, NotebookError, StoreError
 from nbprod.records import (
     EXIT_SPOOLED,
+    ErrorInfo,
     NotebookInfo,
     Progress,
     RunRecord,
@@ -85,6 +87,8 @@ class Run:
     output_location: str
     spooled_to: Path | None = None
     spool_reason: str | None = None
+    problem: str | None = None
+    """One line for the user when the run's files could not all be kept (a full disk)."""
 
     @property
     def run_id(self) -> str:
@@ -113,7 +117,9 @@ def load_notebook(path: str | os.PathLike[str]) -> tuple[Path, bytes, Any]:
     except OSError as exc:
         raise NotebookError(f"cannot read notebook {path}: {exc.strerror}") from None
     try:
-        nb = nbformat.reads(source.decode("utf-8"), as_version=4)
+        # Older formats are upgraded (v2/v3 -> v4); from_dict makes the converted
+        # metadata attribute-accessible, as papermill's bookkeeping needs.
+        nb = nbformat.from_dict(nbformat.reads(source.decode("utf-8"), as_version=4))
     except UnicodeDecodeError:
         raise NotebookError(f"not a valid notebook (not UTF-8 text): {path}") from None
     except Exception as exc:  # nbformat raises several JSON/validation types
@@ -124,14 +130,19 @@ def load_notebook(path: str | os.PathLike[str]) -> tuple[Path, bytes, Any]:
     return notebook_path, source, nb
 
 
-def check_kernel(name: str) -> None:
+def check_kernel(name: str) -> str:
+    """The installed kernel's name for ``name`` (resolved as Jupyter does), or KernelNotFound."""
     from jupyter_client.kernelspec import KernelSpecManager, NoSuchKernel
 
+    from nbprod.kernel import resolve_kernel_name
+
+    resolved = resolve_kernel_name(name)
     try:
-        KernelSpecManager().get_kernel_spec(name)
+        KernelSpecManager().get_kernel_spec(resolved)
     except NoSuchKernel:
         names = ", ".join(sorted(KernelSpecManager().find_kernel_specs())) or "none"
         raise KernelNotFound(f"no kernel named {name!r} (installed: {names})") from None
+    return resolved
 
 
 def prepare(
@@ -171,16 +182,16 @@ def prepare(
     )
     job_name = layout.check_job_name(job) if job else layout.job_name_from_stem(path.stem)
     layout.check_file_name(path.name)
-    kernel_name = kernel or settings.kernel or _notebook_kernel(nb)
-    check_kernel(kernel_name)
+    kernel_name = check_kernel(kernel or settings.kernel or _notebook_kernel(nb))
     workdir = Path(cwd).expanduser().resolve() if cwd else path.parent
     if not workdir.is_dir():
         raise NotebookError(f"working directory not found: {cwd}")
     timeout = timeout if timeout is not None else settings.timeout
     cell_timeout = cell_timeout if cell_timeout is not None else settings.cell_timeout
-    for name, value in (("timeout", timeout), ("cell-timeout", cell_timeout)):
-        if value is not None and value <= 0:
-            raise NotebookError(f"--{name} must be a positive number of seconds, got {value}")
+    if timeout is not None:
+        timeout = positive_seconds(timeout, "--timeout")
+    if cell_timeout is not None:
+        cell_timeout = positive_seconds(cell_timeout, "--cell-timeout")
     return RunRequest(
         notebook_path=path,
         source=source,
@@ -213,7 +224,13 @@ def _notebook_kernel(nb: Any) -> str:
 
 def effective_parameters(request: RunRequest) -> dict[str, Any]:
     """Literal defaults overlaid with the supplied values: what the notebook ran with."""
-    values = {p.name: p.default for p in request.schema.parameters if p.literal_default}
+    from nbprod.params import recordable_default
+
+    values = {}
+    for param in request.schema.parameters:
+        ok, value = recordable_default(param)
+        if ok:  # a default such as b"x", {1, 2} or 1e999 is in the notebook, not the record
+            values[param.name] = value
     values.update(request.parameters)
     return values
 
@@ -227,55 +244,92 @@ def run(
     on_record: Callable[[RunRecord], None] | None = None,
     control: Any = None,
     handle_signals: bool = True,
+    on_start: StartCallback | None = None,
 ) -> Run:
     """Execute a prepared request; always returns a Run in a terminal status.
 
-    ``control`` (an engine.RunControl) lets the caller stop the run from another thread;
+    ``control`` (a kernel.RunControl) lets the caller stop the run from another thread;
     with ``handle_signals`` Ctrl-C and SIGTERM cancel it (main thread only).
+
+    ``on_start`` is called once the handlers are in place (the CLI announces the run id
+    there): from then on every path, a Ctrl-C before the kernel is up, a kernel that cannot
+    start or nbprod's own failure, ends in a terminal record.
 
     ``on_record`` sees the record twice, as ``running`` at the start (from a helper
     thread) and in its terminal status at the end (for indexing in the catalog).
     """
     from nbprod import spool
+    from nbprod.kernel import RunControl, StartedKernel
 
     settings = request.settings
-    folder = spool.run_folder(settings.spool_dir, request.run_id)
-    # Launch the kernel first: its ~1 s boot overlaps the imports and set-up below.
-    from nbprod.kernel import StartedKernel
-
-    kernel = StartedKernel(request.kernel, request.cwd, folder / "kernel.log")
+    control = control or RunControl(kill_grace=settings.kill_grace)
+    restore = _install_signal_handlers(control) if handle_signals else (lambda: None)
     try:
-        return _run_with_kernel(
-            request,
-            kernel,
-            folder,
-            progress_bar,
-            log_output,
-            on_progress,
-            on_record,
-            control,
-            handle_signals,
-        )
+        if on_start is not None:
+            on_start(request)
+        folder = settings.spool_dir / request.run_id
+        try:
+            spool.run_folder(settings.spool_dir, request.run_id)
+        except OSError:  # a full or read-only home: the run goes to the store directly
+            pass
+        log_path = folder / "kernel.log" if folder.is_dir() else None
+        # Launch the kernel first: its ~1 s boot overlaps the imports and set-up below.
+        kernel, start_error = None, None
+        if control.reason is None:
+            try:
+                kernel = StartedKernel(request.kernel, request.cwd, log_path)
+            except Exception as exc:  # recorded as the run's failure
+                start_error = exc
+        try:
+            return _run_with_kernel(
+                request,
+                kernel,
+                start_error,
+                folder,
+                progress_bar,
+                log_output,
+                on_progress,
+                on_record,
+                control,
+            )
+        finally:
+            if kernel is not None:
+                _close_quietly(kernel)
     finally:
+        restore()
+
+
+def _close_quietly(kernel: Any) -> None:
+    try:
         kernel.close()
+    except Exception as exc:  # the run is recorded; a failed shutdown must not undo that
+        import logging
+
+        logging.getLogger("nbprod").warning("could not shut the kernel down: %s", exc)
 
 
 def _run_with_kernel(
     request: RunRequest,
     kernel: Any,
+    start_error: BaseException | None,
     folder: Path,
     progress_bar: bool,
     log_output: bool,
     on_progress: Callable[[int, int], None] | None,
     on_record: Callable[[RunRecord], None] | None,
     control: Any,
-    handle_signals: bool,
 ) -> Run:
-    from nbprod import engine, environment, spool
-    from nbprod.finalize import finalize_notebook
+    from nbprod import engine, environment
+    from nbprod.finalize import Outcome, finalize_notebook
 
     settings = request.settings
-    nb = _parameterized(request)
+    try:
+        nb = _parameterized(request)
+    except Exception as exc:  # the run was announced: record it as failed, unexecuted
+        nb, start_error = copy.deepcopy(request.nb), exc
+        if kernel is not None:
+            _close_quietly(kernel)
+            kernel = None
     record = RunRecord(
         run_id=request.run_id,
         job=request.job,
@@ -319,34 +373,43 @@ def _run_with_kernel(
         request, record, pool, on_record, on_progress, settings.progress_seconds
     )
 
-    control = control or engine.RunControl(kill_grace=settings.kill_grace)
     timer = None
     if request.timeout:
         timer = threading.Timer(request.timeout, control.stop, args=("timeout",))
         timer.daemon = True
         timer.start()
-    restore = _install_signal_handlers(control) if handle_signals else (lambda: None)
     monotonic_start = time.monotonic()
+    # From here on the 'running' record may be out: whatever fails, the run ends in a record.
     try:
-        execution = engine.run_notebook(
-            nb,
-            kernel=kernel,
-            control=control,
-            cell_timeout=request.cell_timeout,
-            progress_bar=progress_bar,
-            log_output=log_output,
-            partial_path=folder / request.notebook_path.name,
-            autosave_seconds=settings.autosave_seconds,
-            on_progress=progress,
-        )
+        if kernel is None:
+            execution = engine.Execution(nb, start_error, None, 0)
+        else:
+            execution = engine.run_notebook(
+                nb,
+                kernel=kernel,
+                control=control,
+                cell_timeout=request.cell_timeout,
+                progress_bar=progress_bar,
+                log_output=log_output,
+                partial_path=folder / request.notebook_path.name if folder.is_dir() else None,
+                autosave_seconds=settings.autosave_seconds,
+                on_progress=progress,
+                on_cell_start=progress.cell_started,
+            )
+    except BaseException as exc:  # nbprod's own failure (or an interrupt without handlers)
+        if isinstance(exc, KeyboardInterrupt) and control.reason is None:
+            control.reason = "cancel"
+        execution = engine.Execution(nb, exc, None, 0)
     finally:
         if timer:
             timer.cancel()
-        restore()
     record.finished_at = isoformat(utcnow())
     record.duration_s = round(time.monotonic() - monotonic_start, 3)
 
-    outcome = finalize_notebook(execution, control, request)
+    try:
+        outcome = finalize_notebook(execution, control, request)
+    except Exception as exc:  # keep the notebook as it is, without markers
+        outcome = Outcome(RunStatus.FAILED, _internal_error(exc), {}, execution.nb)
     record.status = outcome.status
     record.error = outcome.error
     record.scraps = outcome.scraps
@@ -362,26 +425,60 @@ def _run_with_kernel(
     progress.drain()
     pool.shutdown(wait=False)
 
-    uploads = [
-        spool.Upload("input.ipynb", record.artifacts["snapshot"], "application/json", True),
+    try:
+        result = _keep(request, record, outcome.nb, env, folder)
+    except Exception as exc:  # a bug of ours: still try to end the run in the store
+        result = Run(record, "", problem=f"could not store the run: {type(exc).__name__}: {exc}")
+        record.artifacts.pop("output", None)
+        if record.status is RunStatus.SUCCEEDED:
+            record.status = RunStatus.FAILED
+            record.error = ErrorInfo("OutputNotSaved", f"{type(exc).__name__}: {exc}")
+        try:
+            request.store.put(request.record_key, record.to_json().encode(), "application/json")
+        except Exception:
+            result.problem = f"{result.problem}; its record could not be written either"
+    _notify(on_record, record)
+    return result
+
+
+def _keep(request: RunRequest, record: RunRecord, nb: Any, env: Any, folder: Path) -> Run:
+    """Spool the run's files (the record last), then publish them to the store.
+
+    When the spool cannot be written (a full or read-only home), the files go to the store
+    straight from memory; an output notebook the store refuses too is kept in the system
+    temp folder, and the record says so. Nothing half-written is left in the spool.
+    """
+    from nbprod import engine, spool
+
+    settings = request.settings
+    name = request.notebook_path.name
+    files: list[tuple[spool.Upload, bytes]] = [
+        (
+            spool.Upload("input.ipynb", record.artifacts["snapshot"], "application/json", True),
+            request.source,
+        )
     ]
-    (folder / "input.ipynb").write_bytes(request.source)
     if env is not None:
-        (folder / "packages.txt").write_text(env.packages_text, "utf-8")
-        uploads.append(spool.Upload("packages.txt", env_key, "text/plain", True))
-    engine.write_notebook(outcome.nb, folder / request.notebook_path.name)
-    uploads.append(
-        spool.Upload(request.notebook_path.name, request.output_key, "application/x-ipynb+json")
-    )
-    log_path = folder / "kernel.log"
-    if log_path.is_file() and log_path.stat().st_size:
+        upload = spool.Upload("packages.txt", record.artifacts["environment"], "text/plain", True)
+        files.append((upload, env.packages_text.encode("utf-8")))
+    output = engine.notebook_bytes(nb)
+    files.append((spool.Upload(name, request.output_key, "application/x-ipynb+json"), output))
+    kernel_log = _read_or_none(folder / "kernel.log")
+    if kernel_log:
         log_key = layout.kernel_log_key(request.job, request.run_id)
         record.artifacts["kernel_log"] = log_key
-        uploads.append(spool.Upload("kernel.log", log_key, "text/plain"))
-    (folder / layout.RECORD_NAME).write_text(record.to_json(), "utf-8")
-    uploads.append(spool.Upload(layout.RECORD_NAME, request.record_key, "application/json"))
-    spool.Manifest(request.run_id, request.job, request.store.url, uploads).save(folder)
-
+        files.append((spool.Upload("kernel.log", log_key, "text/plain"), kernel_log))
+    try:
+        folder.mkdir(parents=True, exist_ok=True)
+        for upload, data in files:
+            if upload.file != "kernel.log":
+                spool.write_file(folder / upload.file, data)
+        spool.write_file(folder / layout.RECORD_NAME, record.to_json().encode("utf-8"))
+        uploads = [upload for upload, _ in files]
+        uploads.append(spool.Upload(layout.RECORD_NAME, request.record_key, "application/json"))
+        spool.Manifest(request.run_id, request.job, request.store.url, uploads).save(folder)
+    except OSError as exc:
+        return _publish_unspooled(request, record, files, folder, exc)
     try:
         spool.publish(
             request.store,
@@ -390,11 +487,90 @@ def _run_with_kernel(
             backoff=settings.upload_backoff,
         )
     except StoreError as exc:
-        result = Run(record, str(folder / request.notebook_path.name), folder, str(exc))
+        return Run(record, str(folder / name), folder, str(exc))
+    return Run(record, request.store.location(request.output_key))
+
+
+def _publish_unspooled(
+    request: RunRequest,
+    record: RunRecord,
+    files: list[tuple[Any, bytes]],
+    folder: Path,
+    spool_error: OSError,
+) -> Run:
+    """No room in the spool: publish from memory, the record last, saying what was lost."""
+    import shutil
+
+    from nbprod import spool
+
+    shutil.rmtree(folder, ignore_errors=True)  # frees what the partial writes took
+    settings = request.settings
+    problem = f"cannot write the spool {folder.parent}: {spool_error.strerror or spool_error}"
+    location = request.store.location(request.output_key)
+    for upload, data in files:
+        try:
+            spool.put(
+                request.store,
+                upload.key,
+                data,
+                upload.content_type,
+                upload.if_absent,
+                attempts=settings.upload_attempts,
+                backoff=settings.upload_backoff,
+            )
+        except StoreError as exc:
+            for role, key in list(record.artifacts.items()):
+                if key == upload.key:
+                    del record.artifacts[role]
+            if upload.key != request.output_key:
+                continue
+            kept = _keep_in_temp(request, data)
+            location = str(kept) if kept else ""
+            where = f"kept in {kept}" if kept else "lost"
+            problem += f"; the store refused the output notebook too ({exc}): {where}"
+            if record.status is RunStatus.SUCCEEDED:
+                record.status = RunStatus.FAILED
+                record.error = ErrorInfo("OutputNotSaved", f"the output notebook was {where}")
+    try:
+        spool.put(
+            request.store,
+            request.record_key,
+            record.to_json().encode("utf-8"),
+            "application/json",
+            attempts=settings.upload_attempts,
+            backoff=settings.upload_backoff,
+        )
+    except StoreError as exc:
+        problem += f"; the run record could not be written either ({exc})"
     else:
-        result = Run(record, request.store.location(request.output_key))
-    _notify(on_record, record)
-    return result
+        if location == request.store.location(request.output_key):
+            problem += "; the run was published to the store directly"
+    return Run(record, location, problem=problem)
+
+
+def _keep_in_temp(request: RunRequest, data: bytes) -> Path | None:
+    import tempfile
+
+    folder = Path(tempfile.gettempdir()) / "nbprod-unsaved" / request.run_id
+    try:
+        folder.mkdir(parents=True, exist_ok=True)
+        path = folder / request.notebook_path.name
+        path.write_bytes(data)
+    except OSError:
+        return None
+    return path
+
+
+def _read_or_none(path: Path) -> bytes | None:
+    try:
+        return path.read_bytes()
+    except OSError:
+        return None
+
+
+def _internal_error(exc: BaseException) -> ErrorInfo:
+    text = str(exc).splitlines()[0] if str(exc) else ""
+    return ErrorInfo(type(exc).__name__, f"nbprod could not complete the run: {text}".rstrip(": "))
 
 
 def _parameterized(request: RunRequest) -> Any:
@@ -413,9 +589,12 @@ def _parameterized(request: RunRequest) -> Any:
         source = translate_parameters(request.kernel, language, values, "Parameters")
         cell = nbformat.v4.new_code_cell(source=source)
         cell.metadata["tags"] = ["injected-parameters"]
-        cells = [c for c in nb.cells if "injected-parameters" not in _tags(c)]
+        # Earlier injected cells (a papermill output run again) go; only those above the
+        # parameters cell move it up.
         at = request.schema.cell_index
-        at = 0 if at is None else at + 1 - (len(nb.cells) - len(cells))
+        at = 0 if at is None else at + 1
+        at -= sum(1 for c in nb.cells[:at] if "injected-parameters" in _tags(c))
+        cells = [c for c in nb.cells if "injected-parameters" not in _tags(c)]
         cells.insert(max(at, 0), cell)
         nb.cells = cells
     nb.metadata.setdefault("papermill", {})
@@ -469,8 +648,11 @@ def _notify(on_record: Callable[[RunRecord], None] | None, record: RunRecord) ->
 
 
 class _ProgressPublisher:
-    """Live progress for readers elsewhere (browse UI, `runs show`): the running record is
-    re-published every ``interval`` seconds with cells done/total, off the run's thread."""
+    """Live progress for readers elsewhere (browse UI, `runs show`, `nbprod status`): the
+    running record is re-published, at most every ``interval`` seconds and off the run's
+    thread, with cells done/total and the cell executing now with its start time. A change
+    inside the interval is published when the interval is over, so a long cell's start is
+    never skipped: a reader can tell a run stuck in one cell from one making progress."""
 
     def __init__(
         self,
@@ -483,21 +665,51 @@ class _ProgressPublisher:
     ) -> None:
         self.request, self.record, self.pool = request, record, pool
         self.on_record, self.on_progress, self.interval = on_record, on_progress, interval
+        self.progress = copy.deepcopy(record.progress)
         self.last = time.monotonic()
         self.pending: list[Future[Any]] = []
+        self._lock = threading.Lock()
+        self._timer: threading.Timer | None = None
+        self._closed = False
 
     def __call__(self, done: int, total: int) -> None:
         if self.on_progress:
             self.on_progress(done, total)
-        now = time.monotonic()
-        if self.interval <= 0 or now - self.last < self.interval or done >= total:
+        with self._lock:
+            self.progress.cells_done, self.progress.cells_total = done, total
+            self.progress.cell_index = self.progress.cell_started_at = None
+            if done < total:  # after the last cell the final record follows at once
+                self._request()
+
+    def cell_started(self, index: int) -> None:
+        with self._lock:
+            self.progress.cell_index = index
+            self.progress.cell_started_at = isoformat(utcnow())
+            self._request()
+
+    def _request(self) -> None:
+        if self.interval <= 0 or self._closed:
             return
-        self.last = now
-        snapshot = copy.deepcopy(self.record)
-        snapshot.progress = Progress(cells_total=total, cells_done=done)
+        wait = self.interval - (time.monotonic() - self.last)
         self.pending = [f for f in self.pending if not f.done()]
-        if not self.pending:  # one in flight at most: a slow store skips updates
-            self.pending.append(self.pool.submit(self._publish, snapshot))
+        if wait > 0 or self.pending:  # one in flight at most: a slow store delays updates
+            if self._timer is None:
+                self._timer = threading.Timer(max(wait, 0.2), self._deferred)
+                self._timer.daemon = True
+                self._timer.start()
+            return
+        self.last = time.monotonic()
+        snapshot = copy.deepcopy(self.record)
+        snapshot.progress = copy.deepcopy(self.progress)
+        self.pending.append(self.pool.submit(self._publish, snapshot))
+
+    def _deferred(self) -> None:
+        with self._lock:
+            self._timer = None
+            try:
+                self._request()
+            except RuntimeError:  # the pool is shut down: the run has ended
+                pass
 
     def _publish(self, snapshot: RunRecord) -> None:
         try:
@@ -509,8 +721,14 @@ class _ProgressPublisher:
         _notify(self.on_record, snapshot)
 
     def drain(self) -> None:
-        """Wait for updates in flight, so none lands after the final record."""
-        for future in self.pending:
+        """Stop, and wait for updates in flight, so none lands after the final record."""
+        with self._lock:
+            self._closed = True
+            if self._timer is not None:
+                self._timer.cancel()
+                self._timer = None
+            pending = list(self.pending)
+        for future in pending:
             _result(future, timeout=None)
 
 

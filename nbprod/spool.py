@@ -41,10 +41,7 @@ class Manifest:
     last_error: str | None = None
 
     def save(self, folder: Path) -> None:
-        path = folder / MANIFEST
-        tmp = path.with_suffix(".tmp")
-        tmp.write_text(json.dumps(asdict(self), indent=2), "utf-8")
-        tmp.replace(path)
+        write_file(folder / MANIFEST, json.dumps(asdict(self), indent=2).encode("utf-8"))
 
     @classmethod
     def load(cls, folder: Path) -> Manifest:
@@ -75,28 +72,99 @@ def publish(
     manifest = Manifest.load(folder)
     for upload in manifest.uploads:
         data = (folder / upload.file).read_bytes()
-        delay = backoff
-        for attempt in range(1, max(1, attempts) + 1):
+        try:
+            put(
+                store,
+                upload.key,
+                data,
+                upload.content_type,
+                upload.if_absent,
+                attempts=attempts,
+                backoff=backoff,
+                sleep=sleep,
+            )
+        except StoreError as exc:
+            manifest.last_error = str(exc)
             try:
-                if upload.if_absent:
-                    store.put_if_absent(upload.key, data, upload.content_type)
-                else:
-                    store.put(upload.key, data, upload.content_type)
-                break
-            except StoreError as exc:
-                if attempt >= attempts:
-                    manifest.last_error = str(exc)
-                    manifest.save(folder)
-                    raise StoreUnavailable(str(exc)) from exc
-                sleep(delay)
-                delay *= 2
+                manifest.save(folder)
+            except OSError:
+                pass  # a full disk: the manifest without the reason is still whole
+            raise StoreUnavailable(str(exc)) from exc
     shutil.rmtree(folder, ignore_errors=True)
+
+
+def put(
+    store: Store,
+    key: str,
+    data: bytes,
+    content_type: str | None = None,
+    if_absent: bool = False,
+    *,
+    attempts: int = 3,
+    backoff: float = 0.5,
+    sleep: Callable[[float], None] = time.sleep,
+) -> None:
+    """One object, tried ``attempts`` times with doubling delays; the last StoreError raises."""
+    delay = backoff
+    for attempt in range(1, max(1, attempts) + 1):
+        try:
+            if if_absent:
+                store.put_if_absent(key, data, content_type)
+            else:
+                store.put(key, data, content_type)
+            return
+        except StoreError:
+            if attempt >= attempts:
+                raise
+            sleep(delay)
+            delay *= 2
+
+
+def write_file(path: Path, data: bytes) -> None:
+    """Whole or not at all: a write that fails (ENOSPC) leaves no partial file behind."""
+    tmp = path.with_name(path.name + ".tmp")
+    try:
+        tmp.write_bytes(data)
+        tmp.replace(path)
+    except OSError:
+        tmp.unlink(missing_ok=True)
+        raise
 
 
 def pending(spool_root: Path) -> Iterator[tuple[Path, Manifest]]:
     """Spool folders whose manifest is complete (runs that ended but were not published)."""
-    if not spool_root.is_dir():
-        return
-    for folder in sorted(spool_root.iterdir()):
-        if (folder / MANIFEST).is_file():
-            yield folder, Manifest.load(folder)
+    for folder in _folders(spool_root):
+        manifest = _manifest_or_none(folder)
+        if manifest is not None:
+            yield folder, manifest
+
+
+@dataclass
+class Leftovers:
+    """Spool folders without a readable manifest: runs executing now, or killed mid-run."""
+
+    folders: list[Path] = field(default_factory=list)
+    bytes: int = 0
+
+
+def leftovers(spool_root: Path) -> Leftovers:
+    found = Leftovers()
+    for folder in _folders(spool_root):
+        if _manifest_or_none(folder) is None:
+            found.folders.append(folder)
+            found.bytes += sum(f.stat().st_size for f in folder.rglob("*") if f.is_file())
+    return found
+
+
+def _folders(spool_root: Path) -> list[Path]:
+    try:
+        return sorted(p for p in spool_root.iterdir() if p.is_dir())
+    except (FileNotFoundError, NotADirectoryError):
+        return []
+
+
+def _manifest_or_none(folder: Path) -> Manifest | None:
+    try:
+        return Manifest.load(folder)
+    except (OSError, ValueError, TypeError):  # missing, truncated by a full disk, or garbled
+        return None

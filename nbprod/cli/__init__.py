@@ -103,9 +103,17 @@ def exec_(
         kernel=kernel,
         cwd=cwd,
     )
-    if not (quiet or as_json):
-        click.echo(f"run {request.run_id}  job {request.job}  kernel {request.kernel}")
-    result = run(request, progress_bar=common.show_bar(progress, quiet), log_output=log_output)
+
+    def announce(request: Any) -> None:  # once Ctrl-C is handled: the id always gets a record
+        if not (quiet or as_json):
+            click.echo(f"run {request.run_id}  job {request.job}  kernel {request.kernel}")
+
+    result = run(
+        request,
+        progress_bar=common.show_bar(progress, quiet),
+        log_output=log_output,
+        on_start=announce,
+    )
     common.report_run(result, as_json=as_json, quiet=quiet)
 
 

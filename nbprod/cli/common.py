@@ -86,13 +86,15 @@ def report_run(result: Any, *, as_json: bool, quiet: bool) -> None:
         echo_json(data)
     elif talk:
         click.echo(summary(record))
+    if getattr(result, "problem", None):
+        click.echo(f"nbprod: {result.problem}", err=True)
     if result.spooled_to:
         click.echo(
             f"nbprod: store unreachable ({result.spool_reason}); run kept in {result.spooled_to}"
             " - publish it later with `nbprod store flush`",
             err=True,
         )
-    if not as_json:
+    if not as_json and result.output_location:
         click.echo(f"output: {result.output_location}" if talk else result.output_location)
     sys.exit(result.exit_code)
 

@@ -44,14 +44,20 @@ def store_info(store: str | None) -> None:
     import os
 
     from nbprod.config import config_path
-    from nbprod.spool import pending
+    from nbprod.spool import leftovers, pending
 
     settings = common.settings(store=store)
     waiting = sum(1 for _ in pending(settings.spool_dir))
+    other = leftovers(settings.spool_dir)
     click.echo(f"store:   {settings.store}")
     click.echo(f"catalog: {settings.catalog_url}")
     click.echo(f"home:    {settings.home}")
     click.echo(f"spool:   {settings.spool_dir} ({waiting} runs waiting)")
+    if other.folders:
+        click.echo(
+            f"         {len(other.folders)} other folders ({other.bytes / 1e6:.1f} MB): runs"
+            " executing now, or left by a crash; not uploaded by `store flush`"
+        )
     click.echo(f"config:  {config_path(os.environ)}")
 
 

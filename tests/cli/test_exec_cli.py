@@ -249,3 +249,118 @@ def test_running_record_shows_live_progress(nbprod_env, make_notebook, store_dir
     assert any(0 < done < 8 for done in seen), seen  # progress seen mid-run, not only 0
     final = json.loads(next((store_dir / "slowcells").glob("*/run.json")).read_text())
     assert final["status"] == "succeeded" and final["progress"]["cells_done"] == 8
+
+
+def _stored_record(store_dir: Path, job: str, run_id: str) -> dict:
+    return json.loads((store_dir / job / run_id / "run.json").read_text())
+
+
+def test_ctrl_c_right_after_the_run_id_is_printed_still_ends_in_a_record(
+    cli, nbprod_env, make_notebook, store_dir
+):
+    nb = make_notebook("print('first')", "print('second')")
+    proc = subprocess.Popen(
+        [*nbprod_command(), "exec", str(nb)],
+        env=nbprod_env,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+    first = proc.stdout.readline()
+    proc.send_signal(signal.SIGINT)  # before the kernel is up
+    rest, stderr = proc.communicate(timeout=120)
+    assert first.startswith("run "), (first, stderr)
+    run_id = first.split()[1]
+    assert proc.returncode == 130, stderr
+    assert "Traceback" not in stderr
+    record = _stored_record(store_dir, "nb", run_id)
+    assert record["status"] == "cancelled"
+    out = load_output(_output_path(rest))
+    assert out.metadata["papermill"]["nbprod_run_id"] == run_id
+    listed = cli("runs", "list", "--json")
+    assert [r["status"] for r in json.loads(listed.stdout) if r["run_id"] == run_id] == [
+        "cancelled"
+    ]
+
+
+def test_a_kernel_that_cannot_start_ends_the_announced_run_in_a_record(
+    cli, make_notebook, store_dir, tmp_path
+):
+    spec = tmp_path / "jupyter" / "kernels" / "broken"
+    spec.mkdir(parents=True)
+    (spec / "kernel.json").write_text(
+        json.dumps(
+            {
+                "argv": [str(tmp_path / "no-such-python"), "-f", "{connection_file}"],
+                "display_name": "broken",
+                "language": "python",
+            }
+        )
+    )
+    nb = make_notebook("print('never')")
+    done = cli(
+        "exec", str(nb), "--kernel", "broken", env={"JUPYTER_PATH": str(tmp_path / "jupyter")}
+    )
+    assert done.stdout.startswith("run "), done.stderr
+    run_id = done.stdout.split()[1]
+    assert done.returncode == 1, done.stderr
+    assert "Traceback" not in done.stderr
+    record = _stored_record(store_dir, "nb", run_id)
+    assert record["status"] == "failed" and record["error"]["ename"] == "FileNotFoundError"
+    assert (store_dir / "nb" / run_id / "nb.ipynb").is_file()
+    listed = json.loads(cli("runs", "list", "--json").stdout)
+    assert [r["status"] for r in listed if r["run_id"] == run_id] == ["failed"]
+
+
+def test_ipython_syntax_in_the_parameters_cell_runs(cli, make_notebook):
+    nb = make_notebook(
+        "import scrapbook as sb\nsb.glue('got', [n, isinstance(home, str), len(files) >= 0])",
+        parameters="files = !ls\nhome = %env HOME\nn = 1",
+    )
+    done = cli("exec", str(nb), "-p", "n", "5", "--json")
+    assert done.returncode == 0, done.stderr
+    record = json.loads(done.stdout)
+    assert record["parameters"] == {"n": 5}
+    assert record["scraps"]["got"]["value"] == [5, True, True]
+
+
+def test_parameter_values_a_strict_json_record_cannot_hold_exit_2(cli, make_notebook, store_dir):
+    nb = make_notebook("print(rate, n)", parameters="rate = 1.0\nn = 1")
+    for args in (("-p", "rate", "nan"), ("-p", "rate", "inf"), ("-p", "n", "9" * 5000)):
+        done = cli("exec", str(nb), *args)
+        assert done.returncode == 2, done.stderr
+        assert done.stderr.count("\n") == 1 and "Traceback" not in done.stderr
+        assert "not a finite number" in done.stderr or "more than 4300 digits" in done.stderr
+    assert not (store_dir / "nb").exists()
+
+
+def test_untyped_parameter_words_stay_strings(cli, make_notebook):
+    nb = make_notebook(
+        "import scrapbook as sb\nsb.glue('got', [msg, type(msg).__name__])", parameters="msg = None"
+    )
+    for text, expected in (("yes", ["yes", "str"]), ("Note: hello", ["Note: hello", "str"])):
+        done = cli("exec", str(nb), "-p", "msg", text, "--json")
+        assert done.returncode == 0, done.stderr
+        record = json.loads(done.stdout)
+        assert record["parameters"]["msg"] == text
+        assert record["scraps"]["got"]["value"] == expected
+
+
+def test_cell_timeout_fractional_times_out_and_nan_is_bad_input(cli, make_notebook, store_dir):
+    nb = make_notebook("import time; time.sleep(30)")
+    done = cli("exec", str(nb), "--cell-timeout", "0.5")
+    assert done.returncode == 3, done.stderr
+    assert "Traceback" not in done.stderr and "timed_out" in done.stdout
+    record = _stored_record(store_dir, "nb", done.stdout.split()[1])
+    assert record["status"] == "timed_out" and record["cell_timeout_s"] == 0.5
+    bad = cli("exec", str(nb), "--cell-timeout", "nan")
+    assert bad.returncode == 2 and bad.stderr.count("\n") == 1, bad.stderr
+    assert len(list((store_dir / "nb").iterdir())) == 1  # the nan run recorded nothing
+
+
+def test_a_non_utf8_parameter_is_bad_input(cli, make_notebook, store_dir):
+    nb = make_notebook("print(name)", parameters="name = 'x'")
+    done = cli("exec", str(nb), "-p", "name", "caf\udce9")  # the byte 0xe9 (latin-1 é)
+    assert done.returncode == 2, done.stderr
+    assert "not valid UTF-8" in done.stderr and "Traceback" not in done.stderr
+    assert not (store_dir / "nb").exists()

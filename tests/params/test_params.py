@@ -15,6 +15,7 @@ from nbprod.params import (
     coerce_value,
     infer_schema,
     parse_cli_value,
+    recordable_default,
     resolve_parameters,
 )
 
@@ -237,7 +238,6 @@ def test_parameter_error_is_bad_input():
         ("float", "1.5", 1.5),
         ("float", "2", 2.0),
         ("float", "1e-3", 0.001),
-        ("float", "-inf", float("-inf")),
         ("bool", "true", True),
         ("bool", "YES", True),
         ("bool", "On", True),
@@ -258,7 +258,8 @@ def test_parameter_error_is_bad_input():
         ("any", "7", 7),
         ("any", "2.5", 2.5),
         ("any", "true", True),
-        ("any", "null", None),
+        ("any", "null", "null"),
+        ("any", "None", None),
         ("any", "[1, 2]", [1, 2]),
         ("any", "{a: 1}", {"a": 1}),
         ("any", "hello", "hello"),
@@ -275,8 +276,11 @@ def test_parse_cli_value(type_, text, expected):
     assert got == expected and type(got) is type(expected)
 
 
-def test_parse_cli_float_nan():
-    assert math.isnan(parse_cli_value(p("x", "float"), "nan"))
+@pytest.mark.parametrize("text", ["nan", "NaN", "inf", "-inf", "Infinity", "1e999"])
+def test_parse_cli_float_refuses_non_finite(text):
+    """Run records are strict JSON: a NaN or an infinity has no place in them."""
+    with pytest.raises(ParameterError, match=r"^parameter 'x' expects float, got .*not a finite"):
+        parse_cli_value(p("x", "float"), text)
 
 
 @pytest.mark.parametrize("text", ["none", "null", "None", "~", "NULL"])
@@ -567,3 +571,117 @@ def test_values_mapping_is_type_checked(schema):
     with pytest.raises(ParameterError, match=r"^parameter 'tags' expects list\[str\], got int 1 "):
         resolve_parameters(schema, values={"tags": ["a", 1]})
     assert resolve_parameters(schema, values={"tags": ("a", "b")}) == {"tags": ["a", "b"]}
+
+
+# --------------------------------------------------------------------------- reliability
+
+
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        ("yes", "yes"),
+        ("off", "off"),
+        ("No", "No"),
+        ("null", "null"),
+        ("~", "~"),
+        ("#general", "#general"),
+        ("Note: hello", "Note: hello"),
+        ("- a", "- a"),
+        ("hello world", "hello world"),
+        ("nan", "nan"),
+        ("True", True),
+        ("false", False),
+        ("None", None),
+        ("7", 7),
+        ("-2.5", -2.5),
+        ("1e3", 1000.0),
+        ("[1, a]", [1, "a"]),
+        ("{a: 1}", {"a": 1}),
+        ("[not closed", "[not closed"),
+    ],
+)
+def test_untyped_parameter_follows_papermills_rule(text, expected):
+    """`msg = None`: a plain word or sentence stays a string (no YAML yes/no/~/null)."""
+    param = schema_of("msg = None\n").get("msg")
+    got = parse_cli_value(param, text)
+    assert got == expected and type(got) is type(expected)
+
+
+@pytest.mark.parametrize(
+    ("type_", "value"),
+    [
+        ("float", math.nan),
+        ("float", math.inf),
+        ("any", -math.inf),
+        ("list[float]", [1.0, math.nan]),
+        ("dict", {"a": {"b": math.inf}}),
+        ("int", "huge"),
+        ("any", ["huge"]),
+    ],
+)
+def test_values_a_strict_json_record_cannot_hold_are_refused(type_, value):
+    huge = 10**5000
+    value = huge if value == "huge" else [huge] if value == ["huge"] else value
+    with pytest.raises(ParameterError, match=r"not a finite number|more than 4300 digits"):
+        coerce_value(p("x", type_), value)
+
+
+def test_huge_ints_are_one_line_errors_from_every_source(tmp_path):
+    huge = "9" * 5000
+    s = schema_of("n = 1\nx = None\nd: dict = {}\n")
+    for name in ("n", "x"):
+        with pytest.raises(ParameterError, match=rf"^parameter '{name}' .*more than 4300 digits$"):
+            resolve_parameters(s, cli=[(name, huge)])
+    with pytest.raises(ParameterError, match=r"more than 4300 digits"):
+        resolve_parameters(s, cli=[("d", "{a: " + huge + "}")])
+    with pytest.raises(ParameterError, match=r"more than 4300 digits"):
+        resolve_parameters(s, yaml_texts=[f"n: {huge}"])
+    f = tmp_path / "p.json"
+    f.write_text('{"n": ' + huge + "}")
+    with pytest.raises(ParameterError, match=r"p.json: an int of more than 4300 digits"):
+        resolve_parameters(s, files=[f])
+
+
+def test_non_finite_numbers_from_files_are_refused(tmp_path):
+    s = schema_of("rate = 1.0\n")
+    (tmp_path / "p.json").write_text('{"rate": NaN}')
+    (tmp_path / "p.yaml").write_text("rate: .inf\n")
+    for name in ("p.json", "p.yaml"):
+        with pytest.raises(ParameterError, match=r"^parameter 'rate' expects float, got .*finite"):
+            resolve_parameters(s, files=[tmp_path / name])
+
+
+def test_ipython_syntax_in_the_parameters_cell_parses_as_ipython_does():
+    s = schema_of(
+        "files = !ls\nx = %env HOME\n%matplotlib inline\n# how many\nn: int = 3\nregion = 'eu'\n"
+    )
+    assert s.names == ["files", "x", "n", "region"]
+    files, x, n, region = s.parameters
+    assert (files.type, files.default_source, files.literal_default) == ("any", "!ls", False)
+    assert (x.default_source, x.required) == ("%env HOME", False)
+    assert (n.type, n.default, n.help) == ("int", 3, "how many")
+    assert region.default == "eu"
+
+
+def test_recordable_defaults_leave_out_what_json_cannot_hold():
+    s = schema_of("a = 1e999\nb = b'x'\nc = {1, 2}\nd = (1, 'x')\ne = None\n")
+    got = {q.name: recordable_default(q) for q in s.parameters}
+    assert got == {
+        "a": (False, None),
+        "b": (False, None),
+        "c": (False, None),
+        "d": (True, [1, "x"]),
+        "e": (True, None),
+    }
+
+
+def test_text_that_is_not_utf8_is_refused():
+    """Non-UTF-8 bytes in argv arrive as lone surrogates; no record or kernel can take them."""
+    s = schema_of("name = 'x'\nmsg = None\nnames: list = []\n")
+    for name, text in (("name", "a\udcff"), ("msg", "\udcff"), ("names", "[a]")):
+        if name == "names":
+            with pytest.raises(ParameterError, match="not valid UTF-8"):
+                coerce_value(s.get(name), ["ok", "\ud800"])
+            continue
+        with pytest.raises(ParameterError, match=rf"^parameter '{name}' .*not valid UTF-8 text$"):
+            resolve_parameters(s, cli=[(name, text)])
