@@ -160,15 +160,19 @@ def config_path(environ: Mapping[str, str]) -> Path:
 
 def _read_config_file(environ: Mapping[str, str]) -> dict[str, Any]:
     path = config_path(environ)
-    if not path.is_file():
+    if not path.exists():
         return {}
     if sys.version_info >= (3, 11):
         import tomllib
     else:  # pragma: no cover
         import tomli as tomllib
+    from nbprod.safe_yaml import read_text
+
+    text = read_text(path, "config file")  # bounded; refuses /dev/zero and binary files
     try:
-        data = tomllib.loads(path.read_text(encoding="utf-8"))
-    except (OSError, ValueError) as exc:
-        raise BadInput(f"cannot read config file {path}: {exc}") from None
+        data = tomllib.loads(text)
+    except (ValueError, RecursionError) as exc:
+        reason = str(exc) or "nested too deeply"
+        raise BadInput(f"cannot read config file {path}: {reason}") from None
     section = data.get("nbprod", data)
     return {str(k).replace("-", "_"): v for k, v in section.items() if not isinstance(v, dict)}

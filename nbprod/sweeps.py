@@ -213,12 +213,10 @@ def load_grid(
     """
     import yaml
 
-    from nbprod import params
+    from nbprod import params, safe_yaml
 
     p = Path(path)
-    if not p.is_file():
-        raise BadInput(f"grid file not found: {path}")
-    text = p.read_text(encoding="utf-8")
+    text = safe_yaml.read_text(p, "grid file")  # params._Loader is the bounded safe loader
     try:
         data = json.loads(text) if p.suffix.lower() == ".json" else yaml.load(text, params._Loader)
     except (ValueError, yaml.YAMLError) as exc:

@@ -25,22 +25,10 @@ def _fail(source: str, message: str) -> BadInput:
 
 
 def load_definition(path: str | Path) -> JobDefinition:
-    import yaml
+    from nbprod import safe_yaml
 
     path = Path(path)
-    try:
-        text = path.read_text("utf-8")
-    except FileNotFoundError:
-        raise BadInput(f"job definition not found: {path}") from None
-    except OSError as exc:
-        raise BadInput(f"cannot read job definition {path}: {exc.strerror}") from None
-    try:
-        data = yaml.safe_load(text)
-    except yaml.YAMLError as exc:
-        mark = getattr(exc, "problem_mark", None)
-        where = f" (line {mark.line + 1})" if mark else ""
-        problem = getattr(exc, "problem", None) or str(exc).splitlines()[0]
-        raise BadInput(f"{path}: invalid YAML{where}: {problem}") from None
+    data = safe_yaml.load_file(path, "job definition")
     return validate_definition(data, base_dir=path.resolve().parent, source=str(path))
 
 

@@ -148,10 +148,12 @@ def next_fire_times(
 
 def working_copy_differs(version: JobVersion) -> str | None:
     """A warning when the notebook on disk is not the pinned snapshot, else None."""
+    from nbprod.safe_yaml import MAX_NOTEBOOK_BYTES, read_bounded
+
     path = Path(version.definition.notebook)
     try:
-        sha = hashlib.sha256(path.read_bytes()).hexdigest()
-    except OSError:
+        sha = hashlib.sha256(read_bounded(path, "notebook", limit=MAX_NOTEBOOK_BYTES)).hexdigest()
+    except BadInput:
         return f"the working copy {path} is missing; runs use the pinned snapshot"
     if sha != version.notebook_sha256:
         return (
