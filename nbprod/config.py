@@ -13,7 +13,7 @@ from dataclasses import dataclass, field, fields, replace
 from pathlib import Path
 from typing import Any
 
-from nbprod.errors import BadInput
+from nbprod.errors import BadInput, brief
 
 
 def default_home(environ: Mapping[str, str]) -> Path:
@@ -120,6 +120,9 @@ _NUMERIC = {
     "smtp_port": int,
 }
 
+_MAXIMUM = {"workers": 1000, "upload_attempts": 100, "smtp_port": 65535}
+"""Whole-number settings' upper bounds; seconds are bounded by durations.MAX_SECONDS."""
+
 _BOOLEAN = {"smtp_starttls"}
 _TRUE, _FALSE = {"true", "1", "yes", "on"}, {"false", "0", "no", "off"}
 
@@ -133,12 +136,20 @@ def _convert(name: str, value: Any) -> Any:
     kind = _NUMERIC.get(name)
     if kind is None or value is None:
         return value
+    if isinstance(value, bool):
+        raise BadInput(f"setting {name!r} expects a number, got {value!r}")
     try:
         number = kind(value)
-    except (TypeError, ValueError):
-        raise BadInput(f"setting {name!r} expects a number, got {value!r}") from None
+    except (TypeError, ValueError, OverflowError):
+        raise BadInput(f"setting {name!r} expects a number, got {brief(value)}") from None
+    if kind is float:
+        from nbprod.durations import check_seconds
+
+        return check_seconds(number, f"setting {name!r}", value)
     if number < 0:
         raise BadInput(f"setting {name!r} must not be negative, got {value!r}")
+    if number > _MAXIMUM.get(name, 1_000_000):
+        raise BadInput(f"setting {name!r} must be at most {_MAXIMUM.get(name, 1_000_000)}")
     return number
 
 

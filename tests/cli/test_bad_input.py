@@ -8,6 +8,7 @@ before it was refused (a minute, then out of memory).
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
 from typing import Any
 
@@ -70,8 +71,79 @@ FILE_CASES: list[tuple[str, dict[str, Any], list[str], dict[str, str], str]] = [
 ]
 """Files that must be refused before parsing, and YAML the one loader refuses."""
 
+VALUE_CASES: list[tuple[str, dict[str, Any], list[str], dict[str, str], str]] = [
+    ("timeout-nan", job("timeout: .nan\n"), ["jobs", "apply", "job.yaml"], {}, "timeout must be"),
+    ("timeout-inf", job("timeout: .inf\n"), ["jobs", "apply", "job.yaml"], {}, "timeout must be"),
+    ("timeout-1e308", job("timeout: 1e308\n"), ["jobs", "apply", "job.yaml"], {}, "timeout"),
+    ("timeout-bool", job("timeout: true\n"), ["jobs", "apply", "job.yaml"], {}, "timeout"),
+    ("cell-timeout-nan", job("cell_timeout: .nan\n"), ["jobs", "apply", "job.yaml"], {}, "cell"),
+    ("retry-delay-nan", job("retry_delay: .nan\n"), ["jobs", "apply", "job.yaml"], {}, "retry_de"),
+    ("retry-delay-inf", job("retry_delay: .inf\n"), ["jobs", "apply", "job.yaml"], {}, "retry_de"),
+    ("retry-delay-neg", job("retry_delay: -5\n"), ["jobs", "apply", "job.yaml"], {}, "retry_del"),
+    ("window-nan", job("catchup_window: .nan\n"), ["jobs", "apply", "job.yaml"], {}, "catchup_w"),
+    ("retries-1e30", job("retries: 1e30\n"), ["jobs", "apply", "job.yaml"], {}, "'retries'"),
+    ("retries-10^30", job(f"retries: {10**30}\n"), ["jobs", "apply", "job.yaml"], {}, "'retries'"),
+    ("retries-negative", job("retries: -1\n"), ["jobs", "apply", "job.yaml"], {}, "'retries'"),
+    ("retries-bool", job("retries: true\n"), ["jobs", "apply", "job.yaml"], {}, "'retries'"),
+    ("concurrency-bool", job("concurrency: true\n"), ["jobs", "apply", "job.yaml"], {}, "concurr"),
+    ("concurrency-huge", job("concurrency: 100000000\n"), ["jobs", "apply", "job.yaml"], {}, "con"),
+    (
+        "older-than-nan",
+        job("retention: {older_than: .nan}\n"),
+        ["jobs", "apply", "job.yaml"],
+        {},
+        "retention.older_than",
+    ),
+    ("name-int", {"job.yaml": "name: 123\nnotebook: notebooks/nb.ipynb\n"}, [], {}, "'name'"),
+    ("name-bool", {"job.yaml": "name: true\nnotebook: notebooks/nb.ipynb\n"}, [], {}, "'name'"),
+    ("name-nul", {"job.yaml": 'name: "a\\0b"\nnotebook: notebooks/nb.ipynb\n'}, [], {}, "NUL"),
+    ("notebook-nul", {"job.yaml": 'name: j\nnotebook: "nb\\0.ipynb"\n'}, [], {}, "NUL"),
+    (
+        "notebook-long-component",
+        {"job.yaml": f"name: j\nnotebook: notebooks/{'x' * 300}.ipynb\n"},
+        [],
+        {},
+        "'notebook' is too long",
+    ),
+    ("store-long", job(f"store: /tmp/{'s' * 300}\n"), [], {}, "'store' is too long"),
+    ("timezone-10k", job(f"timezone: {'A' * 10_000}\n"), [], {}, "unknown timezone"),
+    ("timezone-folder", job("timezone: America\n"), [], {}, "unknown timezone"),
+    ("timezone-int", job("timezone: 1\n"), [], {}, "unknown timezone"),
+    (
+        "webhook-javascript",
+        job(WEBHOOK.format(kind="webhook", url="javascript:alert(1)")),
+        [],
+        {},
+        "notifications.on_failure: the url must be http:// or https://",
+    ),
+    (
+        "webhook-file",
+        job(WEBHOOK.format(kind="webhook", url="file:///etc/passwd")),
+        [],
+        {},
+        "http:// or https://",
+    ),
+    ("slack-file", job(WEBHOOK.format(kind="slack", url="file:///x")), [], {}, "http:// or https"),
+    ("webhook-no-host", job(WEBHOOK.format(kind="webhook", url="http:///x")), [], {}, "host"),
+    ("exec-cell-timeout-nan", {}, ["exec", "NB", "--cell-timeout", "nan"], {}, "cell_timeout"),
+    ("exec-timeout-nan", {}, ["exec", "NB", "--timeout", "nan"], {}, "'timeout'"),
+    ("exec-timeout-inf", {}, ["exec", "NB", "--timeout", "inf"], {}, "'timeout'"),
+    ("exec-timeout-1e308", {}, ["exec", "NB", "--timeout", "1e308"], {}, "'timeout'"),
+    ("exec-timeout-negative", {}, ["exec", "NB", "--timeout", "-1"], {}, "'timeout'"),
+    ("env-timeout-nan", {}, ["exec", "NB"], {"NBPROD_TIMEOUT": "nan"}, "'timeout'"),
+    ("env-workers-huge", {}, ["exec", "NB"], {"NBPROD_WORKERS": "10000000000"}, "'workers'"),
+    (
+        "config-nan",
+        {"c.toml": "timeout = nan\n"},
+        ["exec", "NB"],
+        {"NBPROD_CONFIG": "c.toml"},
+        "ti",
+    ),
+]
+"""Values that parse but make no sense: numbers, names, paths, timezones, URLs, settings."""
 
-CASES = FILE_CASES
+
+CASES = FILE_CASES + VALUE_CASES
 
 
 def _recorded(home: Path) -> dict[str, Any]:
@@ -126,3 +198,24 @@ def test_bad_input_exits_2_with_one_line_and_records_nothing(
     assert _nothing(_recorded(Path(nbprod_env["NBPROD_HOME"]))), _recorded(
         Path(nbprod_env["NBPROD_HOME"])
     )
+
+
+def test_bounded_aliases_and_fractions_are_still_accepted(cli, make_notebook, tmp_path):
+    """The bounds refuse abuse, not use: a few aliases and fractional timeouts still work."""
+    notebook = make_notebook("print('ran')", parameters="x: int = 1")
+    (tmp_path / "job.yaml").write_text(
+        JOB
+        + "cell_timeout: 0.5\ntimeout: 1.5m\nretry_delay: 0.25\n"
+        + "notifications:\n  on_failure: &targets\n    - {type: webhook, url: 'https://example.invalid/h'}\n"
+        + "  on_success: *targets\n"
+    )
+    applied = cli("jobs", "apply", "job.yaml", "--json")
+    assert applied.returncode == 0, applied.stderr
+    definition = json.loads(applied.stdout)["definition"]
+    assert definition["cell_timeout"] == 0.5 and definition["timeout"] == 90
+    assert definition["notifications"]["on_success"][0]["url"] == "https://example.invalid/h"
+
+    (tmp_path / "p.yaml").write_text("x: &n 3\n")
+    done = cli("exec", str(notebook), "--cell-timeout", "30.5", "-f", "p.yaml", "--json")
+    assert done.returncode == 0, done.stderr
+    assert json.loads(done.stdout)["parameters"] == {"x": 3}
