@@ -133,6 +133,8 @@ def _convert(name: str, value: Any) -> Any:
         raise BadInput(f"unknown setting {name!r} (known: {', '.join(sorted(known))})")
     if name in _BOOLEAN and value is not None:
         return _to_bool(name, value)
+    if name == "catalog" and value is not None:
+        return _catalog_url(value)
     kind = _NUMERIC.get(name)
     if kind is None or value is None:
         return value
@@ -151,6 +153,25 @@ def _convert(name: str, value: Any) -> Any:
     if number > _MAXIMUM.get(name, 1_000_000):
         raise BadInput(f"setting {name!r} must be at most {_MAXIMUM.get(name, 1_000_000)}")
     return number
+
+
+def _catalog_url(value: Any) -> str:
+    """A catalog URL SQLAlchemy can parse, with a dialect it knows: checked before anything
+    runs (a bad one used to fail only after the run, as a warning)."""
+    import sqlalchemy as sa
+
+    text = str(value)
+    hint = "use a SQLAlchemy URL such as sqlite:////path/catalog.db or postgresql://host/db"
+    try:
+        url = sa.engine.make_url(text)
+    except (sa.exc.ArgumentError, ValueError):
+        raise BadInput(f"setting 'catalog': invalid catalog URL {brief(text)}: {hint}") from None
+    try:
+        url.get_dialect()
+    except sa.exc.NoSuchModuleError:
+        label = url.render_as_string(hide_password=True)
+        raise BadInput(f"setting 'catalog': unknown database dialect in {brief(label)}") from None
+    return text
 
 
 def _to_bool(name: str, value: Any) -> bool:

@@ -131,6 +131,8 @@ VALUE_CASES: list[tuple[str, dict[str, Any], list[str], dict[str, str], str]] = 
     ("exec-timeout-1e308", {}, ["exec", "NB", "--timeout", "1e308"], {}, "'timeout'"),
     ("exec-timeout-negative", {}, ["exec", "NB", "--timeout", "-1"], {}, "'timeout'"),
     ("env-timeout-nan", {}, ["exec", "NB"], {"NBPROD_TIMEOUT": "nan"}, "'timeout'"),
+    ("catalog-notaurl", {}, ["exec", "NB"], {"NBPROD_CATALOG": "notaurl"}, "catalog URL"),
+    ("catalog-dialect", {}, ["exec", "NB"], {"NBPROD_CATALOG": "nosuch://x/y"}, "dialect"),
     ("env-workers-huge", {}, ["exec", "NB"], {"NBPROD_WORKERS": "10000000000"}, "'workers'"),
     (
         "config-nan",
