@@ -101,6 +101,22 @@ def _scheduling(values: dict[str, Any], source: str) -> dict[str, Any]:
     return checked
 
 
+def stored_problem(data: Any) -> str | None:
+    """Why a stored definition (from an older version, or written by hand into the store)
+    cannot be scheduled or listed, or None. Applies the checks of `jobs apply` to the
+    fields the scheduler computes with; the notebook and store are not touched."""
+    try:
+        if not isinstance(data, dict):
+            return "the definition is not a mapping"
+        JobDefinition.from_dict(data)
+        _scheduling(data, "definition")
+    except BadInput as exc:
+        return str(exc).removeprefix("definition: ")
+    except Exception as exc:  # noqa: BLE001 - any unreadable definition is broken, not fatal
+        return f"unreadable definition: {type(exc).__name__}: {exc}"
+    return None
+
+
 def check_against_notebook(definition: JobDefinition, source: str = "job") -> tuple[bytes, Any]:
     """Validate the notebook, kernel and parameters; returns the notebook bytes and node."""
     from nbprod import params
@@ -126,6 +142,8 @@ def _schedule(value: Any, source: str) -> str | None:
     expression = PRESETS.get(text, text)
     from croniter import croniter
 
+    from nbprod.scheduler.cron import MAX_GAP_YEARS, first_fire
+
     if text.startswith("@") and text not in PRESETS:
         raise _fail(source, f"unknown schedule preset {text!r} (use {', '.join(PRESETS)})")
     if len(expression.split()) not in (5, 6) or not croniter.is_valid(expression):
@@ -133,6 +151,12 @@ def _schedule(value: Any, source: str) -> str | None:
             source,
             f"invalid cron expression {text!r} (m h dom mon dow, optionally a sixth field "
             "for seconds)",
+        )
+    if first_fire(expression) is None:
+        raise _fail(
+            source,
+            f"schedule {text!r} never fires (no fire time in the next {MAX_GAP_YEARS} years, "
+            "e.g. a day the month does not have)",
         )
     return text
 

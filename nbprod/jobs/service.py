@@ -139,10 +139,12 @@ def next_fire_times(
 
     from croniter import croniter
 
+    from nbprod.scheduler.cron import MAX_GAP_YEARS
+
     tz = ZoneInfo(definition.timezone)
     start = (after or datetime.now(timezone.utc)).astimezone(tz)
     expression = PRESETS.get(definition.schedule, definition.schedule)
-    itr = croniter(expression, start)
+    itr = croniter(expression, start, max_years_between_matches=MAX_GAP_YEARS)
     return [itr.get_next(datetime).astimezone(tz) for _ in range(count)]
 
 

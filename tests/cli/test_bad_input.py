@@ -145,7 +145,14 @@ VALUE_CASES: list[tuple[str, dict[str, Any], list[str], dict[str, str], str]] = 
 """Values that parse but make no sense: numbers, names, paths, timezones, URLs, settings."""
 
 
-CASES = FILE_CASES + VALUE_CASES
+SCHEDULE_CASES: list[tuple[str, dict[str, Any], list[str], dict[str, str], str]] = [
+    ("feb-31", job("schedule: '0 0 31 2 *'\n"), ["jobs", "apply", "job.yaml"], {}, "never fires"),
+    ("apr-31", job("schedule: '0 0 31 4,6,9,11 *'\n"), ["jobs", "apply", "job.yaml"], {}, "never"),
+    ("schedule-int", job("schedule: 5\n"), ["jobs", "apply", "job.yaml"], {}, "'schedule'"),
+]
+"""Schedules that parse but never fire."""
+
+CASES = FILE_CASES + VALUE_CASES + SCHEDULE_CASES
 
 
 def _recorded(home: Path) -> dict[str, Any]:
