@@ -131,9 +131,9 @@ VALUE_CASES: list[tuple[str, dict[str, Any], list[str], dict[str, str], str]] = 
     ("exec-timeout-1e308", {}, ["exec", "NB", "--timeout", "1e308"], {}, "'timeout'"),
     ("exec-timeout-negative", {}, ["exec", "NB", "--timeout", "-1"], {}, "'timeout'"),
     ("env-timeout-nan", {}, ["exec", "NB"], {"NBPROD_TIMEOUT": "nan"}, "'timeout'"),
+    ("env-workers-huge", {}, ["exec", "NB"], {"NBPROD_WORKERS": "10000000000"}, "'workers'"),
     ("catalog-notaurl", {}, ["exec", "NB"], {"NBPROD_CATALOG": "notaurl"}, "catalog URL"),
     ("catalog-dialect", {}, ["exec", "NB"], {"NBPROD_CATALOG": "nosuch://x/y"}, "dialect"),
-    ("env-workers-huge", {}, ["exec", "NB"], {"NBPROD_WORKERS": "10000000000"}, "'workers'"),
     (
         "config-nan",
         {"c.toml": "timeout = nan\n"},
@@ -144,7 +144,6 @@ VALUE_CASES: list[tuple[str, dict[str, Any], list[str], dict[str, str], str]] = 
 ]
 """Values that parse but make no sense: numbers, names, paths, timezones, URLs, settings."""
 
-
 SCHEDULE_CASES: list[tuple[str, dict[str, Any], list[str], dict[str, str], str]] = [
     ("feb-31", job("schedule: '0 0 31 2 *'\n"), ["jobs", "apply", "job.yaml"], {}, "never fires"),
     ("apr-31", job("schedule: '0 0 31 4,6,9,11 *'\n"), ["jobs", "apply", "job.yaml"], {}, "never"),
@@ -152,7 +151,13 @@ SCHEDULE_CASES: list[tuple[str, dict[str, Any], list[str], dict[str, str], str]]
 ]
 """Schedules that parse but never fire."""
 
-CASES = FILE_CASES + VALUE_CASES + SCHEDULE_CASES
+USAGE_CASES: list[tuple[str, dict[str, Any], list[str], dict[str, str], str]] = [
+    ("job-directory", {}, ["jobs", "apply", "notebooks"], {}, "is a directory"),
+    ("exec-timeout-text", {}, ["exec", "NB", "--timeout", "abc"], {}, "'--timeout'"),
+]
+"""Usage errors (click's own checks) are one line too."""
+
+CASES = FILE_CASES + VALUE_CASES + SCHEDULE_CASES + USAGE_CASES
 
 
 def _recorded(home: Path) -> dict[str, Any]:
@@ -228,3 +233,14 @@ def test_bounded_aliases_and_fractions_are_still_accepted(cli, make_notebook, tm
     done = cli("exec", str(notebook), "--cell-timeout", "30.5", "-f", "p.yaml", "--json")
     assert done.returncode == 0, done.stderr
     assert json.loads(done.stdout)["parameters"] == {"x": 3}
+
+
+def test_status_choices_follow_the_core_statuses(cli):
+    from nbprod.records import RunStatus
+
+    for status in RunStatus:
+        done = cli("runs", "list", "--status", status.value)
+        assert done.returncode == 0, (status, done.stderr)
+    wrong = cli("runs", "list", "--status", "nope")
+    assert wrong.returncode == 2 and len(wrong.stderr.strip().splitlines()) == 1
+    assert "'--status'" in wrong.stderr and "lost" in wrong.stderr
