@@ -86,9 +86,9 @@ def _scheduling(values: dict[str, Any], source: str) -> dict[str, Any]:
         "schedule": _schedule(values.get("schedule"), source),
         "timezone": _timezone(values.get("timezone", "UTC"), source),
         "retry_delay": parse_duration(values.get("retry_delay", 60), f"{source}: retry_delay"),
-        "retries": _int(values.get("retries", 0), "retries", source, minimum=0, maximum=100),
+        "retries": _int(values.get("retries", 0), "retries", source, minimum=0, maximum=1000),
         "concurrency": _int(
-            values.get("concurrency", 1), "concurrency", source, minimum=1, maximum=1000
+            values.get("concurrency", 1), "concurrency", source, minimum=1, maximum=10_000
         ),
         "overlap": _choice(values.get("overlap", "skip"), "overlap", ("skip", "queue"), source),
         "catchup": _choice(
