@@ -13,7 +13,7 @@ from dataclasses import dataclass, field, fields, replace
 from pathlib import Path
 from typing import Any
 
-from nbprod.errors import BadInput
+from nbprod.errors import BadInput, brief
 
 
 def default_home(environ: Mapping[str, str]) -> Path:
@@ -120,6 +120,9 @@ _NUMERIC = {
     "smtp_port": int,
 }
 
+_MAXIMUM = {"workers": 1000, "upload_attempts": 100, "smtp_port": 65535}
+"""Whole-number settings' upper bounds; seconds are bounded by durations.MAX_SECONDS."""
+
 _BOOLEAN = {"smtp_starttls"}
 _TRUE, _FALSE = {"true", "1", "yes", "on"}, {"false", "0", "no", "off"}
 
@@ -130,16 +133,45 @@ def _convert(name: str, value: Any) -> Any:
         raise BadInput(f"unknown setting {name!r} (known: {', '.join(sorted(known))})")
     if name in _BOOLEAN and value is not None:
         return _to_bool(name, value)
+    if name == "catalog" and value is not None:
+        return _catalog_url(value)
     kind = _NUMERIC.get(name)
     if kind is None or value is None:
         return value
+    if isinstance(value, bool):
+        raise BadInput(f"setting {name!r} expects a number, got {value!r}")
     try:
         number = kind(value)
-    except (TypeError, ValueError):
-        raise BadInput(f"setting {name!r} expects a number, got {value!r}") from None
+    except (TypeError, ValueError, OverflowError):
+        raise BadInput(f"setting {name!r} expects a number, got {brief(value)}") from None
+    if kind is float:
+        from nbprod.durations import check_seconds
+
+        return check_seconds(number, f"setting {name!r}", value)
     if number < 0:
         raise BadInput(f"setting {name!r} must not be negative, got {value!r}")
+    if number > _MAXIMUM.get(name, 1_000_000):
+        raise BadInput(f"setting {name!r} must be at most {_MAXIMUM.get(name, 1_000_000)}")
     return number
+
+
+def _catalog_url(value: Any) -> str:
+    """A catalog URL SQLAlchemy can parse, with a dialect it knows: checked before anything
+    runs (a bad one used to fail only after the run, as a warning)."""
+    import sqlalchemy as sa
+
+    text = str(value)
+    hint = "use a SQLAlchemy URL such as sqlite:////path/catalog.db or postgresql://host/db"
+    try:
+        url = sa.engine.make_url(text)
+    except (sa.exc.ArgumentError, ValueError):
+        raise BadInput(f"setting 'catalog': invalid catalog URL {brief(text)}: {hint}") from None
+    try:
+        url.get_dialect()
+    except sa.exc.NoSuchModuleError:
+        label = url.render_as_string(hide_password=True)
+        raise BadInput(f"setting 'catalog': unknown database dialect in {brief(label)}") from None
+    return text
 
 
 def _to_bool(name: str, value: Any) -> bool:
@@ -160,15 +192,19 @@ def config_path(environ: Mapping[str, str]) -> Path:
 
 def _read_config_file(environ: Mapping[str, str]) -> dict[str, Any]:
     path = config_path(environ)
-    if not path.is_file():
+    if not path.exists():
         return {}
     if sys.version_info >= (3, 11):
         import tomllib
     else:  # pragma: no cover
         import tomli as tomllib
+    from nbprod.safe_yaml import read_text
+
+    text = read_text(path, "config file")  # bounded; refuses /dev/zero and binary files
     try:
-        data = tomllib.loads(path.read_text(encoding="utf-8"))
-    except (OSError, ValueError) as exc:
-        raise BadInput(f"cannot read config file {path}: {exc}") from None
+        data = tomllib.loads(text)
+    except (ValueError, RecursionError) as exc:
+        reason = str(exc) or "nested too deeply"
+        raise BadInput(f"cannot read config file {path}: {reason}") from None
     section = data.get("nbprod", data)
     return {str(k).replace("-", "_"): v for k, v in section.items() if not isinstance(v, dict)}

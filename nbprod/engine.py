@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import json
 import logging
+import math
 import os
 import threading
 import time
@@ -251,7 +252,9 @@ def run_notebook(
                 manager,
                 control,
                 km=kernel.km,
-                timeout=cell_timeout,
+                # nbclient's `timeout` trait is an int; timeout_func keeps a fraction (0.5 s)
+                timeout=None if cell_timeout is None else math.ceil(cell_timeout),
+                timeout_func=None if cell_timeout is None else (lambda _cell: cell_timeout),
                 startup_timeout=startup_timeout,
                 log=log,
                 stdout_file=sys.stdout if log_output else None,

@@ -66,3 +66,10 @@ class CatalogError(NbprodError):
     """The catalog database could not be opened, migrated or written."""
 
     exit_code = 6
+
+
+def brief(value: object, width: int = 60) -> str:
+    """``repr(value)`` cut to ``width`` characters: error messages stay one short line even
+    when the bad value is a 10,000-character string."""
+    text = repr(value)
+    return text if len(text) <= width else text[: width - 1] + "…"

@@ -206,10 +206,30 @@ def _describe(exc: Exception) -> str:
     return str(exc) or type(exc).__name__
 
 
+def url_problem(url: Any) -> str | None:
+    """Why ``url`` cannot be a webhook receiver, or None: only ``http(s)://host/...``
+    (never ``javascript:``, ``file:`` or a URL urllib would read from disk)."""
+    if not isinstance(url, str) or not url:
+        return "the url must be text"
+    if len(url) > 2048 or any(ord(c) < 32 or c == "\x7f" for c in url):
+        return "the url must be one line of at most 2048 characters"
+    try:
+        parts = urlsplit(url)
+        parts.port  # noqa: B018 - raises ValueError for a bad port
+    except ValueError as exc:
+        return f"the url is not valid ({exc})"
+    if parts.scheme.lower() not in ("http", "https"):
+        return "the url must be http:// or https://"
+    if not parts.hostname:
+        return "the url needs a host (http://host/path)"
+    return None
+
+
 def _post(target: dict, body: dict, timeout: float, extra_headers: Any = None) -> None:
-    url = str(target.get("url") or "")
-    if urlsplit(url).scheme not in ("http", "https"):
-        raise ValueError("the url must be http:// or https://")
+    url = target.get("url")
+    problem = url_problem(url)
+    if problem:
+        raise ValueError(problem)
     headers = {"Content-Type": "application/json", "User-Agent": f"nbprod/{__version__}"}
     if extra_headers is not None:
         if not isinstance(extra_headers, dict):

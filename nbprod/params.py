@@ -10,7 +10,6 @@ from __future__ import annotations
 import ast
 import difflib
 import io
-import json
 import math
 import os
 import re
@@ -23,6 +22,7 @@ from typing import Any
 
 import yaml
 
+from nbprod import safe_yaml
 from nbprod.errors import ParameterError
 
 PARAMETERS_TAG = "parameters"
@@ -41,8 +41,8 @@ _INT_RE = re.compile(r"[+-]?[0-9]+(?:_[0-9]+)*")
 _SCALAR_TYPES = {"int", "float", "str", "bool", "list", "dict", "any"}
 
 
-class _Loader(yaml.SafeLoader):
-    """SafeLoader with YAML 1.2-style numbers and no timestamps.
+class _Loader(safe_yaml.SafeLoader):
+    """The bounded SafeLoader (nbprod.safe_yaml) with YAML 1.2-style numbers and no timestamps.
 
     YAML 1.1 turns ``010`` into 8, ``1:30`` into 90 and ``2024-01-01`` into a date
     (not JSON-able); users mean a string, a string and a string. ``1e-3`` is a float.
@@ -521,19 +521,10 @@ def _yaml_value(param: Parameter, text: str) -> Any:
 
 
 def _load_mapping(text: str, where: str, as_json: bool) -> dict[str, Any]:
-    try:
-        data = json.loads(text) if as_json else yaml.load(text, Loader=_Loader)
-    except json.JSONDecodeError as e:
-        raise ParameterError(f"{where}: invalid JSON at line {e.lineno}: {e.msg}") from None
-    except ValueError:  # an int past Python's 4,300-digit conversion limit
-        raise ParameterError(
-            f"{where}: an int of more than {sys.get_int_max_str_digits()} digits"
-        ) from None
-    except yaml.YAMLError as e:
-        mark = getattr(e, "problem_mark", None)
-        at = f" at line {mark.line + 1}" if mark is not None else ""
-        reason = getattr(e, "problem", None) or str(e).splitlines()[0]
-        raise ParameterError(f"{where}: invalid YAML{at}: {reason}") from None
+    if as_json:
+        data = safe_yaml.load_json(text, where, error=ParameterError)
+    else:
+        data = safe_yaml.load(text, where, loader=_Loader, error=ParameterError)
     if data is None:
         return {}
     if not isinstance(data, dict):
@@ -548,12 +539,7 @@ def _load_mapping(text: str, where: str, as_json: bool) -> dict[str, Any]:
 
 def _load_file(path: str | os.PathLike) -> dict[str, Any]:
     p = Path(path)
-    if not p.is_file():
-        raise ParameterError(f"parameters file not found: {path}")
-    try:
-        text = p.read_text(encoding="utf-8")
-    except (OSError, UnicodeDecodeError) as e:
-        raise ParameterError(f"cannot read parameters file {path}: {e}") from None
+    text = safe_yaml.read_text(p, "parameters file", error=ParameterError)
     return _load_mapping(text, f"parameters file {path}", p.suffix.lower() == ".json")
 
 

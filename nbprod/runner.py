@@ -107,15 +107,14 @@ class Run:
 def load_notebook(path: str | os.PathLike[str]) -> tuple[Path, bytes, Any]:
     import nbformat
 
-    notebook_path = Path(path).expanduser().resolve()
+    from nbprod.safe_yaml import MAX_NOTEBOOK_BYTES, read_bounded
+
     try:
-        source = notebook_path.read_bytes()
-    except FileNotFoundError:
-        raise NotebookError(f"notebook not found: {path}") from None
-    except IsADirectoryError:
-        raise NotebookError(f"not a notebook file (a directory): {path}") from None
-    except OSError as exc:
-        raise NotebookError(f"cannot read notebook {path}: {exc.strerror}") from None
+        notebook_path = Path(path).expanduser().resolve()
+    except (ValueError, OSError) as exc:  # a NUL byte, a loop of symlinks
+        raise NotebookError(f"invalid notebook path {str(path)!r}: {exc}") from None
+    # Bounded, regular files only: /dev/zero or a FIFO must not hang or exhaust memory.
+    source = read_bounded(notebook_path, "notebook", limit=MAX_NOTEBOOK_BYTES, error=NotebookError)
     try:
         # Older formats are upgraded (v2/v3 -> v4); from_dict makes the converted
         # metadata attribute-accessible, as papermill's bookkeeping needs.

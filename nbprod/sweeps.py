@@ -213,14 +213,15 @@ def load_grid(
     """
     import yaml
 
-    from nbprod import params
+    from nbprod import params, safe_yaml
 
     p = Path(path)
-    if not p.is_file():
-        raise BadInput(f"grid file not found: {path}")
-    text = p.read_text(encoding="utf-8")
+    text = safe_yaml.read_text(p, "grid file")  # params._Loader is the bounded safe loader
     try:
-        data = json.loads(text) if p.suffix.lower() == ".json" else yaml.load(text, params._Loader)
+        if p.suffix.lower() == ".json":  # no duplicate keys, no RecursionError
+            data = safe_yaml.load_json(text, f"grid file {path}")
+        else:
+            data = yaml.load(text, params._Loader)
     except (ValueError, yaml.YAMLError) as exc:
         reason = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
         raise BadInput(f"grid file {path}: not valid YAML/JSON: {reason}") from None

@@ -70,10 +70,12 @@ class Template:
 
 
 def _read_template(path: Path, source: str) -> Template:
+    from nbprod.safe_yaml import MAX_NOTEBOOK_BYTES, read_text
+
     try:
-        data = json.loads(path.read_text(encoding="utf-8"))
+        data = json.loads(read_text(path, "template", limit=MAX_NOTEBOOK_BYTES))
         meta = ((data.get("metadata") or {}).get("nbprod") or {}).get("template") or {}
-    except (OSError, ValueError, AttributeError):
+    except (BadInput, ValueError, AttributeError, RecursionError):  # bounded, like notebooks
         meta = {}
     if not isinstance(meta, dict):
         meta = {}

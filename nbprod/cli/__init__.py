@@ -17,6 +17,24 @@ from nbprod.cli.common import parameter_options
 class _Group(click.Group):
     """Maps nbprod errors to one line on stderr and their documented exit code."""
 
+    def main(self, *args: Any, **kwargs: Any) -> Any:
+        """Usage errors are one line too (click prints the usage, a blank line, the error)."""
+        if not kwargs.get("standalone_mode", True):
+            return super().main(*args, **kwargs)
+        try:
+            code = super().main(*args, **{**kwargs, "standalone_mode": False})
+        except click.exceptions.NoArgsIsHelpError as exc:
+            exc.show()
+            sys.exit(exc.exit_code)
+        except click.ClickException as exc:
+            ctx = getattr(exc, "ctx", None)
+            hint = f" (see `{ctx.command_path} --help`)" if ctx is not None else ""
+            common.fail(" ".join(exc.format_message().split()) + hint, exc.exit_code)
+        except click.exceptions.Abort:
+            click.echo("nbprod: aborted", err=True)
+            sys.exit(1)
+        sys.exit(code if isinstance(code, int) else 0)
+
     def invoke(self, ctx: click.Context) -> Any:
         from nbprod.errors import NbprodError
 

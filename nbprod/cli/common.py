@@ -8,8 +8,11 @@ from typing import Any
 
 import click
 
+from nbprod.records import RunStatus
+
 STORE_HELP = "Store URL: a folder, file://PATH or s3://bucket/prefix [env: NBPROD_STORE]."
-STATUSES = ["running", "succeeded", "failed", "timed_out", "cancelled", "kernel_died"]
+STATUSES = [status.value for status in RunStatus]
+"""`--status` choices: the core's statuses, so a new one (lost) cannot be missing here."""
 
 
 def settings(**overrides: Any) -> Any:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from typing import Any
 
 import click
 
@@ -56,12 +57,21 @@ def jobs_list(store: str | None, as_json: bool) -> None:
             (v.definition.schedule or "-")
             + (f" ({v.definition.timezone})" if v.definition.schedule else ""),
             "paused" if v.paused else (v.last_status or "-"),
-            v.next_runs[0].isoformat(timespec="minutes") if v.next_runs else "-",
+            "broken" if v.broken else _next(v),
             f"{v.runs_succeeded}/{v.runs_total}",
         )
         for v in views
     ]
     common.table(("JOB", "VERSION", "SCHEDULE", "LAST", "NEXT RUN", "OK/RUNS"), rows)
+    for view in views:
+        if view.broken:
+            click.echo(
+                f"warning: job {view.name} is broken, not scheduled: {view.broken}", err=True
+            )
+
+
+def _next(view: Any) -> str:
+    return view.next_runs[0].isoformat(timespec="minutes") if view.next_runs else "-"
 
 
 @jobs.command("show")
@@ -84,12 +94,17 @@ def jobs_show(name: str, store: str | None, as_json: bool, run_count: int) -> No
         return
     if view.warning:
         click.echo(f"warning: {view.warning}", err=True)
+    if view.broken:
+        click.echo(f"warning: job {name} is broken, not scheduled: {view.broken}", err=True)
     d = view.definition
     click.echo(
         f"job        {view.name} (version {view.version}{', paused' if view.paused else ''})"
     )
-    click.echo(f"notebook   {d.notebook} (pinned {view.versions[-1].notebook_sha256[:12]})")
+    pinned = f" (pinned {view.versions[-1].notebook_sha256[:12]})" if view.versions else ""
+    click.echo(f"notebook   {d.notebook}{pinned}")
     click.echo(f"schedule   {d.schedule or '-'} ({d.timezone})")
+    if view.broken:
+        click.echo(f"broken     {view.broken}")
     for moment in view.next_runs:
         click.echo(f"  next     {moment.isoformat(timespec='minutes')}")
     click.echo(f"kernel     {d.kernel or '(notebook default)'}")

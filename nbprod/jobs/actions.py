@@ -68,6 +68,9 @@ class JobView:
     runs_total: int = 0
     runs_succeeded: int = 0
     warning: str | None = None
+    broken: str | None = None
+    """Why the stored definition cannot be scheduled (bad schedule, timezone, ...): the
+    scheduler skips the job and listings show this instead of failing."""
     versions: list[JobVersion] = field(default_factory=list)
 
     def to_dict(self) -> dict[str, Any]:
@@ -84,27 +87,51 @@ class JobView:
             "runs_total": self.runs_total,
             "runs_succeeded": self.runs_succeeded,
             "warning": self.warning,
+            "broken": self.broken,
             "definition": self.definition.to_dict(),
             "versions": [v.to_dict() for v in self.versions],
         }
 
 
 def _view(summary: Any, next_count: int = 1) -> JobView:
+    from nbprod.jobs.definition import stored_problem
     from nbprod.jobs.service import next_fire_times
 
-    definition = JobDefinition.from_dict(summary.definition)
+    broken = stored_problem(summary.definition)
+    definition = _readable(summary) if broken else JobDefinition.from_dict(summary.definition)
+    next_times: list[datetime] = []
+    if not (broken or summary.paused):
+        try:
+            next_times = next_fire_times(definition, next_count)
+        except Exception as exc:  # noqa: BLE001 - one bad job must not break the listing
+            broken = f"cannot compute its fire times: {type(exc).__name__}: {exc}"
     return JobView(
         name=summary.name,
         version=summary.latest_version,
         definition=definition,
         paused=summary.paused,
-        next_runs=[] if summary.paused else next_fire_times(definition, next_count),
+        broken=broken,
+        next_runs=next_times,
         last_status=summary.last_status,
         last_run_id=summary.last_run_id,
         last_started_at=summary.last_started_at,
         runs_total=summary.runs_total,
         runs_succeeded=summary.runs_succeeded,
     )
+
+
+def _readable(summary: Any) -> JobDefinition:
+    """A broken stored definition as far as it can be shown."""
+    try:
+        return JobDefinition.from_dict(summary.definition)
+    except Exception:  # noqa: BLE001
+        data = summary.definition if isinstance(summary.definition, dict) else {}
+        return JobDefinition(
+            name=summary.name,
+            notebook=str(data.get("notebook", "?")),
+            schedule=str(summary.schedule) if summary.schedule else None,
+            timezone=str(summary.timezone),
+        )
 
 
 def list_jobs(*, settings: Settings) -> list[JobView]:
@@ -128,10 +155,13 @@ def show_job(name: str, *, settings: Settings, next_count: int = 3) -> JobView:
         if summary is None or summary.latest_version is None:  # None: runs, no definition
             raise JobNotFound(f"no job {name!r} in {store.url} (see `nbprod jobs list`)")
         view = _view(summary, next_count)
-        view.versions = catalog.job_versions(store.url, name)
+        try:
+            view.versions = catalog.job_versions(store.url, name)
+        except (TypeError, KeyError, ValueError, AttributeError) as exc:  # hand-written rows
+            view.broken = view.broken or f"unreadable versions: {type(exc).__name__}: {exc}"
     finally:
         catalog.close()
-    if view.versions:
+    if view.versions and not view.broken:
         view.warning = working_copy_differs(view.versions[-1])
     return view
 
@@ -141,9 +171,15 @@ def job_history(name: str, *, settings: Settings) -> list[JobVersion]:
 
 
 def next_runs(name: str, *, settings: Settings, count: int = 5) -> list[datetime]:
+    from nbprod.errors import BadInput
     from nbprod.jobs.service import next_fire_times
 
-    return next_fire_times(show_job(name, settings=settings, next_count=0).definition, count)
+    if not 0 <= count <= 1000:
+        raise BadInput(f"count must be from 0 to 1000, got {count}")
+    view = show_job(name, settings=settings, next_count=0)
+    if view.broken:
+        raise BadInput(f"job {name!r} is broken: {view.broken}")
+    return next_fire_times(view.definition, count)
 
 
 def prepare_job_run(
@@ -174,6 +210,15 @@ def prepare_job_run(
         raise JobNotFound(f"job {name!r} has no version {version}")
     pinned = chosen[-1]
     definition = pinned.definition
+    from nbprod.errors import BadInput
+    from nbprod.jobs.definition import stored_problem
+
+    problem = stored_problem(definition.to_dict())
+    if problem:
+        raise BadInput(
+            f"job {name!r} version {pinned.version} is broken: {problem} "
+            "(fix it with `nbprod jobs apply`)"
+        )
     store = _store_for(settings)
     path = materialize_snapshot(
         store, pinned.notebook_sha256, pinned.notebook_name, settings.home / "snapshots"

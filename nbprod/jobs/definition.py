@@ -11,7 +11,7 @@ from pathlib import Path
 from typing import Any
 
 from nbprod.durations import parse_duration
-from nbprod.errors import BadInput
+from nbprod.errors import BadInput, brief
 from nbprod.jobs.model import PRESETS, JobDefinition, Retention
 from nbprod.store import layout
 
@@ -25,22 +25,10 @@ def _fail(source: str, message: str) -> BadInput:
 
 
 def load_definition(path: str | Path) -> JobDefinition:
-    import yaml
+    from nbprod import safe_yaml
 
     path = Path(path)
-    try:
-        text = path.read_text("utf-8")
-    except FileNotFoundError:
-        raise BadInput(f"job definition not found: {path}") from None
-    except OSError as exc:
-        raise BadInput(f"cannot read job definition {path}: {exc.strerror}") from None
-    try:
-        data = yaml.safe_load(text)
-    except yaml.YAMLError as exc:
-        mark = getattr(exc, "problem_mark", None)
-        where = f" (line {mark.line + 1})" if mark else ""
-        problem = getattr(exc, "problem", None) or str(exc).splitlines()[0]
-        raise BadInput(f"{path}: invalid YAML{where}: {problem}") from None
+    data = safe_yaml.load_file(path, "job definition")
     return validate_definition(data, base_dir=path.resolve().parent, source=str(path))
 
 
@@ -52,36 +40,24 @@ def validate_definition(data: Any, *, base_dir: Path, source: str = "job") -> Jo
         if key not in _KNOWN:
             close = difflib.get_close_matches(str(key), sorted(_KNOWN), n=1)
             hint = f" (did you mean '{close[0]}'?)" if close else ""
-            raise _fail(source, f"unknown field '{key}'{hint}")
+            raise _fail(source, f"unknown field {brief(key)}{hint}")
     for required in ("name", "notebook"):
-        if not data.get(required):
+        if data.get(required) in (None, ""):
             raise _fail(source, f"'{required}' is required")
+    _no_nul(data, source)
     values = dict(data)
+    if not isinstance(values["name"], str):  # `name: 123` / `true` is not the job "123"
+        raise _fail(source, f"'name' must be text (quote it), got {brief(values['name'])}")
     try:
-        layout.check_job_name(str(values["name"]))
+        layout.check_job_name(values["name"])
     except BadInput as exc:
-        raise _fail(source, str(exc)) from None
+        raise _fail(source, f"name: {exc}") from None
 
-    notebook = Path(str(values["notebook"])).expanduser()
+    notebook = Path(_path(values["notebook"], "notebook", source)).expanduser()
     notebook = (base_dir / notebook).resolve() if not notebook.is_absolute() else notebook
     values["notebook"] = str(notebook)
 
-    values["schedule"] = _schedule(values.get("schedule"), source)
-    values["timezone"] = _timezone(values.get("timezone", "UTC"), source)
-    for key in ("timeout", "cell_timeout"):
-        if values.get(key) is not None:
-            values[key] = _positive_duration(values[key], key, source)
-    values["retry_delay"] = parse_duration(values.get("retry_delay", 60), f"{source}: retry_delay")
-    if values.get("catchup_window") is not None:
-        values["catchup_window"] = _positive_duration(
-            values["catchup_window"], "catchup_window", source
-        )
-    values["retries"] = _int(values.get("retries", 0), "retries", source, minimum=0)
-    values["concurrency"] = _int(values.get("concurrency", 1), "concurrency", source, minimum=1)
-    values["overlap"] = _choice(values.get("overlap", "skip"), "overlap", ("skip", "queue"), source)
-    values["catchup"] = _choice(
-        values.get("catchup", "latest"), "catchup", ("none", "latest", "all"), source
-    )
+    values.update(_scheduling(values, source))
     values["tags"] = _tags(values.get("tags") or [], source)
     values["notifications"] = _notifications(values.get("notifications") or {}, source)
     values["retention"] = _retention(values.get("retention") or {}, source)
@@ -92,15 +68,53 @@ def validate_definition(data: Any, *, base_dir: Path, source: str = "job") -> Jo
     if values.get("store") is not None:
         from nbprod.store import open_store
 
-        open_store(str(values["store"]))  # raises BadInput for an unusable URL
-        values["store"] = str(values["store"])
+        values["store"] = _path(values["store"], "store", source)
+        open_store(values["store"])  # raises BadInput for an unusable URL
     if values.get("kernel") is not None:
-        values["kernel"] = str(values["kernel"])
+        if not isinstance(values["kernel"], str) or not 0 < len(values["kernel"]) <= 255:
+            raise _fail(source, f"'kernel' must be a kernel name, got {brief(values['kernel'])}")
     parameters = values.get("parameters") or {}
     if not isinstance(parameters, dict):
         raise _fail(source, "'parameters' must be a mapping of name: value")
     values["parameters"] = parameters
     return JobDefinition.from_dict(values)
+
+
+def _scheduling(values: dict[str, Any], source: str) -> dict[str, Any]:
+    """The checked fields the scheduler and the listings compute with."""
+    checked: dict[str, Any] = {
+        "schedule": _schedule(values.get("schedule"), source),
+        "timezone": _timezone(values.get("timezone", "UTC"), source),
+        "retry_delay": parse_duration(values.get("retry_delay", 60), f"{source}: retry_delay"),
+        "retries": _int(values.get("retries", 0), "retries", source, minimum=0, maximum=1000),
+        "concurrency": _int(
+            values.get("concurrency", 1), "concurrency", source, minimum=1, maximum=10_000
+        ),
+        "overlap": _choice(values.get("overlap", "skip"), "overlap", ("skip", "queue"), source),
+        "catchup": _choice(
+            values.get("catchup", "latest"), "catchup", ("none", "latest", "all"), source
+        ),
+    }
+    for key in ("timeout", "cell_timeout", "catchup_window"):
+        if values.get(key) is not None:
+            checked[key] = _positive_duration(values[key], key, source)
+    return checked
+
+
+def stored_problem(data: Any) -> str | None:
+    """Why a stored definition (from an older version, or written by hand into the store)
+    cannot be scheduled or listed, or None. Applies the checks of `jobs apply` to the
+    fields the scheduler computes with; the notebook and store are not touched."""
+    try:
+        if not isinstance(data, dict):
+            return "the definition is not a mapping"
+        JobDefinition.from_dict(data)
+        _scheduling(data, "definition")
+    except BadInput as exc:
+        return str(exc).removeprefix("definition: ")
+    except Exception as exc:  # noqa: BLE001 - any unreadable definition is broken, not fatal
+        return f"unreadable definition: {type(exc).__name__}: {exc}"
+    return None
 
 
 def check_against_notebook(definition: JobDefinition, source: str = "job") -> tuple[bytes, Any]:
@@ -122,9 +136,13 @@ def check_against_notebook(definition: JobDefinition, source: str = "job") -> tu
 def _schedule(value: Any, source: str) -> str | None:
     if value in (None, ""):
         return None
-    text = " ".join(str(value).split())
+    if not isinstance(value, str) or len(value) > 200:
+        raise _fail(source, f"'schedule' must be a cron expression or preset, got {brief(value)}")
+    text = " ".join(value.split())
     expression = PRESETS.get(text, text)
     from croniter import croniter
+
+    from nbprod.scheduler.cron import MAX_GAP_YEARS, first_fire
 
     if text.startswith("@") and text not in PRESETS:
         raise _fail(source, f"unknown schedule preset {text!r} (use {', '.join(PRESETS)})")
@@ -134,19 +152,59 @@ def _schedule(value: Any, source: str) -> str | None:
             f"invalid cron expression {text!r} (m h dom mon dow, optionally a sixth field "
             "for seconds)",
         )
+    if first_fire(expression) is None:
+        raise _fail(
+            source,
+            f"schedule {text!r} never fires (no fire time in the next {MAX_GAP_YEARS} years, "
+            "e.g. a day the month does not have)",
+        )
     return text
+
+
+MAX_TIMEZONE_LENGTH = 64
+"""The longest IANA name has 32 characters."""
 
 
 def _timezone(value: Any, source: str) -> str:
     from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
+    problem = f"unknown timezone {brief(value)} (use an IANA name like Europe/Berlin)"
+    if not isinstance(value, str) or not value or len(value) > MAX_TIMEZONE_LENGTH:
+        raise _fail(source, problem)
     try:
-        ZoneInfo(str(value))
-    except (ZoneInfoNotFoundError, ValueError):
+        ZoneInfo(value)
+    except (ZoneInfoNotFoundError, ValueError, OSError):  # OSError: "America" is a folder
+        raise _fail(source, problem) from None
+    return value
+
+
+def _path(value: Any, key: str, source: str) -> str:
+    """A path or URL as text the file system can take: no NUL byte, no component longer
+    than 255 bytes, at most 4096 bytes."""
+    if not isinstance(value, str) or not value:
+        raise _fail(source, f"'{key}' must be a path, got {brief(value)}")
+    encoded = value.encode("utf-8", "surrogateescape")
+    if len(encoded) > 4096 or any(len(part) > 255 for part in encoded.split(b"/")):
         raise _fail(
-            source, f"unknown timezone {value!r} (use an IANA name like Europe/Berlin)"
-        ) from None
-    return str(value)
+            source, f"'{key}' is too long (at most 255 bytes per path component): {brief(value)}"
+        )
+    return value
+
+
+def _no_nul(value: Any, source: str, where: str = "") -> None:
+    """Refuse NUL bytes in any text of the definition (parameter values aside)."""
+    if isinstance(value, str) and "\x00" in value:
+        raise _fail(source, f"{where or 'a value'} contains a NUL byte")
+    if isinstance(value, dict):
+        for key, item in value.items():
+            name = f"{where}.{key}" if where else str(key)
+            if isinstance(key, str) and "\x00" in key:
+                raise _fail(source, f"field name {brief(key)} contains a NUL byte")
+            if name != "parameters":
+                _no_nul(item, source, name)
+    elif isinstance(value, list):
+        for index, item in enumerate(value):
+            _no_nul(item, source, f"{where}[{index}]")
 
 
 def _positive_duration(value: Any, key: str, source: str) -> float:
@@ -156,15 +214,18 @@ def _positive_duration(value: Any, key: str, source: str) -> float:
     return seconds
 
 
-def _int(value: Any, key: str, source: str, minimum: int) -> int:
-    if isinstance(value, bool) or not isinstance(value, int) or value < minimum:
-        raise _fail(source, f"'{key}' must be a whole number >= {minimum}, got {value!r}")
+def _int(value: Any, key: str, source: str, minimum: int, maximum: int) -> int:
+    if isinstance(value, bool) or not isinstance(value, int) or not minimum <= value <= maximum:
+        raise _fail(
+            source,
+            f"'{key}' must be a whole number from {minimum} to {maximum}, got {brief(value)}",
+        )
     return value
 
 
 def _choice(value: Any, key: str, options: tuple[str, ...], source: str) -> str:
     if value not in options:
-        raise _fail(source, f"'{key}' must be one of {', '.join(options)}, got {value!r}")
+        raise _fail(source, f"'{key}' must be one of {', '.join(options)}, got {brief(value)}")
     return str(value)
 
 
@@ -186,12 +247,20 @@ def _notifications(value: Any, source: str) -> dict[str, Any]:
             raise _fail(source, f"notifications.{event} must be a list of targets")
         for target in targets:
             kind = target.get("type") if isinstance(target, dict) else None
-            if kind not in _NOTIFY_TYPES:
+            if not isinstance(kind, str) or kind not in _NOTIFY_TYPES:
                 raise _fail(source, f"notifications.{event}: type must be webhook, slack or email")
             if not target.get(_NOTIFY_TYPES[kind]):
                 raise _fail(
                     source, f"notifications.{event}: a {kind} target needs '{_NOTIFY_TYPES[kind]}'"
                 )
+            if kind in ("webhook", "slack"):
+                from nbprod.notify import url_problem
+
+                problem = url_problem(target["url"])
+                if problem:
+                    raise _fail(
+                        source, f"notifications.{event}: {problem}, got {brief(target['url'])}"
+                    )
     return value
 
 
@@ -203,15 +272,13 @@ def _retention(value: Any, source: str) -> Retention:
         raise _fail(source, f"unknown retention field '{sorted(unknown)[0]}'")
     keep = value.get("keep_last")
     if keep is not None:
-        keep = _int(keep, "retention.keep_last", source, minimum=1)
+        keep = _int(keep, "retention.keep_last", source, minimum=1, maximum=1_000_000)
     older = value.get("older_than")
     days = None
     if older is not None:
-        days = (
-            parse_duration(
-                older if not isinstance(older, int | float) else f"{older}d",
-                f"{source}: retention.older_than",
-            )
-            / 86400
+        in_days = isinstance(older, int | float) and not isinstance(older, bool)
+        seconds = parse_duration(
+            older * 86400 if in_days else older, f"{source}: retention.older_than"
         )
+        days = seconds / 86400
     return Retention(keep_last=keep, older_than_days=days)

@@ -139,19 +139,23 @@ def next_fire_times(
 
     from croniter import croniter
 
+    from nbprod.scheduler.cron import MAX_GAP_YEARS
+
     tz = ZoneInfo(definition.timezone)
     start = (after or datetime.now(timezone.utc)).astimezone(tz)
     expression = PRESETS.get(definition.schedule, definition.schedule)
-    itr = croniter(expression, start)
+    itr = croniter(expression, start, max_years_between_matches=MAX_GAP_YEARS)
     return [itr.get_next(datetime).astimezone(tz) for _ in range(count)]
 
 
 def working_copy_differs(version: JobVersion) -> str | None:
     """A warning when the notebook on disk is not the pinned snapshot, else None."""
+    from nbprod.safe_yaml import MAX_NOTEBOOK_BYTES, read_bounded
+
     path = Path(version.definition.notebook)
     try:
-        sha = hashlib.sha256(path.read_bytes()).hexdigest()
-    except OSError:
+        sha = hashlib.sha256(read_bounded(path, "notebook", limit=MAX_NOTEBOOK_BYTES)).hexdigest()
+    except BadInput:
         return f"the working copy {path} is missing; runs use the pinned snapshot"
     if sha != version.notebook_sha256:
         return (

@@ -17,8 +17,26 @@ MAX_FIRES_PER_TICK = 1000
 """Bound on one tick's work after a long downtime (older misses are summarised)."""
 
 
+MAX_GAP_YEARS = 10
+"""A schedule with no fire time this far ahead never fires (``0 0 31 2 *``: Feb 31); the
+longest real gap is Feb 29 across a non-leap 2100 (eight years)."""
+
+
 def expression(schedule: str) -> str:
     return PRESETS.get(schedule, schedule)
+
+
+def first_fire(cron: str, after: datetime | None = None) -> datetime | None:
+    """The first fire time of a cron expression after ``after`` (default now, UTC), or None
+    when there is none within MAX_GAP_YEARS (or croniter cannot compute one)."""
+    from croniter import croniter
+
+    start = after or datetime.now(timezone.utc)
+    try:
+        itr = croniter(expression(cron), start, max_years_between_matches=MAX_GAP_YEARS)
+        return itr.get_next(datetime)
+    except (ValueError, KeyError, OverflowError):  # CroniterBadDateError is a ValueError
+        return None
 
 
 def fire_times(definition: JobDefinition, after: datetime) -> Iterator[datetime]:
@@ -32,7 +50,11 @@ def fire_times(definition: JobDefinition, after: datetime) -> Iterator[datetime]
     if not definition.schedule:
         return
     tz = ZoneInfo(definition.timezone)
-    itr = croniter(expression(definition.schedule), after.astimezone(tz))
+    itr = croniter(
+        expression(definition.schedule),
+        after.astimezone(tz),
+        max_years_between_matches=MAX_GAP_YEARS,
+    )
     last: datetime | None = None
     last_wall: datetime | None = None
     while True:

@@ -14,6 +14,8 @@ from datetime import datetime
 from typing import Any
 
 from nbprod.config import Settings
+from nbprod.errors import BadInput
+from nbprod.jobs.definition import stored_problem
 from nbprod.jobs.model import JobDefinition
 from nbprod.records import new_run_id
 from nbprod.scheduler.cron import plan_fires
@@ -43,6 +45,8 @@ class Scheduler:
         self.store_url = open_store(settings.store).url
         self.name = worker_id()
         self.stopping = threading.Event()
+        self._broken: dict[str, str] = {}
+        """job -> why it cannot be scheduled (logged once per reason)."""
 
     # -- one tick -----------------------------------------------------------------------
 
@@ -57,37 +61,57 @@ class Scheduler:
         for summary in self.catalog.jobs(self.store_url):
             if summary.paused or not summary.schedule or summary.latest_version is None:
                 continue
-            definition = JobDefinition.from_dict(summary.definition)
-            plan = plan_fires(
-                definition,
-                last_fire=self.queue.last_fire(self.store_url, summary.name),
-                active_since=parse_iso(summary.created_at),
-                now=now,
-            )
-            if plan.skipped_beyond:
-                event(
-                    "skipped",
-                    job=summary.name,
-                    count=plan.skipped_beyond,
-                    reason="missed: downtime longer than one tick can list",
-                )
-            for moment, reason in plan.skip:
-                if self.queue.record_fire(
-                    self.store_url,
-                    summary.name,
-                    moment,
-                    decision="skipped",
-                    reason=reason,
-                    scheduler=self.name,
-                    now=now,
-                ):
+            try:  # one bad job definition must not stop the others (or the reaper)
+                queued += self._fire_job(summary, now)
+            except Exception as exc:  # noqa: BLE001
+                broken = isinstance(exc, BadInput)
+                reason = str(exc) if broken else f"{type(exc).__name__}: {exc}"
+                if self._broken.get(summary.name) != reason:  # log once, not every tick
                     event(
-                        "skipped", job=summary.name, scheduled_for=moment.isoformat(), reason=reason
+                        "job_broken" if broken else "job_fire_failed",
+                        job=summary.name,
+                        reason=reason,
                     )
-            for moment in plan.fire:
-                run_id = self._fire(summary, definition, moment, now)
-                if run_id:
-                    queued.append(run_id)
+                self._broken[summary.name] = reason
+            else:
+                self._broken.pop(summary.name, None)
+        return queued
+
+    def _fire_job(self, summary: Any, now: datetime) -> list[str]:
+        """Fire one job's due times; BadInput if its stored definition is broken."""
+        queued = []
+        problem = stored_problem(summary.definition)
+        if problem:
+            raise BadInput(problem)
+        definition = JobDefinition.from_dict(summary.definition)
+        plan = plan_fires(
+            definition,
+            last_fire=self.queue.last_fire(self.store_url, summary.name),
+            active_since=parse_iso(summary.created_at),
+            now=now,
+        )
+        if plan.skipped_beyond:
+            event(
+                "skipped",
+                job=summary.name,
+                count=plan.skipped_beyond,
+                reason="missed: downtime longer than one tick can list",
+            )
+        for moment, reason in plan.skip:
+            if self.queue.record_fire(
+                self.store_url,
+                summary.name,
+                moment,
+                decision="skipped",
+                reason=reason,
+                scheduler=self.name,
+                now=now,
+            ):
+                event("skipped", job=summary.name, scheduled_for=moment.isoformat(), reason=reason)
+        for moment in plan.fire:
+            run_id = self._fire(summary, definition, moment, now)
+            if run_id:
+                queued.append(run_id)
         return queued
 
     def _fire(

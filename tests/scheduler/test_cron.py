@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from datetime import datetime, timedelta, timezone
+from pathlib import Path
 
 import pytest
 
@@ -156,3 +157,41 @@ def test_unscheduled_job_never_fires():
         ).fire
         == []
     )
+
+
+# -- schedules that never fire -------------------------------------------------------------
+
+
+@pytest.mark.parametrize("schedule", ["0 0 31 2 *", "0 0 30 2 *", "0 0 31 4,6,9,11 *"])
+def test_a_schedule_that_never_fires_is_bad_input_everywhere(schedule):
+    from nbprod.errors import BadInput
+    from nbprod.jobs.definition import validate_definition
+    from nbprod.scheduler.cron import first_fire
+    from nbprod.server.rest import cron_preview
+
+    assert first_fire(schedule, datetime(2026, 1, 1, tzinfo=UTC)) is None
+    with pytest.raises(BadInput, match="never fires"):
+        validate_definition(
+            {"name": "j", "notebook": "/nb.ipynb", "schedule": schedule}, base_dir=Path("/")
+        )
+    with pytest.raises(BadInput, match="never fires"):  # the REST cron preview: a 400
+        cron_preview(schedule)
+
+
+def test_rare_schedules_still_fire():
+    from nbprod.scheduler.cron import first_fire
+
+    start = datetime(2096, 3, 1, tzinfo=UTC)  # Feb 29: 2100 is no leap year, 2104 is
+    assert first_fire("0 0 29 2 *", start) == datetime(2104, 2, 29, tzinfo=UTC)
+    assert first_fire("0 0 L 2 *", start) == datetime(2097, 2, 28, tzinfo=UTC)
+
+
+def test_a_broken_stored_schedule_fails_fast_not_forever():
+    from nbprod.jobs.definition import stored_problem
+
+    broken = job("0 0 31 2 *")
+    with pytest.raises(ValueError):
+        next(fire_times(broken, datetime(2026, 1, 1, tzinfo=UTC)))
+    assert "never fires" in stored_problem(broken.to_dict())
+    assert "unknown timezone" in stored_problem(job("@daily", "Mars/Olympus").to_dict())
+    assert stored_problem(job("@daily").to_dict()) is None
