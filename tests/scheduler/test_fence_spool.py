@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import hashlib
 import json
 from pathlib import Path
 
@@ -37,8 +38,10 @@ def _item() -> Item:
 
 def test_flush_of_a_fenced_spool_folder_writes_only_non_final_names(tmp_path: Path) -> None:
     folder = spool.run_folder(tmp_path / "spool", RUN)
+    snapshot = json.dumps({"status": "succeeded", "name": "input.ipynb"})
+    digest = hashlib.sha256(snapshot.encode()).hexdigest()  # the store verifies snapshot keys
     files = {
-        "input.ipynb": (layout.snapshot_key("0" * 64), True),
+        "input.ipynb": (layout.snapshot_key(digest), True),
         "nb.ipynb": (layout.output_key("job", RUN, "nb.ipynb"), False),
         "kernel.log": (layout.kernel_log_key("job", RUN), False),
         "run.json": (layout.record_key("job", RUN), False),
@@ -58,5 +61,5 @@ def test_flush_of_a_fenced_spool_folder_writes_only_non_final_names(tmp_path: Pa
         "kernel.fenced-c0ffee.log",
         "nb.fenced-c0ffee.ipynb",
     ]
-    assert store.exists(layout.snapshot_key("0" * 64))  # shared objects are still published
+    assert store.exists(layout.snapshot_key(digest))  # shared objects are still published
     assert not folder.exists()
