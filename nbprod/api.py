@@ -432,7 +432,7 @@ def cancel_run(run_id: str, *, settings: Settings) -> str:
     import platform
     import signal
 
-    from nbprod.errors import BadInput, RunNotFound
+    from nbprod.errors import BadInput, Conflict, RunNotFound
     from nbprod.scheduler.queue import Queue, utcnow
 
     catalog = open_catalog(settings)
@@ -442,7 +442,7 @@ def cancel_run(run_id: str, *, settings: Settings) -> str:
         if item is not None:
             state = queue.request_cancel(item.store, item.run_id, utcnow())
             if state == "done":
-                raise BadInput(f"run {item.run_id} has already finished ({item.final_status})")
+                raise Conflict(f"run {item.run_id} has already finished ({item.final_status})")
             return {
                 "cancelled": f"cancelled {item.run_id} before it started",
                 "running": f"cancel requested for {item.run_id}; its worker stops it",
@@ -454,7 +454,7 @@ def cancel_run(run_id: str, *, settings: Settings) -> str:
     except RunNotFound:
         raise RunNotFound(f"no queued or running run {run_id!r}") from None
     if record.status is not RunStatus.RUNNING:
-        raise BadInput(f"run {record.run_id} has already finished ({record.status.value})")
+        raise Conflict(f"run {record.run_id} has already finished ({record.status.value})")
     host, pid = record.host.get("hostname"), record.host.get("pid")
     if host != platform.node() or not pid:
         raise BadInput(f"run {record.run_id} runs on {host} outside any worker; cancel it there")

@@ -53,3 +53,8 @@ class CatalogError(NbprodError):
     """The catalog database could not be opened, migrated or written."""
 
     exit_code = 6
+
+
+class Conflict(BadInput):
+    """The request clashes with the current state (a run already finished, a job that
+    exists); the REST API answers 409."""

@@ -19,7 +19,7 @@ from jupyter_server.extension.handler import ExtensionHandlerMixin
 from jupyter_server.utils import url_path_join
 from tornado import web
 
-from nbprod.errors import BadInput, CatalogError, InvalidName, NbprodError, StoreError
+from nbprod.errors import BadInput, CatalogError, Conflict, NbprodError, StoreError
 from nbprod.server.service import BrowseService
 from nbprod.server.views import diff as diff_view
 from nbprod.server.views import files as files_view
@@ -79,8 +79,8 @@ def failure_for(exc: BaseException) -> _Failure:
     ):
         text = str(exc) if not isinstance(exc, KeyError) else f"not found: {exc.args[0]!r}"
         return _Failure(404, text)
-    if isinstance(exc, InvalidName):
-        return _Failure(400, str(exc))
+    if isinstance(exc, Conflict):
+        return _Failure(409, str(exc))
     if isinstance(exc, BadInput):
         return _Failure(400, str(exc))
     if isinstance(exc, StoreError):
@@ -199,7 +199,8 @@ class BaseHandler(ExtensionHandlerMixin, JupyterHandler):
         self.set_header("Content-Security-Policy", PAGE_CSP)
         if self._json or self.json_only or self.request.path.endswith(".json"):
             self.set_header("Content-Type", "application/json; charset=utf-8")
-            self.finish(dumps({"status": status_code, "message": message}))
+            field = getattr(exc, "field", None)
+            self.finish(dumps({"status": status_code, "message": message, "field": field}))
             return
         self.set_header("Content-Type", "text/html; charset=utf-8")
         try:
