@@ -352,3 +352,17 @@ class RenderHandler(BaseHandler):
         self.set_header("X-Content-Type-Options", "nosniff")
         self.set_header("X-Nbprod-Render-Cache", "hit" if cached else "miss")
         self.finish(html)
+
+
+class UnknownApiHandler(BaseHandler):
+    """Any other path under /nbprod/api/: a JSON 404 (not Jupyter's HTML page), any method."""
+
+    json_only = True
+
+    def check_xsrf_cookie(self) -> None:
+        return None  # it does nothing, so there is nothing to forge
+
+    def _unknown(self, *args: Any) -> None:
+        raise _Failure(404, f"no API route {self.request.method} {self.request.path}")
+
+    get = post = put = delete = patch = _unknown

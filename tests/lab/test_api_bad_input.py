@@ -70,6 +70,12 @@ CASES: list[tuple[str, str, Any, int, str | None]] = [
     ("POST", "/runs", '{"path": "\\ud800.ipynb"}', 400, "path"),
     ("POST", "/runs", {**RUN, "parameters": {"greeting": "a\x00"}}, 400, "parameters.greeting"),
     ("POST", "/runs", '{"path": "trivial.ipynb", "timeout": NaN}', 400, None),
+    # unknown routes and methods answer JSON too, not Jupyter's HTML page
+    ("GET", "/nothing-here", None, 404, None),
+    ("POST", "/nothing-here", {}, 404, None),
+    ("GET", "/jobs/a/b/c", None, 404, None),
+    ("POST", "/jobs/-bad-name/runs", {}, 404, None),
+    ("DELETE", "/runs", None, 405, None),
 ]
 
 

@@ -242,7 +242,11 @@ def test_job_lifecycle(api_server: LabServer):
 
 
 def test_unknown_api_route_is_404(api_server: LabServer):
-    assert api_server.get(f"{API}/nothing-here").status_code == 404
+    for method, path in [("GET", "/nothing-here"), ("PUT", "/jobs/a/b"), ("GET", "")]:
+        answer = api_server.request(method, f"{API}{path}")
+        assert answer.status_code == 404, (method, path, answer.text[:200])
+        assert answer.headers["Content-Type"].startswith("application/json")
+        assert answer.json()["status"] == 404 and answer.json()["message"]
 
 
 def test_every_route_is_in_the_openapi_document():
