@@ -66,7 +66,9 @@ class ApiHandler(BaseHandler):
     def root(self) -> str:
         return self.settings.get("nbprod_contents_root") or self.contents_manager.root_dir
 
-    def body(self) -> dict[str, Any]:
+    def body(self, *, required: bool = False) -> dict[str, Any]:
+        if required and not self.request.body.strip():
+            raise rest.FieldError("the request needs a JSON object body")
         return shape.parse_body(self.request.body)
 
     def text_arg(self, name: str, default: str = "", *, path: bool = False) -> str:
@@ -175,7 +177,9 @@ class JobApiHandler(ApiHandler):
     @endpoint
     async def put(self, name: str) -> None:
         job = await self.call(
-            functools.partial(rest.save_job, self.settings_, self.body(), root=self.root, name=name)
+            functools.partial(
+                rest.save_job, self.settings_, self.body(required=True), root=self.root, name=name
+            )
         )
         self.reply(job)
 

@@ -265,6 +265,10 @@ def test_every_route_is_in_the_openapi_document():
     for pattern, _ in API_ROUTES:
         path = re.sub(r"\([^)]*\)", "{}", pattern)
         assert path in documented, f"{pattern} is not in specification/nbprod-api.yml"
+    server = spec["servers"][0]["url"].rstrip("/")
+    for path in spec["paths"]:  # the server URL must not repeat the paths' prefix
+        assert (server + path).startswith("/nbprod/api/"), (server, path)
+        assert "/nbprod/api/nbprod/api" not in server + path
     methods = {m for p in spec["paths"].values() for m in p}
     assert {"get", "post", "put", "delete"} <= methods
     time.sleep(0)
