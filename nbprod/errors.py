@@ -49,6 +49,11 @@ class StoreUnavailable(StoreError):
     """The store did not answer (network, endpoint, permissions); worth retrying later."""
 
 
+class CorruptData(StoreError, ValueError):
+    """A stored run record or notebook cannot be read (truncated, edited, not what nbprod
+    wrote); retrying will not help. A ValueError too, for callers that skip bad records."""
+
+
 class CatalogError(NbprodError):
     """The catalog database could not be opened, migrated or written."""
 

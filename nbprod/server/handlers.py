@@ -19,7 +19,14 @@ from jupyter_server.extension.handler import ExtensionHandlerMixin
 from jupyter_server.utils import url_path_join
 from tornado import web
 
-from nbprod.errors import BadInput, CatalogError, Conflict, NbprodError, StoreError
+from nbprod.errors import (
+    BadInput,
+    CatalogError,
+    Conflict,
+    CorruptData,
+    NbprodError,
+    StoreError,
+)
 from nbprod.server.service import BrowseService
 from nbprod.server.views import diff as diff_view
 from nbprod.server.views import files as files_view
@@ -83,6 +90,8 @@ def failure_for(exc: BaseException) -> _Failure:
         return _Failure(409, str(exc))
     if isinstance(exc, BadInput):
         return _Failure(400, str(exc))
+    if isinstance(exc, CorruptData):
+        return _Failure(502, f"corrupt data in the store: {exc}")
     if isinstance(exc, StoreError):
         return _Failure(502, f"store error: {exc}")
     if isinstance(exc, CatalogError):

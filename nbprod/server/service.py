@@ -11,7 +11,7 @@ from pathlib import Path
 from typing import Any
 
 from nbprod.config import Settings
-from nbprod.errors import InvalidName
+from nbprod.errors import CorruptData, InvalidName
 from nbprod.records import RunRecord
 from nbprod.server.listing import checked_key
 from nbprod.server.render import NotebookRenderer
@@ -74,7 +74,10 @@ class BrowseService:
             data = self.store.get(layout.record_key(record.job, record.run_id))
         except (KeyError, InvalidName):
             return record
-        stored = RunRecord.from_json(data)
+        try:
+            stored = RunRecord.from_json(data)
+        except CorruptData:
+            return record  # the catalog's copy is readable; the page still shows the run
         if stored.status.value != "running" or (
             stored.progress.cells_done >= record.progress.cells_done
         ):
