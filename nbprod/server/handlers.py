@@ -56,7 +56,7 @@ PAGE_CSP = "; ".join(
 
 SANDBOX_CSP = "; ".join(
     [
-        "sandbox allow-scripts allow-popups allow-popups-to-escape-sandbox",
+        "sandbox allow-scripts",
         "default-src 'none'",
         "script-src 'unsafe-inline' 'unsafe-eval'",
         "style-src 'unsafe-inline'",
@@ -67,7 +67,19 @@ SANDBOX_CSP = "; ".join(
     ]
 )
 """Rendered notebooks and stored HTML: scripts run, but in an opaque origin (never the
-app's), and they can load nothing from any server."""
+app's), and they can load nothing from any server. No ``allow-popups``: ``window.open`` and
+``target=_blank`` links would reach any server (a popup is a new page, outside the frame's
+CSP); no ``allow-top-navigation`` or ``allow-forms`` either. The frame navigating itself is
+held by the embedding page's ``frame-src 'self'``."""
+
+ACTIVE_TYPES = (
+    "text/html",
+    "application/xhtml+xml",
+    "image/svg+xml",
+    "text/xml",
+    "application/xml",
+)
+"""Stored files whose scripts run when a browser opens them as a page."""
 
 
 class _Failure(web.HTTPError):
@@ -198,6 +210,11 @@ class BaseHandler(ExtensionHandlerMixin, JupyterHandler):
             json_url=json_url,
             **context,
         )
+
+    def opened_as_page(self) -> bool:
+        """The browser asks for a top-level page (a pasted link), not a frame's content:
+        a page has no embedding ``frame-src`` to hold its navigations."""
+        return self.request.headers.get("Sec-Fetch-Dest", "") == "document"
 
     def write_error(self, status_code: int, **kwargs: Any) -> None:
         exc = kwargs.get("exc_info", (None, None, None))[1]
@@ -331,14 +348,18 @@ class RawHandler(BaseHandler):
     async def get(self, path: str) -> None:
         from nbprod.server.viewers import mimetype
 
-        data = await self.call(self.service.read, path.strip("/"))
         name = path.rstrip("/").rsplit("/", 1)[-1]
         kind = mimetype(name)
+        download = self.get_argument("download", "") not in ("", "0")
+        if kind in ACTIVE_TYPES and not download and self.opened_as_page():
+            self.redirect(self.url("files", path.strip("/")))  # shown there, in the frame
+            return
+        data = await self.call(self.service.read, path.strip("/"))
         if kind.startswith("text/") or kind in ("application/json", "application/x-ipynb+json"):
             kind += "; charset=utf-8"
         self.set_header("Content-Type", kind)
         self.set_header("X-Content-Type-Options", "nosniff")
-        if self.get_argument("download", "") not in ("", "0"):
+        if download:
             self.set_header("Content-Disposition", f"attachment; filename*=UTF-8''{quote(name)}")
         self.finish(data)
 
@@ -355,6 +376,9 @@ class RenderHandler(BaseHandler):
         path = path.strip("/")
         if not path.endswith(".ipynb"):
             raise _Failure(400, f"only notebooks (.ipynb) are rendered, not {path!r}")
+        if self.opened_as_page():
+            self.redirect(self.url("files", path))  # the file page frames the rendering
+            return
         data = await self.call(self.service.read, path)
         html, cached = await self.call(self.service.renderer.render, data)
         self.set_header("Content-Type", "text/html; charset=utf-8")
