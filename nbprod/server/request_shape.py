@@ -136,6 +136,8 @@ def check_form(body: Mapping[str, Any], kinds: Mapping[str, Kind]) -> None:
         if value is None:
             continue
         check_field(value, key, kind)
+    if "store" in kinds:
+        check_store(body.get("store"))
 
 
 def check_field(value: Any, field: str, kind: Kind) -> None:
@@ -155,6 +157,21 @@ def check_field(value: Any, field: str, kind: Kind) -> None:
     else:
         limit = MAX_WORD if kind in (Kind.WORD, Kind.NAME) else MAX_TEXT
         check_text(value, field, max_bytes=limit)
+
+
+def check_store(value: Any, field: str = "store") -> None:
+    """A store given through the API is a URL or an absolute path: a relative one would
+    be resolved against the Jupyter server's working directory, which no client knows."""
+    if not isinstance(value, str) or not value.strip():
+        return
+    from urllib.parse import urlparse
+
+    text = value.strip()
+    if len(urlparse(text).scheme) <= 1 and not text.startswith("/"):
+        raise FieldError(
+            f"store {text!r} is a relative path; give a URL (file://, s3://) or an absolute path",
+            field,
+        )
 
 
 def check_text(value: str, field: str | None, *, max_bytes: int = MAX_TEXT) -> str:

@@ -43,6 +43,9 @@ CASES: list[tuple[str, str, Any, int, str | None]] = [
     ("POST", "/runs", {"path": 5}, 400, "path"),
     ("POST", "/runs", {"path": "trivial.ipynb", "kernel": 5}, 400, "kernel"),
     ("POST", "/runs", {"path": "trivial.ipynb", "store": 5}, 400, "store"),
+    # a relative store would land in the Jupyter server's working directory
+    ("POST", "/runs", {"path": "trivial.ipynb", "store": "5"}, 400, "store"),
+    ("POST", "/jobs", {**OK_JOB, "store": "some/dir"}, 400, "store"),
     ("POST", "/jobs", {**OK_JOB, "description": 5}, 400, "description"),
     ("POST", "/jobs", {**OK_JOB, "retries": 1.5}, 400, "retries"),
     ("POST", "/jobs/nope/runs", {"parameters": 5}, 400, "parameters"),
