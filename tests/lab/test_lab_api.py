@@ -177,6 +177,7 @@ def test_job_lifecycle(api_server: LabServer):
     for change, field in [
         ({"timezone": "Mars/Base"}, "timezone"),
         ({"schedule": "61 * * * *"}, "schedule"),
+        ({"schedule": "0 0 30 2 *"}, "schedule"),  # never fires
         ({"retries": "-1"}, "retries"),
         ({"retries": "x"}, "retries"),
         ({"timeout": "never"}, "timeout"),
@@ -208,6 +209,9 @@ def test_job_lifecycle(api_server: LabServer):
     assert [v["version"] for v in version["versions"]] == [1, 2]
     bad = api_server.request("PUT", f"{API}/jobs/lab-daily", json={"retries": "x"})
     assert bad.status_code == 400 and bad.json()["field"] == "retries"
+    never = api_server.request("PUT", f"{API}/jobs/lab-daily", json={"schedule": "0 0 31 2 *"})
+    assert never.status_code == 400 and never.json()["field"] == "schedule", never.text
+    assert api_server.get(f"{API}/jobs/lab-daily").json()["version"] == 2  # nothing stored
     rename = api_server.request("PUT", f"{API}/jobs/lab-daily", json={"name": "other"})
     assert rename.status_code == 400 and rename.json()["field"] == "name"
     assert api_server.request("PUT", f"{API}/jobs/nope", json={}).status_code == 404
