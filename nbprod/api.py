@@ -460,7 +460,7 @@ def cancel_run(run_id: str, *, settings: Settings) -> str:
     import platform
     import signal
 
-    from nbprod.errors import BadInput, RunNotFound
+    from nbprod.errors import BadInput, Conflict, RunNotFound
     from nbprod.scheduler.lost import end_orphan, orphaned
     from nbprod.scheduler.queue import Queue, utcnow
 
@@ -471,7 +471,7 @@ def cancel_run(run_id: str, *, settings: Settings) -> str:
         if item is not None:
             state = queue.request_cancel(item.store, item.run_id, utcnow())
             if state == "done":
-                raise BadInput(f"run {item.run_id} has already finished ({item.final_status})")
+                raise Conflict(f"run {item.run_id} has already finished ({item.final_status})")
             if state == "running":
                 ended = _end_orphaned_item(queue, item, settings, catalog)
                 if ended:
@@ -485,7 +485,7 @@ def cancel_run(run_id: str, *, settings: Settings) -> str:
         except RunNotFound:
             raise RunNotFound(f"no queued or running run {run_id!r}") from None
         if record.status is not RunStatus.RUNNING:
-            raise BadInput(f"run {record.run_id} has already finished ({record.status.value})")
+            raise Conflict(f"run {record.run_id} has already finished ({record.status.value})")
         host, pid = record.host.get("hostname"), record.host.get("pid")
         if orphaned(record):
             why = f"its process {host}:{pid} was gone when the run was cancelled"

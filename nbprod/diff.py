@@ -13,6 +13,7 @@ import json
 from dataclasses import asdict, dataclass, field
 from typing import Any, Literal
 
+from nbprod.errors import StoreError
 from nbprod.records import RunRecord
 from nbprod.store import Store
 
@@ -170,11 +171,19 @@ def _load(store: Store, record: RunRecord, artifact: str, what: str, missing: di
         if not key:
             raise KeyError(artifact)
         data = store.get(key)
-        return nbformat.reads(data.decode("utf-8"), as_version=4)
+        nb = nbformat.reads(data.decode("utf-8"), as_version=4)
+        if not isinstance(nb.get("cells"), list):
+            raise ValueError("no list of cells")
+        return nb
     except KeyError:
         message = f"{what} missing from store ({record.run_id}: {key or 'no key in record'})"
+    except StoreError:
+        raise  # an unreachable store is not an unreadable notebook
     except Exception as exc:  # nbformat raises several JSON/validation types
-        message = f"{what} unreadable ({record.run_id}: {type(exc).__name__})"
+        message = (
+            f"{what} unreadable, not a valid notebook (truncated or edited?) "
+            f"({record.run_id}: {type(exc).__name__})"
+        )
     missing[artifact] = f"{missing[artifact]}; {message}" if artifact in missing else message
     return None
 

@@ -39,6 +39,11 @@ class RunNotFound(BadInput):
     """No run with the given id exists in the store."""
 
 
+class Conflict(BadInput):
+    """The request clashes with the current state (a run already finished, a job that
+    exists); the REST API answers 409."""
+
+
 class StoreError(NbprodError):
     """The store could not be read or written."""
 
@@ -60,6 +65,11 @@ class CorruptObject(StoreError):
 class DeleteRefused(StoreError):
     """A run cannot be deleted whole (a link on its path, a mount point inside, no
     permission): nothing of it was deleted, store and catalog are as they were."""
+
+
+class CorruptData(StoreError, ValueError):
+    """A stored run record or notebook cannot be read (truncated, edited, not what nbprod
+    wrote); retrying will not help. A ValueError too, for callers that skip bad records."""
 
 
 class CatalogError(NbprodError):

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 
-from nbprod.errors import InvalidName, RunNotFound
+from nbprod.errors import CorruptData, InvalidName, RunNotFound
 from nbprod.records import RunRecord, RunStatus
 from nbprod.store import Store, layout
 
@@ -54,7 +54,10 @@ def find_run(store: Store, run_id: str) -> RunRecord:
     if len(matches) > 1 and matches[0][1] != run_id:
         raise RunNotFound(f"run id prefix {run_id!r} is ambiguous ({len(matches)} runs match)")
     name, found = matches[0]
+    key = layout.record_key(name, found)
     try:
-        return RunRecord.from_json(store.get(layout.record_key(name, found)))
+        return RunRecord.from_json(store.get(key))
     except KeyError:
         raise RunNotFound(f"run {found!r} has no record yet in {store.url}") from None
+    except CorruptData as exc:
+        raise CorruptData(f"{store.url}/{key}: {exc}") from None

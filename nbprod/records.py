@@ -165,7 +165,14 @@ class RunRecord:
 
     @classmethod
     def from_json(cls, text: str | bytes) -> RunRecord:
-        return cls.from_dict(json.loads(text))
+        """A record from its JSON; CorruptData for text that is not one (truncated, edited)."""
+        from nbprod.errors import CorruptData
+
+        try:
+            return cls.from_dict(json.loads(text))
+        except (ValueError, KeyError, TypeError, AttributeError, RecursionError) as exc:
+            reason = f"{type(exc).__name__}: {exc}" if str(exc) else type(exc).__name__
+            raise CorruptData(f"run record is corrupt ({reason[:200]})") from None
 
 
 def _finite(value: Any) -> Any:

@@ -91,7 +91,10 @@ def parse_when(text: str, now: datetime | None = None) -> str:
     relative = _RELATIVE.match(value.lower())
     if relative:
         seconds = float(relative.group(1)) * _UNITS[relative.group(2)]
-        return isoformat((now or utcnow()) - timedelta(seconds=seconds))
+        try:
+            return isoformat((now or utcnow()) - timedelta(seconds=seconds))
+        except (OverflowError, ValueError):  # before the year 1: no run is that old
+            raise BadInput(f"invalid time {text!r}: too far back") from None
     try:
         moment = datetime.fromisoformat(value[:-1] + "+00:00" if value.endswith("Z") else value)
     except ValueError:

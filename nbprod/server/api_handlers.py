@@ -10,13 +10,14 @@ Registered only inside a full Jupyter server, never in the read-only ``nbprod br
 from __future__ import annotations
 
 import functools
-import json
 from collections.abc import Callable
 from typing import Any
 
 from jupyter_server.auth.decorator import authorized
 from tornado import web
 
+from nbprod.errors import Conflict
+from nbprod.server import request_shape as shape
 from nbprod.server import rest
 from nbprod.server.handlers import BaseHandler, _Failure, failure_for
 
@@ -28,7 +29,7 @@ class _FieldFailure(_Failure):
 
 
 def _failure(exc: BaseException) -> _Failure:
-    if isinstance(exc, rest.Conflict):
+    if isinstance(exc, Conflict):
         return _FieldFailure(409, str(exc), None)
     if isinstance(exc, rest.FieldError):
         return _FieldFailure(400, str(exc), exc.field)
@@ -65,16 +66,14 @@ class ApiHandler(BaseHandler):
     def root(self) -> str:
         return self.settings.get("nbprod_contents_root") or self.contents_manager.root_dir
 
-    def body(self) -> dict[str, Any]:
-        if not self.request.body:
-            return {}
-        try:
-            data = json.loads(self.request.body)
-        except (ValueError, UnicodeDecodeError):
-            raise rest.FieldError("the request body is not valid JSON") from None
-        if not isinstance(data, dict):
-            raise rest.FieldError("the request body must be a JSON object")
-        return data
+    def body(self, *, required: bool = False) -> dict[str, Any]:
+        if required and not self.request.body.strip():
+            raise rest.FieldError("the request needs a JSON object body")
+        return shape.parse_body(self.request.body)
+
+    def text_arg(self, name: str, default: str = "", *, path: bool = False) -> str:
+        """A query argument checked like a body field (NUL, length, path components)."""
+        return shape.check_query(self.get_argument(name, default), name, path=path)
 
     def reply(self, data: Any, status: int = 200) -> None:
         self.set_status(status)
@@ -110,7 +109,8 @@ class ApiHandler(BaseHandler):
         try:
             return int(text)
         except ValueError:
-            raise rest.FieldError(f"{name} must be a whole number, got {text!r}", name) from None
+            shown = text if len(text) <= 40 else text[:39] + "…"
+            raise rest.FieldError(f"{name} must be a whole number, got {shown!r}", name) from None
 
 
 class InfoHandler(ApiHandler):
@@ -133,11 +133,11 @@ class InfoHandler(ApiHandler):
 class ParametersHandler(ApiHandler):
     @endpoint
     async def get(self) -> None:
-        job = self.get_argument("job", "")
+        job = self.text_arg("job")
         if job:
             self.reply(await self.call(rest.job_notebook_info, self.settings_, job))
             return
-        path = self.get_argument("path", "")
+        path = self.text_arg("path", path=True)
         self.reply(await self.call(rest.notebook_info, self.root, path))
 
 
@@ -177,7 +177,9 @@ class JobApiHandler(ApiHandler):
     @endpoint
     async def put(self, name: str) -> None:
         job = await self.call(
-            functools.partial(rest.save_job, self.settings_, self.body(), root=self.root, name=name)
+            functools.partial(
+                rest.save_job, self.settings_, self.body(required=True), root=self.root, name=name
+            )
         )
         self.reply(job)
 
@@ -203,7 +205,7 @@ class JobRunHandler(ApiHandler):
 class RunsApiHandler(ApiHandler):
     @endpoint
     async def get(self) -> None:
-        job = self.get_argument("job", "") or None
+        job = self.text_arg("job") or None
         limit = self.int_arg("limit", 30)
         runs = await self.call(
             functools.partial(rest.list_runs, self.settings_, job=job, limit=limit)

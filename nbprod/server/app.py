@@ -99,13 +99,14 @@ class BrowseApp(ExtensionApp):
         return embedded
 
     def initialize_handlers(self) -> None:
-        from nbprod.server.routes import ROUTES
+        from nbprod.server.routes import FALLBACK_ROUTES, ROUTES
 
         if not self.standalone:
             from nbprod.server.api_handlers import API_ROUTES
 
             self.handlers.extend(API_ROUTES)
         self.handlers.extend(ROUTES)
+        self.handlers.extend(FALLBACK_ROUTES)
 
     async def stop_extension(self) -> None:
         embedded = self.settings.get("nbprod_embedded")

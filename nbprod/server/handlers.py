@@ -19,7 +19,14 @@ from jupyter_server.extension.handler import ExtensionHandlerMixin
 from jupyter_server.utils import url_path_join
 from tornado import web
 
-from nbprod.errors import BadInput, CatalogError, InvalidName, NbprodError, StoreError
+from nbprod.errors import (
+    BadInput,
+    CatalogError,
+    Conflict,
+    CorruptData,
+    NbprodError,
+    StoreError,
+)
 from nbprod.server.service import BrowseService
 from nbprod.server.views import diff as diff_view
 from nbprod.server.views import files as files_view
@@ -49,7 +56,7 @@ PAGE_CSP = "; ".join(
 
 SANDBOX_CSP = "; ".join(
     [
-        "sandbox allow-scripts allow-popups allow-popups-to-escape-sandbox",
+        "sandbox allow-scripts",
         "default-src 'none'",
         "script-src 'unsafe-inline' 'unsafe-eval'",
         "style-src 'unsafe-inline'",
@@ -60,7 +67,19 @@ SANDBOX_CSP = "; ".join(
     ]
 )
 """Rendered notebooks and stored HTML: scripts run, but in an opaque origin (never the
-app's), and they can load nothing from any server."""
+app's), and they can load nothing from any server. No ``allow-popups``: ``window.open`` and
+``target=_blank`` links would reach any server (a popup is a new page, outside the frame's
+CSP); no ``allow-top-navigation`` or ``allow-forms`` either. The frame navigating itself is
+held by the embedding page's ``frame-src 'self'``."""
+
+ACTIVE_TYPES = (
+    "text/html",
+    "application/xhtml+xml",
+    "image/svg+xml",
+    "text/xml",
+    "application/xml",
+)
+"""Stored files whose scripts run when a browser opens them as a page."""
 
 
 class _Failure(web.HTTPError):
@@ -79,10 +98,12 @@ def failure_for(exc: BaseException) -> _Failure:
     ):
         text = str(exc) if not isinstance(exc, KeyError) else f"not found: {exc.args[0]!r}"
         return _Failure(404, text)
-    if isinstance(exc, InvalidName):
-        return _Failure(400, str(exc))
+    if isinstance(exc, Conflict):
+        return _Failure(409, str(exc))
     if isinstance(exc, BadInput):
         return _Failure(400, str(exc))
+    if isinstance(exc, CorruptData):
+        return _Failure(502, f"corrupt data in the store: {exc}")
     if isinstance(exc, StoreError):
         return _Failure(502, f"store error: {exc}")
     if isinstance(exc, CatalogError):
@@ -190,6 +211,11 @@ class BaseHandler(ExtensionHandlerMixin, JupyterHandler):
             **context,
         )
 
+    def opened_as_page(self) -> bool:
+        """The browser asks for a top-level page (a pasted link), not a frame's content:
+        a page has no embedding ``frame-src`` to hold its navigations."""
+        return self.request.headers.get("Sec-Fetch-Dest", "") == "document"
+
     def write_error(self, status_code: int, **kwargs: Any) -> None:
         exc = kwargs.get("exc_info", (None, None, None))[1]
         message = getattr(exc, "message", None) or getattr(exc, "log_message", None)
@@ -199,7 +225,8 @@ class BaseHandler(ExtensionHandlerMixin, JupyterHandler):
         self.set_header("Content-Security-Policy", PAGE_CSP)
         if self._json or self.json_only or self.request.path.endswith(".json"):
             self.set_header("Content-Type", "application/json; charset=utf-8")
-            self.finish(dumps({"status": status_code, "message": message}))
+            field = getattr(exc, "field", None)
+            self.finish(dumps({"status": status_code, "message": message, "field": field}))
             return
         self.set_header("Content-Type", "text/html; charset=utf-8")
         try:
@@ -321,14 +348,18 @@ class RawHandler(BaseHandler):
     async def get(self, path: str) -> None:
         from nbprod.server.viewers import mimetype
 
-        data = await self.call(self.service.read, path.strip("/"))
         name = path.rstrip("/").rsplit("/", 1)[-1]
         kind = mimetype(name)
+        download = self.get_argument("download", "") not in ("", "0")
+        if kind in ACTIVE_TYPES and not download and self.opened_as_page():
+            self.redirect(self.url("files", path.strip("/")))  # shown there, in the frame
+            return
+        data = await self.call(self.service.read, path.strip("/"))
         if kind.startswith("text/") or kind in ("application/json", "application/x-ipynb+json"):
             kind += "; charset=utf-8"
         self.set_header("Content-Type", kind)
         self.set_header("X-Content-Type-Options", "nosniff")
-        if self.get_argument("download", "") not in ("", "0"):
+        if download:
             self.set_header("Content-Disposition", f"attachment; filename*=UTF-8''{quote(name)}")
         self.finish(data)
 
@@ -345,9 +376,26 @@ class RenderHandler(BaseHandler):
         path = path.strip("/")
         if not path.endswith(".ipynb"):
             raise _Failure(400, f"only notebooks (.ipynb) are rendered, not {path!r}")
+        if self.opened_as_page():
+            self.redirect(self.url("files", path))  # the file page frames the rendering
+            return
         data = await self.call(self.service.read, path)
         html, cached = await self.call(self.service.renderer.render, data)
         self.set_header("Content-Type", "text/html; charset=utf-8")
         self.set_header("X-Content-Type-Options", "nosniff")
         self.set_header("X-Nbprod-Render-Cache", "hit" if cached else "miss")
         self.finish(html)
+
+
+class UnknownApiHandler(BaseHandler):
+    """Any other path under /nbprod/api/: a JSON 404 (not Jupyter's HTML page), any method."""
+
+    json_only = True
+
+    def check_xsrf_cookie(self) -> None:
+        return None  # it does nothing, so there is nothing to forge
+
+    def _unknown(self, *args: Any) -> None:
+        raise _Failure(404, f"no API route {self.request.method} {self.request.path}")
+
+    get = post = put = delete = patch = _unknown

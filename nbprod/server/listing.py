@@ -18,6 +18,8 @@ from nbprod.store import Store, check_key
 
 MAX_PAGE = 1000
 """The largest page a caller may ask for (S3 returns at most 1,000 keys per request)."""
+NAME_MAX = 255
+"""Bytes of one name in a key (Linux ``NAME_MAX``)."""
 
 _SORTS = ("name", "size", "modified")
 
@@ -49,7 +51,19 @@ class Page:
 def normalize_folder(path: str) -> str:
     """'' for the root, else a checked key without slashes at the ends."""
     folder = (path or "").strip("/")
-    return check_key(folder) if folder else ""
+    return checked_key(folder) if folder else ""
+
+
+def checked_key(key: str) -> str:
+    """A store key the browse UI may look up: the store's key rules, and no name longer
+    than NAME_MAX bytes (such a name cannot exist on disk; asking a local store for it
+    fails with ENAMETOOLONG)."""
+    key = check_key(key)
+    for name in key.split("/"):
+        size = len(name.encode("utf-8", "surrogateescape"))
+        if size > NAME_MAX:
+            raise InvalidName(f"invalid store key: a name of {size} bytes (at most {NAME_MAX})")
+    return key
 
 
 def list_page(store: Store, folder: str, *, after: str | None = None, limit: int = 100) -> Page:
@@ -230,7 +244,7 @@ class _S3:
 
 def file_info(store: Store, key: str) -> FileEntry | None:
     """The object at ``key`` (size, modification time), or None when there is none."""
-    key = check_key(key)
+    key = checked_key(key)
     name = key.rsplit("/", 1)[-1]
     backend = _backend(store)
     if backend is _Local:

@@ -9,10 +9,12 @@ page can open a failed run at its failing cell.
 from __future__ import annotations
 
 import hashlib
+import json
 import os
 import secrets
 import threading
 from pathlib import Path
+from typing import Any
 
 RENDERER_VERSION = "1"
 """Bumped when the rendering below changes, so older cached pages are not used."""
@@ -69,12 +71,30 @@ class NotebookRenderer:
         return html, False
 
 
+def read_notebook(data: bytes) -> Any:
+    """Stored notebook bytes as a notebook; CorruptData when they are not one (a truncated
+    or edited file), so pages say so instead of failing."""
+    import nbformat
+
+    from nbprod.errors import CorruptData
+
+    try:
+        text = data.decode("utf-8")
+        json.loads(text)  # its error says where the text breaks off; nbformat's quotes it
+        nb = nbformat.reads(text, as_version=4)
+    except Exception as exc:  # nbformat raises several JSON/validation types
+        reason = str(exc).splitlines()[0][:200] if str(exc) else type(exc).__name__
+        raise CorruptData(f"not a valid notebook (truncated or edited?): {reason}") from None
+    if not isinstance(nb.get("cells"), list):
+        raise CorruptData("not a valid notebook (no list of cells)")
+    return nb
+
+
 def to_html(data: bytes) -> bytes:
     """Render notebook bytes to a standalone HTML page (nbconvert's lab template)."""
-    import nbformat
     from nbconvert import HTMLExporter
 
-    nb = nbformat.reads(data.decode("utf-8"), as_version=4)
+    nb = read_notebook(data)
     for index, cell in enumerate(nb.cells):
         cell["id"] = f"nbprod-{index}"
     exporter = HTMLExporter(template_name="lab")

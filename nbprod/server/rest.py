@@ -3,8 +3,10 @@
 Every operation calls the same core as the CLI: job definitions go through
 ``validate_definition`` + ``apply_definition`` (what ``nbprod jobs apply`` does), runs go
 through the catalog queue (``enqueue_notebook`` / ``enqueue_job``) that the scheduler's
-workers drain. Bad input raises :class:`FieldError` (400, naming the form field when one is
-to blame), unknown things raise ``NotFound`` (404), clashes raise :class:`Conflict` (409).
+workers drain. Request shapes (types, depth, NUL, lengths) are checked first by
+:mod:`nbprod.server.request_shape`. Bad input raises :class:`FieldError` (400, naming the
+form field when one is to blame), unknown things raise ``NotFound`` (404), clashes raise
+:class:`~nbprod.errors.Conflict` (409).
 """
 
 from __future__ import annotations
@@ -19,8 +21,12 @@ from pathlib import Path
 from typing import Any
 
 from nbprod.config import Settings
-from nbprod.errors import BadInput, NbprodError
+from nbprod.errors import BadInput, Conflict, KernelNotFound, ParameterError
+from nbprod.server import request_shape as shape
+from nbprod.server.request_shape import FieldError
 from nbprod.server.views.common import NotFound
+
+__all__ = ["Conflict", "FieldError", "NotFound"]
 
 API_VERSION = "1"
 """Bumped on incompatible changes; the frontend checks it (``GET /nbprod/api/info``)."""
@@ -31,18 +37,6 @@ OUTPUTS_DIR = "nbprod-outputs"
 FORM_FIELDS = ("name", "schedule", "timezone", "kernel", "retries", "timeout", "store")
 
 
-class FieldError(BadInput):
-    """Invalid input, with the form field to show the message next to (or None)."""
-
-    def __init__(self, message: str, field: str | None = None) -> None:
-        super().__init__(message)
-        self.field = field
-
-
-class Conflict(NbprodError):
-    """The request clashes with the current state (409)."""
-
-
 # -- notebooks and parameters -----------------------------------------------------------
 
 
@@ -50,13 +44,18 @@ def resolve_notebook(root: str | Path, path: str) -> Path:
     """A contents-API path (relative to the server's root) as a local notebook path."""
     if not isinstance(path, str) or not path.strip():
         raise FieldError("a notebook path is required", "path")
+    shape.check_path(path, "path")
     root = Path(root).resolve()
-    target = (root / path.strip().lstrip("/")).resolve()
-    if target != root and root not in target.parents:
-        raise FieldError(f"notebook path {path!r} is outside the server's root", "path")
-    if target.suffix != ".ipynb":
-        raise FieldError(f"{path!r} is not a notebook (.ipynb)", "path")
-    if not target.is_file():
+    try:
+        target = (root / path.strip().lstrip("/")).resolve()
+        if target != root and root not in target.parents:
+            raise FieldError(f"notebook path {path!r} is outside the server's root", "path")
+        if target.suffix != ".ipynb":
+            raise FieldError(f"{path!r} is not a notebook (.ipynb)", "path")
+        found = target.is_file()
+    except (OSError, RuntimeError) as exc:  # a symlink loop, a path the OS refuses
+        raise FieldError(f"cannot look up notebook path {path!r}: {exc}", "path") from None
+    if not found:
         raise NotFound(f"no notebook {path!r}")
     return target
 
@@ -68,8 +67,11 @@ def notebook_info(root: str | Path, path: str) -> dict[str, Any]:
     from nbprod.store import layout
 
     local = resolve_notebook(root, path)
-    _, _, nb = load_notebook(local)
-    schema = infer_schema(nb)
+    try:
+        _, _, nb = load_notebook(local)
+        schema = infer_schema(nb)
+    except BadInput as exc:
+        raise FieldError(str(exc), "path") from None
     kernel = (nb.metadata.get("kernelspec") or {}).get("name") or "python3"
     return {
         "path": path,
@@ -118,6 +120,11 @@ def parse_parameters(schema: Any, texts: Any) -> dict[str, Any]:
                 values[name] = coerce_value(param, text)
         except BadInput as exc:
             raise FieldError(str(exc), f"parameters.{name}") from None
+        except (ValueError, OverflowError) as exc:  # e.g. an int of more than 4300 digits
+            reason = str(exc).split(";")[0]
+            raise FieldError(
+                f"parameter {name!r} expects {param.type}: {reason}", f"parameters.{name}"
+            ) from None
     for param in schema.parameters:
         if param.required and param.name not in values:
             raise FieldError(f"parameter {param.name!r} is required", f"parameters.{param.name}")
@@ -138,11 +145,12 @@ def cron_preview(schedule: str, timezone: str = "UTC", count: int = 3) -> dict[s
     """Description and next fire times of a schedule, in ``timezone`` (validated like a job)."""
     from nbprod.jobs.definition import _schedule, _timezone
     from nbprod.jobs.model import JobDefinition
-    from nbprod.jobs.service import next_fire_times
     from nbprod.server.cron_text import describe
 
     if not 1 <= count <= 50:
         raise FieldError("count must be between 1 and 50", "count")
+    shape.check_query(schedule, "schedule")
+    shape.check_query(timezone, "timezone")
     try:
         text = _schedule(schedule, "schedule")
     except BadInput as exc:
@@ -158,8 +166,24 @@ def cron_preview(schedule: str, timezone: str = "UTC", count: int = 3) -> dict[s
         "schedule": text,
         "timezone": zone,
         "description": describe(text),
-        "next": [t.isoformat() for t in next_fire_times(definition, count)],
+        "next": [t.isoformat() for t in _fire_times(definition, count)],
     }
+
+
+def _fire_times(definition: Any, count: int) -> list[Any]:
+    """The next fire times, or a FieldError for a schedule that never fires (``0 0 30 2 *``:
+    croniter accepts it, then finds no date). The core's validation should reject such a
+    schedule before this point; this guard keeps the REST answer a 400 either way."""
+    from croniter import CroniterBadDateError
+
+    from nbprod.jobs.service import next_fire_times
+
+    try:
+        return next_fire_times(definition, count)
+    except CroniterBadDateError:
+        raise FieldError(
+            f"schedule {definition.schedule!r} never fires (no such date)", "schedule"
+        ) from None
 
 
 def timezones() -> list[str]:
@@ -219,6 +243,7 @@ def definition_from_form(
 
     if not isinstance(body, dict):
         raise FieldError("the request body must be a JSON object")
+    shape.check_form(body, shape.JOB_FORM)
     data: dict[str, Any] = dict(existing or {})
     data.pop("paused", None)
     retention = data.pop("retention", None) or {}
@@ -227,7 +252,7 @@ def definition_from_form(
         kept["older_than"] = f"{retention['older_than_days'] * 86400}s"
     if any(v is not None for v in kept.values()):
         data["retention"] = {k: v for k, v in kept.items() if v is not None}
-    name = body.get("name", data.get("name"))
+    name = body.get("name") or data.get("name")
     try:
         layout.check_job_name(str(name or ""))
     except BadInput as exc:
@@ -245,7 +270,7 @@ def definition_from_form(
         if key in body:
             value = body[key]
             data[key] = value.strip() if isinstance(value, str) else value
-            if data[key] in ("", None) and key != "description":
+            if value is None or (data[key] == "" and key != "description"):
                 data.pop(key)
     for key in ("retries",):
         if key in body and body[key] not in ("", None):
@@ -257,9 +282,9 @@ def definition_from_form(
                 data.pop(key, None)
             else:
                 data[key] = value
-    if "notifications" in body:
-        data["notifications"] = body["notifications"] or {}
-    if "parameters" in body:
+    if body.get("notifications") is not None:
+        data["notifications"] = body["notifications"]
+    if body.get("parameters") is not None:
         data["parameters"] = parse_parameters(_schema_of(notebook), body["parameters"])
 
     # Blame one field: validate each alone with the same checks as `nbprod jobs apply`.
@@ -274,6 +299,7 @@ def definition_from_form(
         definition = validate_definition(data, base_dir=notebook.parent, source="job")
     except BadInput as exc:
         raise FieldError(str(exc).removeprefix("job: ")) from None
+    _fire_times(definition, 1)  # before anything is stored
     return definition
 
 
@@ -294,14 +320,17 @@ def save_job(
     from nbprod.jobs.actions import apply_definition
     from nbprod.jobs.service import VersionConflict
 
+    if not isinstance(body, dict):
+        raise FieldError("the request body must be a JSON object")
+    shape.check_form(body, shape.JOB_FORM)
     existing = None
     if name is None:
-        new_name = body.get("name") if isinstance(body, dict) else None
+        new_name = body.get("name")
         if isinstance(new_name, str) and new_name and _exists(settings, new_name):
             raise Conflict(f"a job named {new_name!r} exists; edit it or choose another name")
     else:
         existing = get_job(settings, name)["definition"]
-        if isinstance(body, dict) and body.get("name", name) != name:
+        if body.get("name", name) not in (name, None):
             raise FieldError("a job cannot be renamed; create a new one", "name")
     definition = definition_from_form(body, root=root, existing=existing)
     try:
@@ -309,17 +338,18 @@ def save_job(
     except VersionConflict as exc:
         raise Conflict(str(exc)) from None
     except BadInput as exc:
-        raise FieldError(str(exc).removeprefix("job: "), _blame(str(exc))) from None
+        raise FieldError(str(exc).removeprefix("job: "), _blame(exc)) from None
     job = get_job(settings, definition.name)
     job["created"] = result.created
     job["changes"] = result.version.changes if result.created else []
     return job
 
 
-def _blame(message: str) -> str | None:
-    if "parameter" in message:
+def _blame(exc: BadInput) -> str | None:
+    """The form field a core error is about, by its type."""
+    if isinstance(exc, ParameterError):
         return "parameters"
-    if "kernel" in message:
+    if isinstance(exc, KernelNotFound):
         return "kernel"
     return None
 
@@ -366,6 +396,7 @@ def run_job_now(settings: Settings, name: str, body: dict[str, Any]) -> dict[str
     """Queue one run of a job's latest version, with optional parameter overrides."""
     from nbprod.api import enqueue_job
 
+    shape.check_form(body or {}, shape.JOB_RUN_FORM)
     job = get_job(settings, name)
     texts = (body or {}).get("parameters") or {}
     schema = _schema_of(Path(job["definition"]["notebook"])) if texts else None
@@ -382,6 +413,7 @@ def run_notebook_now(settings: Settings, body: dict[str, Any], *, root: str | Pa
 
     if not isinstance(body, dict):
         raise FieldError("the request body must be a JSON object")
+    shape.check_form(body, shape.RUN_FORM)
     path = resolve_notebook(root, body.get("path") or "")
     job = body.get("name") or layout.job_name_from_stem(path.stem)
     try:
@@ -422,7 +454,7 @@ def run_notebook_now(settings: Settings, body: dict[str, Any], *, root: str | Pa
             trigger="lab",
         )
     except BadInput as exc:
-        raise FieldError(str(exc), _blame(str(exc))) from None
+        raise FieldError(str(exc), _blame(exc)) from None
     request = requests[0]
     return {"run_id": request.run_id, "job": request.job, "status": "queued"}
 
@@ -545,10 +577,6 @@ def cancel_run(settings: Settings, run_id: str) -> dict[str, Any]:
         message = _cancel(run_id, settings=settings)
     except RunNotFound as exc:
         raise NotFound(str(exc)) from None
-    except BadInput as exc:
-        if "already finished" in str(exc):
-            raise Conflict(str(exc)) from None
-        raise
     return {"run_id": run_id, "message": message}
 
 

@@ -23,3 +23,6 @@ ROUTES = [
     (rf"/nbprod/api/runs/{_RUN}/status", h.RunStatusHandler),
 ]
 """(pattern, handler) pairs; jupyter_server prefixes each with its base URL."""
+
+FALLBACK_ROUTES = [(r"/nbprod/api(?:/.*)?", h.UnknownApiHandler)]
+"""Last of all (after the REST API's routes too): unknown API paths answer JSON 404."""

@@ -11,11 +11,12 @@ from pathlib import Path
 from typing import Any
 
 from nbprod.config import Settings
-from nbprod.errors import InvalidName
+from nbprod.errors import CorruptData, InvalidName
 from nbprod.records import RunRecord
+from nbprod.server.listing import checked_key
 from nbprod.server.render import NotebookRenderer
 from nbprod.server.views.common import NotFound
-from nbprod.store import Store, check_key, layout, open_store
+from nbprod.store import Store, layout, open_store
 
 
 class BrowseService:
@@ -73,7 +74,10 @@ class BrowseService:
             data = self.store.get(layout.record_key(record.job, record.run_id))
         except (KeyError, InvalidName):
             return record
-        stored = RunRecord.from_json(data)
+        try:
+            stored = RunRecord.from_json(data)
+        except CorruptData:
+            return record  # the catalog's copy is readable; the page still shows the run
         if stored.status.value != "running" or (
             stored.progress.cells_done >= record.progress.cells_done
         ):
@@ -99,9 +103,9 @@ class BrowseService:
     def read(self, key: str) -> bytes:
         """An object's bytes; NotFound for a missing one, InvalidName for a bad key."""
         try:
-            return self.store.get(check_key(key))
+            return self.store.get(checked_key(key))
         except KeyError:
             raise NotFound(f"no file {key!r} in the store") from None
 
     def is_file(self, key: str) -> bool:
-        return self.store.exists(check_key(key))
+        return self.store.exists(checked_key(key))

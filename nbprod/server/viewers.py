@@ -131,7 +131,13 @@ def contents_model(path: str, name: str, info: Any, data: bytes | None, fmt: str
     if data is None:
         return model
     if model["type"] == "notebook":
-        model["content"] = json.loads(data.decode("utf-8"))
+        from nbprod.errors import CorruptData
+
+        try:
+            model["content"] = json.loads(data.decode("utf-8"))
+        except (ValueError, RecursionError) as exc:
+            reason = f"{path} is not a valid notebook (truncated or edited?): {exc}"
+            raise CorruptData(reason) from None
         model["format"] = "json"
         return model
     if fmt != "base64":

@@ -170,7 +170,7 @@ def test_run_page(server: BrowseServer, populated: Populated):
     anchor = f"cell-id=nbprod-{populated.failing_cell}"
     assert f'href="/nbprod/render/failing_example/{run_id}/failing_example.ipynb#{anchor}"' in text
     frame = re.search(r"<iframe[^>]*>", text, re.S).group(0)
-    assert 'sandbox="allow-scripts allow-popups"' in frame and "allow-same-origin" not in frame
+    assert 'sandbox="allow-scripts"' in frame and "allow-same-origin" not in frame
     assert f"#{anchor}" in frame
     assert ">threshold</th>" in text and ">score</th>" in text
     assert "input snapshot" in text and ".nbprod/notebooks/" in text

@@ -177,6 +177,7 @@ def test_job_lifecycle(api_server: LabServer):
     for change, field in [
         ({"timezone": "Mars/Base"}, "timezone"),
         ({"schedule": "61 * * * *"}, "schedule"),
+        ({"schedule": "0 0 30 2 *"}, "schedule"),  # never fires
         ({"retries": "-1"}, "retries"),
         ({"retries": "x"}, "retries"),
         ({"timeout": "never"}, "timeout"),
@@ -208,6 +209,9 @@ def test_job_lifecycle(api_server: LabServer):
     assert [v["version"] for v in version["versions"]] == [1, 2]
     bad = api_server.request("PUT", f"{API}/jobs/lab-daily", json={"retries": "x"})
     assert bad.status_code == 400 and bad.json()["field"] == "retries"
+    never = api_server.request("PUT", f"{API}/jobs/lab-daily", json={"schedule": "0 0 31 2 *"})
+    assert never.status_code == 400 and never.json()["field"] == "schedule", never.text
+    assert api_server.get(f"{API}/jobs/lab-daily").json()["version"] == 2  # nothing stored
     rename = api_server.request("PUT", f"{API}/jobs/lab-daily", json={"name": "other"})
     assert rename.status_code == 400 and rename.json()["field"] == "name"
     assert api_server.request("PUT", f"{API}/jobs/nope", json={}).status_code == 404
@@ -242,7 +246,11 @@ def test_job_lifecycle(api_server: LabServer):
 
 
 def test_unknown_api_route_is_404(api_server: LabServer):
-    assert api_server.get(f"{API}/nothing-here").status_code == 404
+    for method, path in [("GET", "/nothing-here"), ("PUT", "/jobs/a/b"), ("GET", "")]:
+        answer = api_server.request(method, f"{API}{path}")
+        assert answer.status_code == 404, (method, path, answer.text[:200])
+        assert answer.headers["Content-Type"].startswith("application/json")
+        assert answer.json()["status"] == 404 and answer.json()["message"]
 
 
 def test_every_route_is_in_the_openapi_document():
@@ -261,6 +269,10 @@ def test_every_route_is_in_the_openapi_document():
     for pattern, _ in API_ROUTES:
         path = re.sub(r"\([^)]*\)", "{}", pattern)
         assert path in documented, f"{pattern} is not in specification/nbprod-api.yml"
+    server = spec["servers"][0]["url"].rstrip("/")
+    for path in spec["paths"]:  # the server URL must not repeat the paths' prefix
+        assert (server + path).startswith("/nbprod/api/"), (server, path)
+        assert "/nbprod/api/nbprod/api" not in server + path
     methods = {m for p in spec["paths"].values() for m in p}
     assert {"get", "post", "put", "delete"} <= methods
     time.sleep(0)

@@ -17,6 +17,8 @@ from nbprod.records import RunRecord
 
 PER_PAGE = 50
 MAX_PER_PAGE = 500
+MAX_NUMBER = 10**9
+"""Largest page number or position a query may ask for (SQL offsets stay 64-bit)."""
 
 
 def doc(help: str, metadata: Mapping[str, Any] | None = None, **kwargs: Any) -> Any:
@@ -111,16 +113,17 @@ def _plain(query: Mapping[str, Any]) -> dict[str, Any]:
     return {k: v for k, v in query.items() if v not in (None, "", [], ()) and k != "page"}
 
 
-def int_arg(value: str | None, name: str, default: int, lo: int = 1, hi: int | None = None) -> int:
+def int_arg(value: str | None, name: str, default: int, lo: int = 1, hi: int = MAX_NUMBER) -> int:
     if value in (None, ""):
         return default
     try:
-        number = int(value)
+        number = int(value) if len(value) <= 20 else None
     except ValueError:
-        raise BadInput(f"{name} must be a whole number, got {value!r}") from None
-    if number < lo or (hi is not None and number > hi):
-        bounds = f"between {lo} and {hi}" if hi is not None else f"at least {lo}"
-        raise BadInput(f"{name} must be {bounds}, got {number}")
+        number = None
+    if number is None:
+        raise BadInput(f"{name} must be a whole number, got {short_value(value, 30)!r}")
+    if number < lo or number > hi:
+        raise BadInput(f"{name} must be between {lo} and {hi}, got {short_value(str(number), 30)}")
     return number
 
 

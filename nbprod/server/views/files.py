@@ -74,6 +74,7 @@ class FileContext:
     table: list[list[str]] = doc("Rows of a CSV file (the first is usually the header).")
     truncated: bool = doc("Whether the page shows only the beginning of the file.")
     markdown_html: str | None = doc("Markdown rendered with raw HTML escaped.")
+    anchor: str | None = doc("Cell anchor the rendered notebook opens at (?cell=N), or null.")
 
 
 def crumbs(path: str) -> list[Crumb]:
@@ -105,7 +106,7 @@ def build(service: BrowseService, path: str, args: Mapping[str, Sequence[str]]) 
     if path:
         info = listing.file_info(service.store, path)
         if info is not None:
-            return _file(service, path, info)
+            return _file(service, path, info, args)
     return _folder(service, path, args)
 
 
@@ -158,8 +159,14 @@ def _folder(service: BrowseService, path: str, args: Mapping[str, Sequence[str]]
     )
 
 
-def _file(service: BrowseService, path: str, info: FileEntry) -> FileContext:
+def _file(
+    service: BrowseService, path: str, info: FileEntry, args: Mapping[str, Sequence[str]]
+) -> FileContext:
+    from nbprod.server.render import cell_anchor
+
     name = path.rsplit("/", 1)[-1]
+    cell = _arg(args, "cell")
+    anchor = cell_anchor(int_arg(cell, "cell", 0, 0)) if cell else None
     data = b""
     shown = prepare(name, b"")
     if shown.viewer not in ("notebook", "html", "image"):
@@ -178,6 +185,7 @@ def _file(service: BrowseService, path: str, info: FileEntry) -> FileContext:
         table=shown.table,
         truncated=shown.truncated,
         markdown_html=shown.markdown_html,
+        anchor=anchor,
     )
 
 
