@@ -183,6 +183,41 @@ def list_runs(
         catalog.close()
 
 
+def list_queued(
+    *, settings: Settings | None = None, job: str | None = None, limit: int | None = 50
+) -> list[dict[str, Any]]:
+    """Runs waiting in the queue for a worker, oldest first (`runs list --status queued`).
+
+    Queued runs have no run record yet (a record is written when a worker starts them), so
+    they come from the catalog's queue, not from the runs index.
+    """
+    from nbprod.scheduler.queue import QUEUED, Queue
+    from nbprod.store import open_store
+
+    settings = settings or Settings.load()
+    store_url = open_store(settings.store).url
+    catalog = open_catalog(settings)
+    try:
+        items = Queue(catalog).items((QUEUED,), limit=100_000)
+    finally:
+        catalog.close()
+    chosen = [i for i in items if i.store == store_url and (job is None or i.job == job)]
+    views = [
+        {
+            "run_id": i.run_id,
+            "job": i.job,
+            "status": QUEUED,
+            "attempt": i.attempt,
+            "enqueued_at": i.enqueued_at,
+            "available_at": i.available_at,
+            "scheduled_for": i.scheduled_for,
+            "parameters": dict((i.request or {}).get("parameters") or {}),
+        }
+        for i in chosen
+    ]
+    return views[:limit] if limit else views
+
+
 def list_runs_from_store(
     *, settings: Settings | None = None, job: str | None = None, limit: int | None = 50
 ) -> list[RunRecord]:

@@ -12,7 +12,11 @@ from nbprod.records import RunStatus
 
 STORE_HELP = "Store URL: a folder, file://PATH or s3://bucket/prefix [env: NBPROD_STORE]."
 STATUSES = [status.value for status in RunStatus]
-"""`--status` choices: the core's statuses, so a new one (lost) cannot be missing here."""
+"""Run record statuses: the core's, so a new one (lost) cannot be missing here."""
+
+LISTED_STATUSES = ["queued", *STATUSES]
+"""`runs list --status` choices: the record statuses plus `queued` (runs in the queue that
+have no record yet)."""
 
 
 def settings(**overrides: Any) -> Any:

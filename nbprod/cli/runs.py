@@ -18,8 +18,8 @@ def runs() -> None:
 @click.option(
     "--status",
     multiple=True,
-    type=click.Choice(common.STATUSES),
-    help="Only runs in this status (repeatable).",
+    type=click.Choice(common.LISTED_STATUSES),
+    help="Only runs in this status (repeatable); queued: waiting in the queue for a worker.",
 )
 @click.option("--since", help="Started at or after: 7d, 12h, 30m or an ISO date/time.")
 @click.option("--until", help="Started before: 7d, 12h, 30m or an ISO date/time.")
@@ -61,13 +61,17 @@ def runs_list(
     from nbprod import api
 
     settings = common.settings(store=store)
+    wanted = [s for s in status if s != "queued"]
+    queued = api.list_queued(settings=settings, job=job, limit=limit) if "queued" in status else []
     if from_store:
         records = api.list_runs_from_store(settings=settings, job=job, limit=limit)
+    elif status and not wanted:
+        records = []
     else:
         records = api.list_runs(
             settings=settings,
             job=job,
-            status=list(status),
+            status=wanted,
             since=since,
             until=until,
             tag=tag,
@@ -78,9 +82,12 @@ def runs_list(
             offset=offset,
         )
     if as_json:
-        common.echo_json([r.to_dict() for r in records])
+        common.echo_json([*queued, *(r.to_dict() for r in records)])
         return
     rows = [
+        (q["run_id"], q["job"], "queued", "", "", common.short_params(q["parameters"]))
+        for q in queued
+    ] + [
         (
             r.run_id,
             r.job,
