@@ -28,3 +28,12 @@ def test_readme_commands_exist():
     ci = (REPO / ".ci" / "run").read_text()
     assert 'pip install -e ".[test]" && python -m pytest' in ci
     assert "nbprod exec example_notebooks/sales_report.ipynb" in readme
+
+
+def test_every_test_named_in_the_reliability_doc_exists():
+    doc = (REPO / "docs" / "reliability.md").read_text()
+    refs = re.findall(r"`(tests/[\w/]+\.py)(?:::(\w+))?", doc)
+    assert refs
+    for path, name in refs:
+        source = (REPO / path).read_text()
+        assert not name or f"def {name}(" in source, f"{path}::{name}"
