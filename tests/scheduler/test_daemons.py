@@ -481,7 +481,8 @@ def test_restarted_scheduler_catches_up_per_policy(world: Env) -> None:
 
 
 def test_timeout_on_a_worker(world: Env) -> None:
-    job = world.job("slow", "print('has', 'started')", "import time\ntime.sleep(60)", timeout=2)
+    # 6 s: the run timeout counts from the kernel start, which takes seconds on a busy machine
+    job = world.job("slow", "print('has', 'started')", "import time\ntime.sleep(60)", timeout=6)
     run_id = world.enqueue(job)
     started = time.monotonic()
     done = world.cli("worker", "--burst", timeout=40)
