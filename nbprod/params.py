@@ -42,30 +42,11 @@ _SCALAR_TYPES = {"int", "float", "str", "bool", "list", "dict", "any"}
 
 
 class _Loader(safe_yaml.SafeLoader):
-    """The bounded SafeLoader (nbprod.safe_yaml) with YAML 1.2-style numbers and no timestamps.
-
-    YAML 1.1 turns ``010`` into 8, ``1:30`` into 90 and ``2024-01-01`` into a date
-    (not JSON-able); users mean a string, a string and a string. ``1e-3`` is a float.
+    """The bounded SafeLoader (nbprod.safe_yaml), whose YAML 1.2-style numbers and lack of
+    timestamps it inherits: YAML 1.1 turns ``010`` into 8, ``1:30`` into 90 and
+    ``2024-01-01`` into a date (not JSON-able); users mean a string, a string and a string.
+    ``1e-3`` is a float.
     """
-
-
-_Loader.yaml_implicit_resolvers = {
-    first: [(tag, rx) for tag, rx in rules if not tag.endswith((":int", ":float", ":timestamp"))]
-    for first, rules in yaml.SafeLoader.yaml_implicit_resolvers.items()
-}
-_Loader.add_implicit_resolver(
-    "tag:yaml.org,2002:int",
-    re.compile(r"^[-+]?(?:0|[1-9][0-9]*(?:_[0-9]+)*)$"),
-    list("-+0123456789"),
-)
-_Loader.add_implicit_resolver(
-    "tag:yaml.org,2002:float",
-    re.compile(
-        r"^(?:[-+]?(?:[0-9]+\.[0-9]*|\.[0-9]+)(?:[eE][-+]?[0-9]+)?|[-+]?[0-9]+[eE][-+]?[0-9]+"
-        r"|[-+]?\.(?:inf|Inf|INF)|\.(?:nan|NaN|NAN))$"
-    ),
-    list("-+.0123456789"),
-)
 
 
 @dataclass(frozen=True)
