@@ -37,3 +37,17 @@ def test_every_test_named_in_the_reliability_doc_exists():
     for path, name in refs:
         source = (REPO / path).read_text()
         assert not name or f"def {name}(" in source, f"{path}::{name}"
+
+
+def test_the_exit_code_table_matches_the_code():
+    from nbprod import errors
+    from nbprod.records import EXIT_SPOOLED, RunStatus
+
+    doc = (REPO / "docs" / "exit-codes.md").read_text()
+    rows = dict(re.findall(r"^\| (\d+) \|[^|]*\| ([^|]*) \|$", doc, flags=re.M))
+    for status in RunStatus:
+        if status.terminal:
+            assert f"`RunStatus.{status.name}`" in rows[str(status.exit_code)], status
+    for name in ("BadInput", "StoreError", "CatalogError"):
+        assert f"`{name}`" in rows[str(getattr(errors, name).exit_code)], name
+    assert "`EXIT_SPOOLED`" in rows[str(EXIT_SPOOLED)]
