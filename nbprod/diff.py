@@ -15,6 +15,7 @@ from typing import Any, Literal
 
 from nbprod.errors import StoreError
 from nbprod.records import RunRecord
+from nbprod.scraps import inline_value
 from nbprod.store import Store
 
 INJECTED_TAG = "injected-parameters"
@@ -135,8 +136,9 @@ def _is_number(value: Any) -> bool:
 def _scrap_values(scraps: dict[str, Any]) -> dict[str, Any]:
     values = {}
     for name, entry in scraps.items():
-        if isinstance(entry, dict) and entry.get("inline") and "value" in entry:
-            values[name] = entry["value"]
+        inline, value = inline_value(entry)
+        if inline:
+            values[name] = value
         else:
             encoder = entry.get("encoder", "?") if isinstance(entry, dict) else "?"
             values[name] = f"<{encoder} scrap, not recorded inline>"

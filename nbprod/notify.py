@@ -23,6 +23,7 @@ from urllib.parse import urlsplit, urlunsplit
 from nbprod import __version__
 from nbprod.config import Settings
 from nbprod.records import RunRecord
+from nbprod.scraps import inline_values
 
 logger = logging.getLogger("nbprod.notify")
 
@@ -46,11 +47,7 @@ def _status(record: RunRecord) -> str:
 def payload(event: str, record: RunRecord, output_location: str | None = None) -> dict[str, Any]:
     """The JSON document a webhook receives (and e-mails attach as ``run.json``)."""
     error = record.error
-    scraps = {
-        name: entry["value"]
-        for name, entry in (record.scraps or {}).items()
-        if isinstance(entry, dict) and entry.get("inline") and "value" in entry
-    }
+    scraps = inline_values(record.scraps)
     data = {
         "event": event,
         "run_id": record.run_id,

@@ -60,6 +60,11 @@ def isoformat(moment: datetime) -> str:
     return moment.astimezone(timezone.utc).isoformat(timespec="milliseconds").replace("+00:00", "Z")
 
 
+def parse_iso(text: str) -> datetime:
+    """An ISO 8601 timestamp as written by :func:`isoformat` (``Z`` accepted on 3.10)."""
+    return datetime.fromisoformat(text[:-1] + "+00:00" if text.endswith("Z") else text)
+
+
 def new_run_id(moment: datetime | None = None) -> str:
     """A time-sortable id: UTC timestamp to the millisecond plus 32 random bits.
 
@@ -89,6 +94,11 @@ class ErrorInfo:
     """Index of the failing cell in the *output* notebook (after error markers)."""
     execution_count: int | None = None
     traceback: list[str] = field(default_factory=list)
+
+    @property
+    def line(self) -> str:
+        """``ename: evalue``, the one line every listing shows."""
+        return f"{self.ename}: {self.evalue}"
 
 
 @dataclass

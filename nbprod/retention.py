@@ -21,7 +21,7 @@ from datetime import datetime, timedelta, timezone
 from typing import Any
 
 from nbprod.errors import BadInput
-from nbprod.records import RunRecord, RunStatus
+from nbprod.records import RunRecord, RunStatus, parse_iso
 from nbprod.store import Store, layout
 from nbprod.store.base import Removal
 
@@ -115,4 +115,4 @@ def plan_gc(
 
 def _started(record: RunRecord) -> datetime:
     stamp = record.started_at or record.created_at
-    return datetime.fromisoformat(stamp.replace("Z", "+00:00"))
+    return parse_iso(stamp)

@@ -38,6 +38,24 @@ def extract_scraps(nb: Any) -> dict[str, dict[str, Any]]:
     return scraps
 
 
+def inline_value(entry: Any) -> tuple[bool, Any]:
+    """``(True, value)`` for a scrap recorded inline, ``(False, None)`` otherwise (too big,
+    a display, or a record edited by hand)."""
+    if isinstance(entry, dict) and entry.get("inline") and "value" in entry:
+        return True, entry["value"]
+    return False, None
+
+
+def inline_values(scraps: Any) -> dict[str, Any]:
+    """Scrap name → value for the scraps a record holds inline."""
+    values = {}
+    for name, entry in (scraps or {}).items():
+        inline, value = inline_value(entry)
+        if inline:
+            values[name] = value
+    return values
+
+
 def _entry(encoder: str, value: Any) -> dict[str, Any]:
     if encoder in ("json", "text"):
         try:

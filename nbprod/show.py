@@ -48,7 +48,7 @@ def describe(record: RunRecord, store: Any) -> str:
             lines.append(f"  {name} = {shown}")
     if record.error:
         where = "" if record.error.cell_index is None else f" at cell {record.error.cell_index}"
-        lines.append(f"error      {record.error.ename}: {record.error.evalue}{where}")
+        lines.append(f"error      {record.error.line}{where}")
     lines.append("artifacts")
     for name, key in record.artifacts.items():
         lines.append(f"  {name:<12} {store.location(key)}")

@@ -110,7 +110,7 @@ def summary(record: Any) -> str:
     line = f"{record.status.value} in {record.duration_s:.1f}s"
     if record.error:
         where = f" (cell {record.error.cell_index})" if record.error.cell_index is not None else ""
-        line += f": {record.error.ename}: {record.error.evalue}{where}"
+        line += f": {record.error.line}{where}"
     return line
 
 

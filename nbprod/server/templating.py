@@ -4,11 +4,12 @@ from __future__ import annotations
 
 import json
 from collections.abc import Sequence
-from datetime import datetime
 from typing import Any
 from urllib.parse import quote
 
 from jinja2 import Environment, FileSystemLoader, StrictUndefined, select_autoescape
+
+from nbprod.records import parse_iso
 
 
 def make_environment(paths: Sequence[str]) -> Environment:
@@ -50,7 +51,7 @@ def when(iso: str | None) -> str:
     if not iso:
         return "–"
     try:
-        moment = datetime.fromisoformat(iso.replace("Z", "+00:00"))
+        moment = parse_iso(iso)
     except ValueError:
         return iso
     if moment.utcoffset():

@@ -14,6 +14,7 @@ from urllib.parse import urlencode
 
 from nbprod.errors import BadInput
 from nbprod.records import RunRecord
+from nbprod.scraps import inline_values
 
 PER_PAGE = 50
 MAX_PER_PAGE = 500
@@ -50,7 +51,7 @@ class RunRow:
 
     @classmethod
     def of(cls, record: RunRecord) -> RunRow:
-        error = f"{record.error.ename}: {record.error.evalue}" if record.error else None
+        error = record.error.line if record.error else None
         progress = None
         if record.progress.cells_total:
             progress = f"{record.progress.cells_done}/{record.progress.cells_total}"
@@ -70,11 +71,7 @@ class RunRow:
 
 def inline_scraps(scraps: Mapping[str, Any]) -> dict[str, Any]:
     """Scrap name → value for the scraps recorded inline (others are not in the record)."""
-    return {
-        name: entry["value"]
-        for name, entry in scraps.items()
-        if isinstance(entry, dict) and entry.get("inline") and "value" in entry
-    }
+    return inline_values(scraps)
 
 
 @dataclass

@@ -7,6 +7,7 @@ from dataclasses import asdict, dataclass
 from typing import Any
 
 from nbprod.records import RunRecord
+from nbprod.scraps import inline_value
 from nbprod.server.render import cell_anchor
 from nbprod.server.service import BrowseService
 from nbprod.server.views.common import doc, short_value
@@ -91,9 +92,8 @@ def context_for(service: BrowseService, record: RunRecord) -> RunContext:
     ]
     scraps = []
     for name, entry in record.scraps.items():
+        inline, value = inline_value(entry)
         entry = entry if isinstance(entry, dict) else {}
-        inline = bool(entry.get("inline")) and "value" in entry
-        value = entry.get("value") if inline else None
         shown = short_value(value, 200) if inline else "not recorded inline (see the notebook)"
         scraps.append(ScrapRow(name, str(entry.get("encoder", "?")), inline, value, shown))
     artifacts = []
