@@ -58,26 +58,7 @@ def main() -> None:
 @parameter_options
 @common.store_option
 @click.option("--job", envvar="NBPROD_JOB", help="Job name [default: the notebook's stem].")
-@click.option(
-    "-k",
-    "--kernel",
-    envvar="NBPROD_KERNEL",
-    help="Kernel name [default: the notebook's kernelspec].",
-)
-@click.option(
-    "--cwd",
-    type=click.Path(file_okay=False),
-    help="Working directory of the kernel [default: the notebook's folder].",
-)
-@click.option(
-    "--timeout", type=float, envvar="NBPROD_TIMEOUT", help="Seconds allowed for the whole run."
-)
-@click.option(
-    "--cell-timeout",
-    type=float,
-    envvar="NBPROD_CELL_TIMEOUT",
-    help="Seconds allowed for any one cell.",
-)
+@common.execution_options
 @click.option(
     "--progress/--no-progress",
     default=None,

@@ -54,6 +54,42 @@ def json_option(fn: Any) -> Any:
     return click.option("--json", "as_json", is_flag=True, help="Print JSON.")(fn)
 
 
+def parameter_option(help: str = "Set a parameter; the value is parsed by its type.") -> Any:
+    return click.option(
+        "-p",
+        "--parameter",
+        "cli_parameters",
+        nargs=2,
+        multiple=True,
+        metavar="NAME VALUE",
+        help=help,
+    )
+
+
+def execution_options(fn: Any) -> Any:
+    """--kernel, --cwd, --timeout and --cell-timeout: how each run of a command executes."""
+    fn = click.option(
+        "--cell-timeout",
+        type=float,
+        envvar="NBPROD_CELL_TIMEOUT",
+        help="Seconds allowed for any one cell.",
+    )(fn)
+    fn = click.option(
+        "--timeout", type=float, envvar="NBPROD_TIMEOUT", help="Seconds allowed for a whole run."
+    )(fn)
+    fn = click.option(
+        "--cwd",
+        type=click.Path(file_okay=False),
+        help="Working directory of the kernel [default: the notebook's folder].",
+    )(fn)
+    return click.option(
+        "-k",
+        "--kernel",
+        envvar="NBPROD_KERNEL",
+        help="Kernel name [default: the notebook's kernelspec].",
+    )(fn)
+
+
 def parameter_options(fn: Any) -> Any:
     fn = click.option(
         "-y",
@@ -71,15 +107,7 @@ def parameter_options(fn: Any) -> Any:
         metavar="FILE",
         help="YAML or JSON file of parameters (repeatable; -p wins).",
     )(fn)
-    return click.option(
-        "-p",
-        "--parameter",
-        "cli_parameters",
-        nargs=2,
-        multiple=True,
-        metavar="NAME VALUE",
-        help="Set a parameter; the value is parsed by its type.",
-    )(fn)
+    return parameter_option()(fn)
 
 
 def report_run(result: Any, *, as_json: bool, quiet: bool) -> None:

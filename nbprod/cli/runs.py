@@ -145,15 +145,7 @@ def runs_diff(run_a: str, run_b: str, store: str | None, as_json: bool, color: b
 @runs.command("rerun")
 @click.argument("run_id")
 @common.store_option
-@click.option(
-    "-p",
-    "--parameter",
-    "cli_parameters",
-    nargs=2,
-    multiple=True,
-    metavar="NAME VALUE",
-    help="Override a parameter of the original run.",
-)
+@common.parameter_option(help="Override a parameter of the original run.")
 @click.option("--progress/--no-progress", default=None, help="Progress bar.")
 @click.option("-q", "--quiet", is_flag=True, help="Print only the output location.")
 @common.json_option

@@ -118,12 +118,7 @@ def new(notebook: str, template: str, job: bool) -> None:
 @click.option("--dry-run", is_flag=True, help="Validate and print the runs; queue nothing.")
 @common.store_option
 @click.option("--job", help="Job name of the runs [default: the notebook's stem].")
-@click.option("-k", "--kernel", envvar="NBPROD_KERNEL", help="Kernel name.")
-@click.option("--cwd", type=click.Path(file_okay=False), help="Working directory of the kernels.")
-@click.option("--timeout", type=float, envvar="NBPROD_TIMEOUT", help="Seconds allowed per run.")
-@click.option(
-    "--cell-timeout", type=float, envvar="NBPROD_CELL_TIMEOUT", help="Seconds allowed per cell."
-)
+@common.execution_options
 @click.option("-q", "--quiet", is_flag=True, help="Print only the sweep id.")
 def sweep(
     notebook: str,
