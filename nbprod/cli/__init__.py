@@ -148,7 +148,8 @@ def _register() -> None:
     from nbprod.cli.ops import scheduler, status, worker
     from nbprod.cli.runs import runs
     from nbprod.cli.store import catalog, gc, store
-    from nbprod.cli.sweeps import new, sweep, sweeps_group, templates
+    from nbprod.cli.sweeps import sweep, sweeps_group
+    from nbprod.cli.templates import new, templates
 
     for command in (
         *(runs, jobs, store, catalog, gc, scheduler, worker, status, browse),
