@@ -144,10 +144,12 @@ def params_(notebook: str, as_json: bool) -> None:
 
 def _register() -> None:
     from nbprod.cli.browse import browse
+    from nbprod.cli.catalog import catalog
+    from nbprod.cli.gc import gc
     from nbprod.cli.jobs import jobs
     from nbprod.cli.ops import scheduler, status, worker
     from nbprod.cli.runs import runs
-    from nbprod.cli.store import catalog, gc, store
+    from nbprod.cli.store import store
     from nbprod.cli.sweeps import sweep, sweeps_group
     from nbprod.cli.templates import new, templates
 
