@@ -72,14 +72,10 @@ def payload(event: str, record: RunRecord, output_location: str | None = None) -
     return json.loads(json.dumps(data, default=str))  # JSON-able, whatever the values were
 
 
-def events_for(record: RunRecord, started: bool = False) -> list[str]:
-    """The events a run triggers: on_start when it starts, then on_success or on_failure."""
-    if started:
-        return ["on_start"]
-    status = _status(record)
-    if status == "running":
-        return []
-    return ["on_success"] if status == "succeeded" else ["on_failure"]
+def end_event(status: str) -> str:
+    """The event a run's ending sends: on_success, or on_failure for every other terminal
+    status (failed, timed out, kernel died, cancelled, lost)."""
+    return "on_success" if str(getattr(status, "value", status)) == "succeeded" else "on_failure"
 
 
 def send(

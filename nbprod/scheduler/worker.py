@@ -19,6 +19,7 @@ from typing import Any
 
 from nbprod.config import Settings
 from nbprod.errors import NbprodError
+from nbprod.notify import end_event
 from nbprod.scheduler import policy
 from nbprod.scheduler.durable import persist, transient
 from nbprod.scheduler.events import event
@@ -194,7 +195,7 @@ class Worker:
             run_id=item.run_id,
         )
         _notify(
-            "on_success" if status == "succeeded" else "on_failure",
+            end_event(status),
             result.record,
             notifications,
             self.settings,

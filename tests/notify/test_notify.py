@@ -108,10 +108,12 @@ def test_webhook_gets_the_payload_of_a_failed_run(receiver: Receiver, settings: 
             {"type": "webhook", "url": receiver.url("/hook?token=s3cret"), "headers": {"X-T": "1"}}
         ]
     }
-    [event] = notify.events_for(record)
-    assert event == "on_failure"
     [delivery] = notify.send(
-        event, record, hooks, settings=settings, output_location="/store/out.ipynb"
+        notify.end_event(record.status),
+        record,
+        hooks,
+        settings=settings,
+        output_location="/store/out.ipynb",
     )
     assert delivery.ok, delivery.error
     assert delivery.target == f"webhook http://127.0.0.1:{receiver.port}/hook"
@@ -198,15 +200,13 @@ def test_events_route_to_their_own_targets(receiver: Receiver, settings: Setting
         event: [{"type": "webhook", "url": receiver.url(f"/{event}")}] for event in notify.EVENTS
     }
     running = make_record(RunStatus.RUNNING, finished_at=None, duration_s=None)
-    assert notify.events_for(running) == []
-    assert notify.events_for(running, started=True) == ["on_start"]
-    for event in notify.events_for(running, started=True):
-        notify.send(event, running, hooks, settings=settings)
+    notify.send("on_start", running, hooks, settings=settings)
     succeeded = make_record(RunStatus.SUCCEEDED)
-    assert notify.events_for(succeeded) == ["on_success"]
-    for event in notify.events_for(succeeded):
-        [delivery] = notify.send(event, succeeded, hooks, settings=settings)
-        assert delivery.ok
+    assert notify.end_event(succeeded.status) == "on_success"
+    [delivery] = notify.send(
+        notify.end_event(succeeded.status), succeeded, hooks, settings=settings
+    )
+    assert delivery.ok
     assert [r["path"] for r in receiver.requests] == ["/on_start", "/on_success"]
     assert [receiver.json(i)["event"] for i in range(2)] == ["on_start", "on_success"]
     assert receiver.json(1)["error"] is None
@@ -219,7 +219,7 @@ def test_events_route_to_their_own_targets(receiver: Receiver, settings: Setting
 )
 def test_every_other_terminal_status_is_a_failure(status):
     record = make_record(status)
-    assert notify.events_for(record) == ["on_failure"]
+    assert notify.end_event(record.status) == "on_failure"
     record.scheduled_for = "2026-11-26T14:00:00Z"  # the scheduler's field, when it exists
     doc = notify.payload("on_failure", record)
     assert doc["status"] == str(getattr(status, "value", status))
