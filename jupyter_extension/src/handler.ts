@@ -15,10 +15,7 @@ export class ApiError extends Error {
   }
 }
 
-export async function requestAPI<T>(
-  endpoint: string,
-  init: RequestInit = {}
-): Promise<T> {
+export async function requestAPI<T>(endpoint: string, init: RequestInit = {}): Promise<T> {
   const settings = ServerConnection.makeSettings();
   const url = URLExt.join(settings.baseUrl, 'nbprod', 'api', endpoint);
   let response: Response;
@@ -28,7 +25,7 @@ export async function requestAPI<T>(
     throw new ApiError(0, `cannot reach the server: ${error}`);
   }
   const text = await response.text();
-  let data: any = null;
+  let data: { message?: string; field?: string } | null = null;
   if (text) {
     try {
       data = JSON.parse(text);
@@ -46,11 +43,7 @@ export async function requestAPI<T>(
   return data as T;
 }
 
-export function postJSON<T>(
-  endpoint: string,
-  body: unknown = {},
-  method = 'POST'
-): Promise<T> {
+export function postJSON<T>(endpoint: string, body: unknown = {}, method = 'POST'): Promise<T> {
   return requestAPI<T>(endpoint, { method, body: JSON.stringify(body) });
 }
 
@@ -58,8 +51,5 @@ export function postJSON<T>(
 export function browseRunUrl(runId: string, cell?: number | null): string {
   const settings = ServerConnection.makeSettings();
   const hash = cell !== null && cell !== undefined ? `#cell-id=nbprod-${cell}` : '';
-  return (
-    URLExt.join(settings.baseUrl, 'nbprod', 'runs', encodeURIComponent(runId)) +
-    hash
-  );
+  return URLExt.join(settings.baseUrl, 'nbprod', 'runs', encodeURIComponent(runId)) + hash;
 }

@@ -2,11 +2,7 @@
  * nbprod for JupyterLab: a Schedule button on notebooks (toolbar, command palette, file
  * browser context menu) and a Jobs panel in the left sidebar.
  */
-import {
-  ILabShell,
-  JupyterFrontEnd,
-  JupyterFrontEndPlugin
-} from '@jupyterlab/application';
+import { ILabShell, JupyterFrontEnd, JupyterFrontEndPlugin } from '@jupyterlab/application';
 import { ICommandPalette, showDialog, Dialog, ToolbarButton } from '@jupyterlab/apputils';
 import { IDocumentManager } from '@jupyterlab/docmanager';
 import { DocumentRegistry } from '@jupyterlab/docregistry';
@@ -202,9 +198,10 @@ const plugin: JupyterFrontEndPlugin<void> = {
     });
 
     // The toolbar button: it acts on the notebook whose toolbar it is in.
-    class ScheduleButton
-      implements DocumentRegistry.IWidgetExtension<NotebookPanel, INotebookModel>
-    {
+    class ScheduleButton implements DocumentRegistry.IWidgetExtension<
+      NotebookPanel,
+      INotebookModel
+    > {
       createNew(panel: NotebookPanel): IDisposable {
         const button = new ToolbarButton({
           className: 'nbprod-schedule-button',
@@ -221,12 +218,8 @@ const plugin: JupyterFrontEndPlugin<void> = {
 
     // Output notebooks open as read-only copies under the contents root.
     const openOutput = async (run: IRun, atFailingCell: boolean) => {
-      const opened = await postJSON<IOpened>(
-        `runs/${encodeURIComponent(run.run_id)}/open`
-      );
-      const widget = docManager.openOrReveal(opened.path) as unknown as
-        | NotebookPanel
-        | undefined;
+      const opened = await postJSON<IOpened>(`runs/${encodeURIComponent(run.run_id)}/open`);
+      const widget = docManager.openOrReveal(opened.path) as unknown as NotebookPanel | undefined;
       if (!widget) {
         return;
       }

@@ -1,11 +1,11 @@
 /** Command ids and the shapes of the REST API's answers. */
 
-export namespace CommandIDs {
-  export const schedule = 'nbprod:schedule';
-  export const scheduleFile = 'nbprod:schedule-file';
-  export const showJobs = 'nbprod:show-jobs';
-  export const refreshJobs = 'nbprod:refresh-jobs';
-}
+export const CommandIDs = {
+  schedule: 'nbprod:schedule',
+  scheduleFile: 'nbprod:schedule-file',
+  showJobs: 'nbprod:show-jobs',
+  refreshJobs: 'nbprod:refresh-jobs'
+} as const;
 
 export const API_VERSION = '1';
 export const PANEL_ID = 'nbprod-jobs-panel';

@@ -26,9 +26,7 @@ const ACTIVE = ['queued', 'starting', 'running'];
 function Badge(props: { status: string | null }): JSX.Element {
   const status = props.status || 'never run';
   return (
-    <span className={`nbprod-badge nbprod-status-${status.replace(/ /g, '-')}`}>
-      {status}
-    </span>
+    <span className={`nbprod-badge nbprod-status-${status.replace(/ /g, '-')}`}>{status}</span>
   );
 }
 
@@ -121,9 +119,7 @@ export function JobsPanel(props: IJobsPanelProps): JSX.Element {
 
       <h3>Scheduled jobs</h3>
       {jobs.length === 0 && (
-        <div className="nbprod-muted">
-          No jobs yet: open a notebook and click Schedule.
-        </div>
+        <div className="nbprod-muted">No jobs yet: open a notebook and click Schedule.</div>
       )}
       <ul className="nbprod-jobs">
         {jobs.map(job => (
@@ -188,7 +184,8 @@ export function JobsPanel(props: IJobsPanelProps): JSX.Element {
                     )
                   ) {
                     await act(
-                      () => requestAPI(`jobs/${encodeURIComponent(job.name)}`, { method: 'DELETE' }),
+                      () =>
+                        requestAPI(`jobs/${encodeURIComponent(job.name)}`, { method: 'DELETE' }),
                       `deleted ${job.name}`
                     );
                   }
@@ -266,9 +263,7 @@ export function JobsPanel(props: IJobsPanelProps): JSX.Element {
         ))}
       </ul>
       {updated && (
-        <div className="nbprod-muted nbprod-updated">
-          updated {updated.toLocaleTimeString()}
-        </div>
+        <div className="nbprod-muted nbprod-updated">updated {updated.toLocaleTimeString()}</div>
       )}
     </div>
   );

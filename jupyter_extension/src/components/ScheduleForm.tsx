@@ -7,13 +7,7 @@
 import * as React from 'react';
 
 import { ApiError, postJSON, requestAPI } from '../handler';
-import {
-  ICronPreview,
-  IDefinition,
-  IJob,
-  INotebookInfo,
-  IParameter
-} from '../tokens';
+import { ICronPreview, IDefinition, IJob, INotebookInfo, IParameter } from '../tokens';
 
 export const PRESETS: { label: string; cron: string }[] = [
   { label: 'On demand only (no schedule)', cron: '' },
@@ -160,9 +154,7 @@ export function ScheduleForm(props: IScheduleFormProps): JSX.Element {
     presetOf(definition?.schedule || (editing ? '' : '0 7 * * *'))
   );
   const [timezone, setTimezone] = React.useState(
-    definition?.timezone ||
-      Intl.DateTimeFormat().resolvedOptions().timeZone ||
-      'UTC'
+    definition?.timezone || Intl.DateTimeFormat().resolvedOptions().timeZone || 'UTC'
   );
   const [timezones, setTimezones] = React.useState<string[]>([]);
   const [retries, setRetries] = React.useState(String(definition?.retries ?? 0));
@@ -242,8 +234,7 @@ export function ScheduleForm(props: IScheduleFormProps): JSX.Element {
   const localErrors = (): Record<string, string> => {
     const found: Record<string, string> = {};
     if (!/^[A-Za-z0-9][A-Za-z0-9_.-]{0,99}$/.test(name) || name.endsWith('.')) {
-      found.name =
-        "use letters, digits, '.', '_' or '-', starting with a letter or digit";
+      found.name = "use letters, digits, '.', '_' or '-', starting with a letter or digit";
     }
     for (const p of info?.parameters || []) {
       const problem = checkValue(p, values[p.name] ?? '');
@@ -278,9 +269,7 @@ export function ScheduleForm(props: IScheduleFormProps): JSX.Element {
               timeout,
               store
             };
-        const endpoint = editing
-          ? `jobs/${encodeURIComponent(name)}/runs`
-          : 'runs';
+        const endpoint = editing ? `jobs/${encodeURIComponent(name)}/runs` : 'runs';
         const run = await postJSON<{ run_id: string }>(endpoint, body);
         props.onDone({ kind, job: name, runId: run.run_id });
       } else {
@@ -365,9 +354,7 @@ export function ScheduleForm(props: IScheduleFormProps): JSX.Element {
       <fieldset className="nbprod-parameters">
         <legend>Parameters</legend>
         {info.parameters.length === 0 && (
-          <div className="nbprod-muted">
-            This notebook has no cell tagged “parameters”.
-          </div>
+          <div className="nbprod-muted">This notebook has no cell tagged “parameters”.</div>
         )}
         {info.parameters.map(p => (
           <div className="nbprod-param" key={p.name} data-param={p.name}>
