@@ -17,7 +17,9 @@ import * as React from 'react';
 
 import { JobsPanel } from './components/JobsPanel';
 import { IScheduleResult, ScheduleForm } from './components/ScheduleForm';
+import { serverClient } from './api/connection';
 import { ApiError, postJSON, requestAPI } from './handler';
+import { makeServer } from './server';
 import { API_VERSION, CommandIDs, IJob, IOpened, IRun, PANEL_ID } from './tokens';
 
 const PLUGIN_ID = 'nbprod:plugin';
@@ -82,6 +84,7 @@ const plugin: JupyterFrontEndPlugin<void> = {
   ) => {
     let refreshSeconds = 2;
     const refresh = new Refresh();
+    const server = makeServer(serverClient());
 
     if (settingRegistry) {
       settingRegistry
@@ -123,6 +126,7 @@ const plugin: JupyterFrontEndPlugin<void> = {
     const openForm = (props: { path?: string; job?: IJob }) => {
       const dialog: ScheduleDialog = new ScheduleDialog(() => (
         <ScheduleForm
+          server={server}
           path={props.path}
           job={props.job}
           kernels={kernels()}

@@ -6,7 +6,7 @@ import * as React from 'react';
 
 import { ApiError, browseRunUrl, postJSON, requestAPI } from '../handler';
 import { IJob, IRun } from '../tokens';
-import { formatTime } from './ScheduleForm';
+import { formatTime } from '../format';
 
 export interface IJobsPanelActions {
   edit: (job: IJob) => void;
