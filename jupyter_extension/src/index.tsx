@@ -246,6 +246,7 @@ const plugin: JupyterFrontEndPlugin<void> = {
 
     const panelWidget = ReactWidget.create(
       <JobsPanel
+        server={server}
         refreshSeconds={() => refreshSeconds}
         signal={refresh}
         actions={{
