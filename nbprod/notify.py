@@ -28,6 +28,8 @@ from nbprod.scraps import inline_values
 logger = logging.getLogger("nbprod.notify")
 
 EVENTS = ("on_start", "on_success", "on_failure")
+TARGET_TYPES = ("email", "webhook", "slack")
+"""The kinds of notification target ``send`` delivers to."""
 _DEFAULT_SUBJECT = "[nbprod] {job} {status} ({run_id})"
 
 

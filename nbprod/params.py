@@ -418,6 +418,23 @@ def coerce_value(param: Parameter, value: Any) -> Any:
         raise ParameterError(f"parameter {param.name!r} expects {param.type}, {e}") from None
 
 
+def base_type(type_: str) -> str:
+    """The type ``parse_cli_value`` reads a text by: ``list[int]`` -> list, unknown -> any."""
+    return _split_type(type_)[0]
+
+
+def value_syntax() -> dict[str, Any]:
+    """How ``parse_cli_value`` reads the words a form has no widget for, so that the
+    JupyterLab extension checks a value as typed instead of keeping a copy of these rules:
+    the words for None (nullable parameters) and for booleans, an int's pattern."""
+    return {
+        "null": sorted(_NULLS),
+        "true": [word for word, value in _BOOLS.items() if value],
+        "false": [word for word, value in _BOOLS.items() if not value],
+        "int": _INT_RE.pattern,
+    }
+
+
 def parse_cli_value(param: Parameter, text: str) -> Any:
     """Parse the VALUE of ``-p NAME VALUE``: the parameter's type decides, not the text's look."""
     base = _split_type(param.type)[0]

@@ -17,8 +17,8 @@ from jupyter_server.auth.decorator import authorized
 from tornado import web
 
 from nbprod.errors import Conflict
+from nbprod.server import lab_rules, rest
 from nbprod.server import request_shape as shape
-from nbprod.server import rest
 from nbprod.server.handlers import BaseHandler, _Failure, failure_for
 
 
@@ -126,6 +126,7 @@ class InfoHandler(ApiHandler):
                 "store": self.service.store.url,
                 "embedded_scheduler": embedded.status() if embedded else {"state": "off"},
                 "outputs_dir": rest.OUTPUTS_DIR,
+                "rules": lab_rules.ui_rules(),
             }
         )
 
@@ -135,10 +136,12 @@ class ParametersHandler(ApiHandler):
     async def get(self) -> None:
         job = self.text_arg("job")
         if job:
-            self.reply(await self.call(rest.job_notebook_info, self.settings_, job))
+            self.reply(
+                lab_rules.with_kinds(await self.call(rest.job_notebook_info, self.settings_, job))
+            )
             return
         path = self.text_arg("path", path=True)
-        self.reply(await self.call(rest.notebook_info, self.root, path))
+        self.reply(lab_rules.with_kinds(await self.call(rest.notebook_info, self.root, path)))
 
 
 class CronHandler(ApiHandler):

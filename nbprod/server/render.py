@@ -25,9 +25,13 @@ _TARGET_STYLE = (
 )
 
 
+CELL_ANCHOR = "cell-id=nbprod-{index}"
+"""The element id of a cell in a rendered notebook (a template the JupyterLab extension gets)."""
+
+
 def cell_anchor(index: int) -> str:
     """The element id of cell ``index`` in a rendered notebook."""
-    return f"cell-id=nbprod-{index}"
+    return CELL_ANCHOR.format(index=index)
 
 
 class NotebookRenderer:

@@ -25,18 +25,20 @@ MAX_SEGMENT_BYTES = 255
 RECORD_NAME = "run.json"
 JOBS_PREFIX = f"{META}/jobs"
 JOB_STATE_NAME = "state.json"
+JOB_NAME_PATTERN = r"[A-Za-z0-9][A-Za-z0-9_.-]{0,99}"
+"""A job name, besides not ending with '.' (the JupyterLab extension gets it from /info)."""
+JOB_NAME_RULE = (
+    "use letters, digits, '.', '_' or '-', starting with a letter or digit (at most 100 characters)"
+)
 # \Z, not $: "$" also matches before a trailing newline ("daily\n" would pass).
-_JOB = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,99}\Z")
+_JOB = re.compile(rf"^{JOB_NAME_PATTERN}\Z")
 _FILE = re.compile(r"^[^/\\\x00]{1,200}\Z")
 _RUN_ID = re.compile(r"^\d{8}T\d{9}Z-[0-9a-f]{8}\Z")
 
 
 def check_job_name(name: str) -> str:
     if not _JOB.match(name or "") or name.endswith("."):
-        raise InvalidName(
-            f"invalid job name {name!r}: use letters, digits, '.', '_' or '-', "
-            "starting with a letter or digit (at most 100 characters)"
-        )
+        raise InvalidName(f"invalid job name {name!r}: {JOB_NAME_RULE}")
     return name
 
 

@@ -22,6 +22,13 @@ def test_info_and_auth(api_server: LabServer):
     assert data["api_version"] == "1"
     assert data["store"].startswith("file://")
     assert data["embedded_scheduler"]["state"] in ("starting", "active")
+    # The rules the JupyterLab extension applies instead of keeping copies (test_lab_rules.py).
+    rules = data["rules"]
+    assert rules["notification_events"] == ["on_start", "on_success", "on_failure"]
+    assert rules["active_statuses"] == ["queued", "starting", "running"]
+    assert rules["job_name"]["pattern"].startswith("^") and rules["job_name"]["message"]
+    assert rules["cell_anchor"] == "cell-id=nbprod-{index}"
+    assert "~" in rules["values"]["null"] and "yes" in rules["values"]["true"]
     assert api_server.get(f"{API}/info", auth=False).status_code == 403
     assert api_server.post(f"{API}/runs", {"path": "trivial.ipynb"}, auth=False).status_code == 403
 
@@ -33,6 +40,7 @@ def test_parameters(api_server: LabServer):
     assert data["job"] == "sales_report" and data["kernel"] == "python3"
     days = next(p for p in data["parameters"] if p["name"] == "days")
     assert days["type"] == "int" and days["default"] == 7 and days["help"]
+    assert days["kind"] == "int"
     assert (
         api_server.get(f"{API}/parameters", params={"path": "sub/inner.ipynb"}).json()["parameters"]
         == []

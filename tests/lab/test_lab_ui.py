@@ -176,3 +176,20 @@ def test_failed_run_jumps_to_the_failing_cell(page: Any, lab: LabServer):
     expect(failing).to_have_count(1, timeout=30_000)
     expect(failing).to_contain_text("ValueError")
     page.screenshot(path=str(ARTIFACTS / "lab-failing-cell.png"))
+    # The browse link opens the run's page at the failing cell (the anchor /info sends).
+    cell = lab.get(f"/nbprod/api/runs/{row.get_attribute('data-run-id')}").json()["error"]
+    href = row.locator(".nbprod-run-browse").get_attribute("href")
+    assert href.endswith(f"#cell-id=nbprod-{cell['cell_index']}"), href
+
+
+def test_a_running_run_can_be_cancelled_from_the_panel(page: Any, lab: LabServer):
+    """Cancel shows while the run's status is one of the server's active statuses."""
+    open_notebook(page, lab, "slow.ipynb")
+    form = open_dialog(page)
+    form.locator(".nbprod-run-now").click()
+    row = run_row(page, "slow")
+    expect(row).to_have_attribute("data-status", "running", timeout=60_000)
+    assert row.locator(".nbprod-run-open").count() == 0
+    row.locator(".nbprod-run-cancel").click()
+    expect(row).to_have_attribute("data-status", "cancelled", timeout=60_000)
+    expect(row.locator(".nbprod-run-cancel")).to_have_count(0)

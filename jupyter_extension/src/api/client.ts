@@ -1,0 +1,163 @@
+/**
+ * The typed client of the REST API under `/nbprod/api/` (specification/nbprod-api.yml): one
+ * method per route, every URL built here. It takes the server's base URL and a fetch
+ * function (in JupyterLab, ServerConnection's: see connection.ts), so it runs and is tested
+ * without JupyterLab.
+ */
+import { errorFor } from './errors';
+import {
+  ICronPreview,
+  IInfo,
+  IJob,
+  IJobForm,
+  INotebookInfo,
+  IOpened,
+  IQueued,
+  IRun,
+  IRunForm,
+  ParameterTexts
+} from './types';
+
+export type Fetch = (url: string, init: RequestInit) => Promise<Response>;
+
+type Query = Record<string, string | number>;
+
+/** `base` joined with path segments, each segment URL-encoded, then the query. */
+export function joinUrl(base: string, segments: string[], query: Query = {}): string {
+  const path = segments.map(encodeURIComponent).join('/');
+  const url = `${base.replace(/\/+$/, '')}/${path}`;
+  const search = Object.entries(query)
+    .map(([key, value]) => `${encodeURIComponent(key)}=${encodeURIComponent(String(value))}`)
+    .join('&');
+  return search ? `${url}?${search}` : url;
+}
+
+export class NbprodClient {
+  constructor(
+    private readonly baseUrl: string,
+    private readonly fetch: Fetch
+  ) {}
+
+  info(): Promise<IInfo> {
+    return this.call('GET', ['info']);
+  }
+
+  /** A notebook's typed parameters, suggested job name and kernel (create mode). */
+  notebookParameters(path: string): Promise<INotebookInfo> {
+    return this.call('GET', ['parameters'], { query: { path } });
+  }
+
+  /** The parameters of an existing job's notebook (edit mode). */
+  jobParameters(job: string): Promise<INotebookInfo> {
+    return this.call('GET', ['parameters'], { query: { job } });
+  }
+
+  cronPreview(schedule: string, timezone: string, count = 3): Promise<ICronPreview> {
+    return this.call('GET', ['cron'], { query: { schedule, timezone, count } });
+  }
+
+  async timezones(): Promise<string[]> {
+    return (await this.call<{ timezones: string[] }>('GET', ['timezones'])).timezones;
+  }
+
+  async listJobs(): Promise<IJob[]> {
+    return (await this.call<{ jobs: IJob[] }>('GET', ['jobs'])).jobs;
+  }
+
+  getJob(name: string): Promise<IJob> {
+    return this.call('GET', ['jobs', name]);
+  }
+
+  createJob(form: IJobForm & { path: string }): Promise<IJob> {
+    return this.call('POST', ['jobs'], { body: form });
+  }
+
+  /** A new version of the job (`name` is the job's, whatever `form.name` says). */
+  updateJob(name: string, form: IJobForm): Promise<IJob> {
+    return this.call('PUT', ['jobs', name], { body: form });
+  }
+
+  deleteJob(name: string): Promise<unknown> {
+    return this.call('DELETE', ['jobs', name]);
+  }
+
+  setPaused(name: string, paused: boolean): Promise<IJob> {
+    return this.call('POST', ['jobs', name, paused ? 'pause' : 'resume'], { body: {} });
+  }
+
+  /** Queue a run of a job now, with parameter values replacing its own. */
+  runJob(name: string, parameters?: ParameterTexts): Promise<IQueued> {
+    return this.call('POST', ['jobs', name, 'runs'], { body: parameters ? { parameters } : {} });
+  }
+
+  /** Queue one run of a notebook (no job definition is saved). */
+  runNotebook(form: IRunForm): Promise<IQueued> {
+    return this.call('POST', ['runs'], { body: form });
+  }
+
+  async listRuns(options: { job?: string; limit?: number } = {}): Promise<IRun[]> {
+    const query: Query = {};
+    if (options.job) {
+      query.job = options.job;
+    }
+    if (options.limit !== undefined) {
+      query.limit = options.limit;
+    }
+    return (await this.call<{ runs: IRun[] }>('GET', ['runs'], { query })).runs;
+  }
+
+  getRun(runId: string): Promise<IRun> {
+    return this.call('GET', ['runs', runId]);
+  }
+
+  cancelRun(runId: string): Promise<IRun> {
+    return this.call('POST', ['runs', runId, 'cancel'], { body: {} });
+  }
+
+  /** Copy a run's output notebook under the contents root; the answer has its path. */
+  openOutput(runId: string): Promise<IOpened> {
+    return this.call('POST', ['runs', runId, 'open'], { body: {} });
+  }
+
+  /** The browse UI's page of a run (a new tab), at a cell when `anchor` is the server's
+   * cell-anchor template (`/info`'s `rules.cell_anchor`). */
+  browseRunUrl(runId: string, cell?: number | null, anchor?: string): string {
+    const url = joinUrl(this.baseUrl, ['nbprod', 'runs', runId]);
+    if (cell === null || cell === undefined || !anchor) {
+      return url;
+    }
+    return `${url}#${anchor.replace('{index}', String(cell))}`;
+  }
+
+  private async call<T>(
+    method: string,
+    segments: string[],
+    options: { query?: Query; body?: unknown } = {}
+  ): Promise<T> {
+    const url = joinUrl(this.baseUrl, ['nbprod', 'api', ...segments], options.query);
+    const init: RequestInit = { method };
+    if (options.body !== undefined) {
+      init.body = JSON.stringify(options.body);
+    }
+    let response: Response;
+    try {
+      response = await this.fetch(url, init);
+    } catch (error) {
+      throw errorFor(0, `cannot reach the server: ${error}`);
+    }
+    const text = await response.text();
+    let data: unknown = null;
+    if (text) {
+      try {
+        data = JSON.parse(text);
+      } catch {
+        data = { message: text.slice(0, 200) };
+      }
+    }
+    if (!response.ok) {
+      const answer = (data || {}) as { message?: string; field?: string | null };
+      throw errorFor(response.status, answer.message || response.statusText, answer.field || null);
+    }
+    return data as T;
+  }
+}

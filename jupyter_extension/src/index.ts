@@ -1,0 +1,67 @@
+/**
+ * nbprod for JupyterLab: a Schedule button on notebooks (toolbar, command palette, file
+ * browser context menu) and a Jobs panel in the left sidebar.
+ */
+import { ILabShell, JupyterFrontEnd, JupyterFrontEndPlugin } from '@jupyterlab/application';
+import { ICommandPalette } from '@jupyterlab/apputils';
+import { IDocumentManager } from '@jupyterlab/docmanager';
+import { IFileBrowserFactory } from '@jupyterlab/filebrowser';
+import { INotebookTracker } from '@jupyterlab/notebook';
+import { ISettingRegistry } from '@jupyterlab/settingregistry';
+
+import { serverClient } from './api/connection';
+import { addCommands } from './commands';
+import { IContext, Refresh } from './context';
+import { addJobsPanel } from './panel';
+import { makeServer } from './server';
+
+export { scheduleIcon } from './icons';
+
+const PLUGIN_ID = 'nbprod:plugin';
+
+const plugin: JupyterFrontEndPlugin<void> = {
+  id: PLUGIN_ID,
+  description: 'Schedule notebooks as nbprod jobs and follow their runs.',
+  autoStart: true,
+  requires: [INotebookTracker, IDocumentManager],
+  optional: [ICommandPalette, IFileBrowserFactory, ILabShell, ISettingRegistry],
+  activate: (
+    app: JupyterFrontEnd,
+    notebooks: INotebookTracker,
+    docManager: IDocumentManager,
+    palette: ICommandPalette | null,
+    browserFactory: IFileBrowserFactory | null,
+    labShell: ILabShell | null,
+    settingRegistry: ISettingRegistry | null
+  ) => {
+    let refreshSeconds = 2;
+    settingRegistry
+      ?.load(PLUGIN_ID)
+      .then(settings => {
+        const read = () => {
+          refreshSeconds = Number(settings.get('refreshSeconds').composite) || 2;
+        };
+        read();
+        settings.changed.connect(read);
+      })
+      .catch(() => undefined);
+
+    const server = makeServer(serverClient());
+    // The version handshake, early: a missing server extension is reported in the console.
+    server.rules().catch(e => console.warn(`nbprod: server extension unavailable: ${e.message}`));
+
+    const ctx: IContext = {
+      app,
+      server,
+      notebooks,
+      docManager,
+      browserFactory,
+      refresh: new Refresh(),
+      refreshSeconds: () => refreshSeconds
+    };
+    addCommands(ctx, palette);
+    addJobsPanel(ctx, labShell);
+  }
+};
+
+export default plugin;
