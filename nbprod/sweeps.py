@@ -456,7 +456,7 @@ def _queue_states(catalog: Any, store: str, run_ids: Sequence[str]) -> dict[str,
 
 def cancel_runs(info: SweepInfo, *, settings: Settings) -> int:
     """Cancel the sweep's queued runs and ask the workers of running ones to stop them."""
-    from nbprod.api import open_catalog
+    from nbprod.catalog import open_catalog
     from nbprod.scheduler.queue import DONE, Queue, utcnow
 
     catalog = open_catalog(settings)
@@ -582,7 +582,7 @@ def drain(
     queued ones are dropped, running ones are cancelled by their workers with their output
     stored; the result is then ``interrupted``.
     """
-    from nbprod.api import open_catalog
+    from nbprod.catalog import open_catalog
     from nbprod.scheduler.queue import DONE, QUEUED
 
     folder = settings.home / "sweeps" / info.sweep_id
@@ -839,7 +839,7 @@ def sweep_table(sweep_id: str, settings: Settings | None = None) -> SweepTable:
     Runs the catalog does not know (not started yet, or indexed elsewhere) come from the
     queue, else from their ``run.json`` in the store.
     """
-    from nbprod.api import open_catalog
+    from nbprod.catalog import open_catalog
     from nbprod.catalog.query import RunFilter
     from nbprod.records import RunRecord
     from nbprod.store import layout
