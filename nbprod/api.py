@@ -14,6 +14,8 @@ from pathlib import Path
 from typing import Any
 
 from nbprod.config import Settings
+from nbprod.core import runs
+from nbprod.core.workspace import Workspace
 from nbprod.records import RunRecord, RunStatus
 from nbprod.runner import Run, RunRequest, prepare
 
@@ -51,51 +53,18 @@ def run(
     on_start: Callable[[RunRequest], None] | None = None,
 ) -> Run:
     """Execute a prepared request and index its record in the catalog (start and end)."""
-    from nbprod.runner import run as run_request
-
-    on_record = None
-    catalog = None
-    if index:
-        catalog = _LazyCatalog(request.settings)
-
-        def on_record(record: RunRecord) -> None:
-            catalog.get().index_run(request.store.url, record)
-
-    try:
-        return run_request(
+    with Workspace(request.settings) as ws:
+        return runs.run(
+            ws,
             request,
             progress_bar=progress_bar,
             log_output=log_output,
             on_progress=on_progress,
-            on_record=on_record,
+            index=index,
             control=control,
             handle_signals=handle_signals,
             on_start=on_start,
         )
-    finally:
-        if catalog:
-            catalog.close()
-
-
-class _LazyCatalog:
-    """Opened on first use (in the run's helper thread, overlapping the kernel's start)."""
-
-    def __init__(self, settings: Settings) -> None:
-        import threading
-
-        self.settings = settings
-        self._catalog: Any = None
-        self._lock = threading.Lock()
-
-    def get(self) -> Any:
-        with self._lock:
-            if self._catalog is None:
-                self._catalog = open_catalog(self.settings)
-            return self._catalog
-
-    def close(self) -> None:
-        if self._catalog is not None:
-            self._catalog.close()
 
 
 def execute(
@@ -159,92 +128,42 @@ def list_runs(
     ``since``/``until`` take ``7d``, ``12h`` or ISO dates; ``params``/``scraps`` take
     conditions like ``region=eu`` or ``accuracy>=0.9``; ``error`` matches error text.
     """
-    from nbprod.catalog.query import RunFilter, parse_condition, parse_when
-    from nbprod.store import open_store
-
-    settings = settings or Settings.load()
-    statuses = [status] if isinstance(status, str | RunStatus) else list(status or [])
-    query = RunFilter(
-        job=job,
-        status=[RunStatus(s).value for s in statuses],
-        since=parse_when(since) if since else None,
-        until=parse_when(until) if until else None,
-        tag=tag,
-        params=[parse_condition(c) for c in params],
-        scraps=[parse_condition(c) for c in scraps],
-        error=error,
-        limit=limit or None,
-        offset=offset,
-    )
-    catalog = open_catalog(settings)
-    try:
-        return catalog.query_runs(open_store(settings.store).url, query)
-    finally:
-        catalog.close()
+    with Workspace(settings) as ws:
+        return runs.list_runs(
+            ws,
+            job=job,
+            status=status,
+            limit=limit,
+            offset=offset,
+            since=since,
+            until=until,
+            tag=tag,
+            params=params,
+            scraps=scraps,
+            error=error,
+        )
 
 
 def list_queued(
     *, settings: Settings | None = None, job: str | None = None, limit: int | None = 50
 ) -> list[dict[str, Any]]:
-    """Runs waiting in the queue for a worker, oldest first (`runs list --status queued`).
-
-    Queued runs have no run record yet (a record is written when a worker starts them), so
-    they come from the catalog's queue, not from the runs index.
-    """
-    from nbprod.scheduler.queue import QUEUED, Queue
-    from nbprod.store import open_store
-
-    settings = settings or Settings.load()
-    store_url = open_store(settings.store).url
-    catalog = open_catalog(settings)
-    try:
-        items = Queue(catalog).items((QUEUED,), limit=100_000)
-    finally:
-        catalog.close()
-    chosen = [i for i in items if i.store == store_url and (job is None or i.job == job)]
-    views = [
-        {
-            "run_id": i.run_id,
-            "job": i.job,
-            "status": QUEUED,
-            "attempt": i.attempt,
-            "enqueued_at": i.enqueued_at,
-            "available_at": i.available_at,
-            "scheduled_for": i.scheduled_for,
-            "parameters": dict((i.request or {}).get("parameters") or {}),
-        }
-        for i in chosen
-    ]
-    return views[:limit] if limit else views
+    """Runs waiting in the queue for a worker, oldest first (`runs list --status queued`)."""
+    with Workspace(settings) as ws:
+        return runs.list_queued(ws, job=job, limit=limit)
 
 
 def list_runs_from_store(
     *, settings: Settings | None = None, job: str | None = None, limit: int | None = 50
 ) -> list[RunRecord]:
     """The same listing read from the store alone (slow on big stores; no catalog needed)."""
-    from itertools import islice
-
-    from nbprod.history import iter_runs
-    from nbprod.store import open_store
-
-    settings = settings or Settings.load()
-    runs = iter_runs(open_store(settings.store), job=job)
-    return list(islice(runs, limit)) if limit else list(runs)
+    with Workspace(settings) as ws:
+        return runs.list_runs_from_store(ws, job=job, limit=limit)
 
 
 def get_run(run_id: str, *, settings: Settings | None = None) -> RunRecord:
     """A run by id or unique id prefix: from the catalog, else from the store."""
-    from nbprod.history import find_run
-    from nbprod.store import open_store
-
-    settings = settings or Settings.load()
-    store = open_store(settings.store)
-    catalog = open_catalog(settings)
-    try:
-        record = catalog.get_run(store.url, run_id)
-    finally:
-        catalog.close()
-    return record if record is not None else find_run(store, run_id)
+    with Workspace(settings) as ws:
+        return runs.get_run(ws, run_id)
 
 
 def rerun(
@@ -257,35 +176,15 @@ def rerun(
     prepare_only: bool = False,
 ) -> Any:
     """Run the stored snapshot of ``run_id`` again with its parameters (plus overrides)."""
-    from nbprod.jobs.service import materialize_snapshot
-    from nbprod.store import open_store
-
-    settings = settings or Settings.load()
-    original = get_run(run_id, settings=settings)
-    store = open_store(settings.store)
-    path = materialize_snapshot(
-        store, original.notebook.sha256, original.notebook.name, settings.home / "snapshots"
-    )
-    given = {name: original.parameters[name] for name in original.parameters_given}
-    given.update(parameters or {})
-    cwd = original.cwd if original.cwd and Path(original.cwd).is_dir() else None
-    request = prepare(
-        path,
-        settings=settings,
-        parameters=given,
-        cli_parameters=cli_parameters,
-        job=original.job,
-        kernel=original.kernel,
-        cwd=cwd,
-        timeout=original.timeout_s,
-        cell_timeout=original.cell_timeout_s,
-        trigger="rerun",
-        job_version=original.job_version,
-        rerun_of=original.run_id,
-        tags=original.tags,
-        source_path=original.notebook.path,
-    )
-    return request if prepare_only else run(request, progress_bar=progress_bar)
+    with Workspace(settings) as ws:
+        return runs.rerun(
+            ws,
+            run_id,
+            cli_parameters=cli_parameters,
+            parameters=parameters,
+            progress_bar=progress_bar,
+            prepare_only=prepare_only,
+        )
 
 
 @dataclass
@@ -331,20 +230,8 @@ def delete_runs(
     Every run is planned before any is deleted: one that cannot go whole refuses the lot.
     ``notes`` collects one line per leftover or interrupted deletion completed.
     """
-    from nbprod.retention import delete_run, finish_deletions, plan_delete
-    from nbprod.store import open_store
-
-    store = open_store(settings.store)
-    catalog = open_catalog(settings)
-    found = notes if notes is not None else []
-    try:
-        found += finish_deletions(store, catalog)
-        removals = [plan_delete(store, record) for record in records]
-        for record, removal in zip(records, removals, strict=True):
-            found += delete_run(store, catalog, record, removal)
-    finally:
-        catalog.close()
-    return list(records)
+    with Workspace(settings) as ws:
+        return runs.delete_runs(ws, records, notes=notes)
 
 
 def gc(
