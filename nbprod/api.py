@@ -14,7 +14,7 @@ from pathlib import Path
 from typing import Any
 
 from nbprod.config import Settings
-from nbprod.core import runs
+from nbprod.core import queueing, runs
 from nbprod.core.workspace import Workspace
 from nbprod.records import RunRecord, RunStatus
 from nbprod.runner import Run, RunRequest, prepare
@@ -336,38 +336,14 @@ def enqueue_job(
     The overrides are validated now (against the pinned snapshot), not when a worker
     picks the run up.
     """
-    from nbprod.jobs.actions import prepare_job_run
-    from nbprod.scheduler.queue import Queue, utcnow
-
-    request = prepare_job_run(
-        name,
-        settings=settings,
-        cli_parameters=cli_parameters,
-        parameter_files=parameter_files,
-        parameter_yaml=parameter_yaml,
-    )
-    from nbprod.jobs.actions import show_job
-
-    definition = show_job(name, settings=settings, next_count=0).definition
-    catalog = open_catalog(settings)
-    try:
-        return Queue(catalog).enqueue(
-            request.store.url,
+    with Workspace(settings) as ws:
+        return queueing.enqueue_job(
+            ws,
             name,
-            utcnow(),
-            run_id=request.run_id,
-            request={
-                "kind": "job",
-                "job_version": request.job_version,
-                "parameters": request.parameters,
-                "trigger": "job",
-                "retries": definition.retries,
-                "retry_delay": definition.retry_delay,
-                "notifications": definition.notifications,
-            },
+            cli_parameters=cli_parameters,
+            parameter_files=parameter_files,
+            parameter_yaml=parameter_yaml,
         )
-    finally:
-        catalog.close()
 
 
 def cancel_run(run_id: str, *, settings: Settings) -> str:
@@ -378,76 +354,8 @@ def cancel_run(run_id: str, *, settings: Settings) -> str:
     is sent SIGTERM, which cancels it the same way. A run whose process is gone (killed,
     crashed) is ended as ``lost`` on the spot, its partial output kept.
     """
-    import os
-    import platform
-    import signal
-
-    from nbprod.errors import BadInput, Conflict, RunNotFound
-    from nbprod.scheduler.lost import end_orphan, orphaned
-    from nbprod.scheduler.queue import Queue, utcnow
-
-    catalog = open_catalog(settings)
-    try:
-        queue = Queue(catalog)
-        item = queue.find(run_id)
-        if item is not None:
-            state = queue.request_cancel(item.store, item.run_id, utcnow())
-            if state == "done":
-                raise Conflict(f"run {item.run_id} has already finished ({item.final_status})")
-            if state == "running":
-                ended = _end_orphaned_item(queue, item, settings, catalog)
-                if ended:
-                    return ended
-            return {
-                "cancelled": f"cancelled {item.run_id} before it started",
-                "running": f"cancel requested for {item.run_id}; its worker stops it",
-            }.get(state, f"run {item.run_id} is {state}")
-        try:
-            record = get_run(run_id, settings=settings)
-        except RunNotFound:
-            raise RunNotFound(f"no queued or running run {run_id!r}") from None
-        if record.status is not RunStatus.RUNNING:
-            raise Conflict(f"run {record.run_id} has already finished ({record.status.value})")
-        host, pid = record.host.get("hostname"), record.host.get("pid")
-        if orphaned(record):
-            why = f"its process {host}:{pid} was gone when the run was cancelled"
-            ended = end_orphan(record, settings, catalog, utcnow(), reason=why)
-            if ended is None:
-                raise BadInput(
-                    f"run {record.run_id} ended but its files wait in the spool: "
-                    "`nbprod store flush` publishes them"
-                )
-            if ended.status is not RunStatus.LOST:
-                return f"run {record.run_id} had already ended ({ended.status.value})"
-            return f"run {record.run_id}: its process {pid} is gone; ended it as lost"
-    finally:
-        catalog.close()
-    if host != platform.node() or not pid:
-        raise BadInput(f"run {record.run_id} runs on {host} outside any worker; cancel it there")
-    try:
-        os.kill(int(pid), signal.SIGTERM)
-    except ProcessLookupError:  # it ended just now
-        raise BadInput(f"run {record.run_id}: its process {pid} is gone") from None
-    return f"sent SIGTERM to run {record.run_id} (pid {pid})"
-
-
-def _end_orphaned_item(queue: Any, item: Any, settings: Settings, catalog: Any) -> str | None:
-    """A queued run's worker known gone (this host) or silent past ``lost_after``: nobody
-    will act on the cancel flag, so end the run as lost now (no retry: it was cancelled)."""
-    from nbprod.scheduler.lost import settle_lost, worker_gone
-    from nbprod.scheduler.queue import HELD, parse_iso, utcnow
-
-    now = utcnow()
-    fresh = queue.get(item.store, item.run_id)
-    if fresh is None or fresh.state not in HELD:
-        return None
-    silent = (now - parse_iso(fresh.heartbeat_at)).total_seconds() if fresh.heartbeat_at else 0
-    if not (worker_gone(fresh.worker, fresh.started_at) or silent > settings.lost_after):
-        return None
-    why = f"its worker {fresh.worker} was gone when the run was cancelled"
-    if not settle_lost(queue, fresh, settings, catalog, now, reason=why):
-        return None  # it beat just now: the cancel flag reaches it
-    return f"run {item.run_id}: its worker {fresh.worker} is gone; ended it as lost"
+    with Workspace(settings) as ws:
+        return queueing.cancel_run(ws, run_id)
 
 
 def scheduler_status(*, settings: Settings, stalled_after: float = 600.0) -> dict[str, Any]:
@@ -585,52 +493,16 @@ def enqueue_notebook(
     Every set is validated first (nothing is queued if one is wrong); the notebook's
     snapshot is stored once and every run executes that snapshot.
     """
-    from nbprod.scheduler.queue import Queue, utcnow
-    from nbprod.store import layout
-
-    requests = [
-        prepare(
+    with Workspace(settings) as ws:
+        return queueing.enqueue_notebook(
+            ws,
             notebook,
-            settings=settings,
-            parameters=values,
+            parameter_sets,
             job=job,
             kernel=kernel,
             cwd=cwd,
             timeout=timeout,
             cell_timeout=cell_timeout,
-            trigger=trigger,
             tags=tags,
+            trigger=trigger,
         )
-        for values in parameter_sets
-    ]
-    if not requests:
-        return []
-    first = requests[0]
-    first.store.put_if_absent(layout.snapshot_key(first.sha256), first.source, "application/json")
-    catalog = open_catalog(settings)
-    try:
-        queue = Queue(catalog)
-        now = utcnow()
-        for request in requests:
-            queue.enqueue(
-                request.store.url,
-                request.job,
-                now,
-                run_id=request.run_id,
-                request={
-                    "kind": "snapshot",
-                    "sha256": request.sha256,
-                    "notebook_name": request.notebook_path.name,
-                    "source_path": str(request.notebook_path),
-                    "parameters": request.parameters,
-                    "kernel": request.kernel,
-                    "cwd": str(request.cwd),
-                    "timeout": request.timeout,
-                    "cell_timeout": request.cell_timeout,
-                    "tags": list(request.tags),
-                    "trigger": trigger,
-                },
-            )
-    finally:
-        catalog.close()
-    return requests

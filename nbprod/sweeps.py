@@ -320,23 +320,25 @@ def create_sweep(
     max_parallel: int | None = None,
 ) -> SweepInfo:
     """Queue the plan's runs (validated again, all or none) and store the sweep record."""
-    from nbprod.api import enqueue_notebook
+    from nbprod.core.queueing import enqueue_notebook
+    from nbprod.core.workspace import Workspace
     from nbprod.records import isoformat, new_run_id, utcnow
 
     created = utcnow()
     sweep_id = new_run_id(created)
-    requests = enqueue_notebook(
-        plan.notebook,
-        [plan.parameters(i) for i in range(len(plan.sets))],
-        settings=settings,
-        job=job,
-        kernel=kernel,
-        cwd=cwd,
-        timeout=timeout,
-        cell_timeout=cell_timeout,
-        tags=[sweep_tag(sweep_id)],
-        trigger=TRIGGER,
-    )
+    with Workspace(settings) as ws:
+        requests = enqueue_notebook(
+            ws,
+            plan.notebook,
+            [plan.parameters(i) for i in range(len(plan.sets))],
+            job=job,
+            kernel=kernel,
+            cwd=cwd,
+            timeout=timeout,
+            cell_timeout=cell_timeout,
+            tags=[sweep_tag(sweep_id)],
+            trigger=TRIGGER,
+        )
     first = requests[0]
     info = SweepInfo(
         sweep_id=sweep_id,
