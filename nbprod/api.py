@@ -9,13 +9,12 @@ from __future__ import annotations
 
 import os
 from collections.abc import Callable, Mapping, Sequence
-from dataclasses import dataclass
-from pathlib import Path
 from typing import Any
 
 from nbprod.config import Settings
-from nbprod.core import queueing, runs
+from nbprod.core import maintenance, queueing, runs
 from nbprod.core import status as status_report
+from nbprod.core.maintenance import FlushResult
 from nbprod.core.workspace import Workspace
 from nbprod.records import RunRecord, RunStatus
 from nbprod.runner import Run, RunRequest, prepare
@@ -188,39 +187,12 @@ def rerun(
         )
 
 
-@dataclass
-class FlushResult:
-    run_id: str
-    store: str
-    published: bool
-    error: str | None = None
-
-
 def flush_spool(
     *, settings: Settings | None = None, run_ids: Sequence[str] = ()
 ) -> list[FlushResult]:
     """Publish runs kept in the local spool because their store was unreachable."""
-    from nbprod import spool
-    from nbprod.errors import StoreError
-    from nbprod.store import open_store
-
-    settings = settings or Settings.load()
-    results = []
-    for folder, manifest in spool.pending(Path(settings.spool_dir)):
-        if run_ids and manifest.run_id not in run_ids:
-            continue
-        try:
-            spool.publish(
-                open_store(manifest.store),
-                folder,
-                attempts=settings.upload_attempts,
-                backoff=settings.upload_backoff,
-            )
-        except StoreError as exc:
-            results.append(FlushResult(manifest.run_id, manifest.store, False, str(exc)))
-            continue
-        results.append(FlushResult(manifest.run_id, manifest.store, True))
-    return results
+    with Workspace(settings) as ws:
+        return maintenance.flush_spool(ws, run_ids=run_ids)
 
 
 def delete_runs(
@@ -250,78 +222,22 @@ def gc(
     be deleted whole is skipped (``GcPlan.skipped``); ``notes`` collects leftovers and
     interrupted deletions completed, one line each.
     """
-    from nbprod.catalog.query import RunFilter
-    from nbprod.durations import parse_duration
-    from nbprod.errors import DeleteRefused
-    from nbprod.jobs.model import JobDefinition
-    from nbprod.retention import GcPlan, delete_run, finish_deletions, plan_delete, plan_gc
-    from nbprod.store import open_store
-
-    store = open_store(settings.store)
-    age_days = parse_duration(older_than, "--older-than") / 86400 if older_than else None
-    catalog = open_catalog(settings)
-    try:
-        policies: dict[str, tuple[int | None, float | None]] = {}
-        defined = {s.name: s for s in catalog.jobs(store.url)}
-        names = (
-            [job]
-            if job
-            else sorted({r.job for r in catalog.query_runs(store.url, RunFilter(limit=None))})
+    with Workspace(settings) as ws:
+        return maintenance.gc(
+            ws, job=job, keep_last=keep_last, older_than=older_than, dry_run=dry_run, notes=notes
         )
-        for name in names:
-            if keep_last is not None or age_days is not None:
-                policies[name] = (keep_last, age_days)
-            elif name in defined:
-                retention = JobDefinition.from_dict(defined[name].definition).retention
-                if retention.keep_last is not None or retention.older_than_days is not None:
-                    policies[name] = (retention.keep_last, retention.older_than_days)
-        plans = []
-        found = notes if notes is not None else []
-        if dry_run:
-            found += [
-                f"an interrupted deletion of {prefix} is pending: `nbprod gc` completes it"
-                for prefix in store.unfinished_removals()
-            ]
-        else:
-            found += finish_deletions(store, catalog)
-        for name, (keep, days) in policies.items():
-            runs = catalog.query_runs(store.url, RunFilter(job=name, limit=None))
-            kept, doomed = plan_gc(runs, keep_last=keep, older_than_days=days)
-            plan = GcPlan(name, kept, doomed)
-            plans.append(plan)
-            if not dry_run:
-                for record in doomed:
-                    try:  # a run that cannot go whole is skipped, complete and listed
-                        found += delete_run(store, catalog, record, plan_delete(store, record))
-                    except DeleteRefused as exc:
-                        plan.skipped.append(str(exc))
-        return plans
-    finally:
-        catalog.close()
 
 
 def catalog_sync(*, settings: Settings, full: bool = False) -> Any:
     """Index what is in the store but not in the catalog (e.g. runs from other machines)."""
-    from nbprod.catalog.sync import sync
-    from nbprod.store import open_store
-
-    catalog = open_catalog(settings)
-    try:
-        return sync(catalog, open_store(settings.store), full=full)
-    finally:
-        catalog.close()
+    with Workspace(settings) as ws:
+        return maintenance.catalog_sync(ws, full=full)
 
 
 def catalog_rebuild(*, settings: Settings) -> Any:
     """Re-index this store from scratch: the catalog is only ever an index of the store."""
-    from nbprod.catalog.sync import rebuild
-    from nbprod.store import open_store
-
-    catalog = open_catalog(settings)
-    try:
-        return rebuild(catalog, open_store(settings.store))
-    finally:
-        catalog.close()
+    with Workspace(settings) as ws:
+        return maintenance.catalog_rebuild(ws)
 
 
 def enqueue_job(
