@@ -1,4 +1,4 @@
-"""Run operations: execute and index, list, show, rerun, delete.
+"""Run operations: execute and index, list, show, rerun, delete, open an output.
 
 Every face reaches runs through these functions (the CLI and the Python API through
 :mod:`nbprod.api`, the REST API and the browse UI directly), so a run looks the same
@@ -7,7 +7,9 @@ whichever face asks.
 
 from __future__ import annotations
 
+import os
 from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -16,6 +18,7 @@ from nbprod.records import RunRecord, RunStatus
 
 if TYPE_CHECKING:
     from nbprod.runner import Run, RunRequest
+    from nbprod.scheduler.queue import Item
 
 
 def run(
@@ -193,3 +196,154 @@ def delete_runs(
     for record, removal in zip(records, removals, strict=True):
         found += delete_run(store, catalog, record, removal)
     return list(records)
+
+
+# -- what a run is now: one rule for every face ---------------------------------------
+
+
+@dataclass
+class RunEntry:
+    """One run as the faces show it: its freshest record, or (no record yet: queued, or
+    claimed and starting) its queue item alone. ``item`` is set while the run is in the
+    queue (queued or held by a worker)."""
+
+    run_id: str
+    record: RunRecord | None
+    item: Item | None = None
+
+
+def freshest(indexed: RunRecord | None, stored: RunRecord | None) -> RunRecord | None:
+    """THE freshest-record rule: which of two copies of one run's record is newer.
+
+    The store's copy is the truth the catalog indexes, and a worker (maybe on another
+    machine) re-publishes a running run's record there as cells finish. So: a finished
+    record beats a running one; of two running records, the one with more cells done
+    wins, the store's on a tie. A record missing on one side leaves the other.
+    """
+    if stored is None or indexed is None:
+        return indexed if stored is None else stored
+    if indexed.status is not RunStatus.RUNNING:
+        return indexed
+    if stored.status is not RunStatus.RUNNING:
+        return stored
+    return stored if stored.progress.cells_done >= indexed.progress.cells_done else indexed
+
+
+def stored_record(ws: Workspace, job: str, run_id: str) -> RunRecord | None:
+    """The store's copy of a run's record; None if missing or unreadable (the catalog's
+    copy then stands)."""
+    from nbprod.errors import BadInput
+    from nbprod.store import layout
+
+    try:
+        return RunRecord.from_json(ws.store.get(layout.record_key(job, run_id)))
+    except (KeyError, BadInput, ValueError):  # missing, a bad name, CorruptData
+        return None
+
+
+def fresh_record(
+    ws: Workspace, indexed: RunRecord | None, job: str, run_id: str
+) -> RunRecord | None:
+    """The newest knowledge of a run, by :func:`freshest`: the store is read only when the
+    catalog has no finished record (a finished record is final)."""
+    if indexed is not None and indexed.status is not RunStatus.RUNNING:
+        return indexed
+    return freshest(indexed, stored_record(ws, job, run_id))
+
+
+def recent_runs(ws: Workspace, *, job: str | None = None, limit: int = 30) -> list[RunEntry]:
+    """Recent runs newest first: the catalog's, merged with the queue's queued and running
+    ones (which may have no record yet), each record made fresh by :func:`fresh_record`."""
+    from nbprod.scheduler.queue import QUEUED, RUNNING
+
+    store_url = ws.store.url
+    indexed = {r.run_id: r for r in list_runs(ws, job=job, limit=limit)}
+    items = {
+        i.run_id: i
+        for i in ws.queue.items((QUEUED, RUNNING), limit=200)
+        if i.store == store_url and not (job and i.job != job)
+    }
+    entries = []
+    for run_id in sorted(indexed.keys() | items.keys(), reverse=True)[:limit]:
+        record, item = indexed.get(run_id), items.get(run_id)
+        name = (item or record).job  # type: ignore[union-attr]
+        entries.append(RunEntry(run_id, fresh_record(ws, record, name, run_id), item))
+    return entries
+
+
+def show_run(ws: Workspace, run_id: str) -> RunEntry:
+    """One run by exact id, fresh (:func:`fresh_record`); a queued run not started yet is
+    its queue item. RunNotFound for anything else."""
+    from nbprod.errors import RunNotFound
+    from nbprod.history import find_run
+    from nbprod.store import layout
+
+    if not layout.is_run_id(run_id):
+        raise RunNotFound(f"no run {run_id!r} (not a run id)")
+    record = ws.catalog.get_run(ws.store.url, run_id)
+    if record is None or record.run_id != run_id:
+        try:
+            record = find_run(ws.store, run_id)
+        except RunNotFound:
+            record = None
+    if record is not None:
+        return RunEntry(run_id, fresh_record(ws, record, record.job, run_id))
+    item = ws.queue.get(ws.store.url, run_id)
+    if item is None:
+        raise RunNotFound(f"no run {run_id!r} in {ws.store.url}")
+    return RunEntry(run_id, None, item)
+
+
+OUTPUTS_DIR = "nbprod-outputs"
+"""Where read-only copies of output notebooks go, under the folder they are opened in."""
+
+
+@dataclass
+class OpenedOutput:
+    path: str
+    """The copy's path relative to the folder it was opened in."""
+    run_id: str
+    status: str
+    cell: int | None
+    """The failing cell's index, for a run that failed in a cell."""
+
+
+def open_output(ws: Workspace, run_id: str, root: str | os.PathLike[str]) -> OpenedOutput:
+    """Copy a finished run's output notebook under ``root`` (``nbprod-outputs/JOB/RUN/``),
+    read-only, to open in Jupyter.
+
+    Every cell of the copy is marked non-editable and non-deletable (JupyterLab honours
+    that), and the file is made read-only; the stored original is never touched. Conflict
+    for a run not finished yet, RunNotFound for one without an output notebook.
+    """
+    import nbformat
+
+    from nbprod.errors import Conflict, RunNotFound
+    from nbprod.store import check_key, layout
+
+    record = show_run(ws, run_id).record
+    if record is None or record.status is RunStatus.RUNNING:
+        state = "running" if record is not None else "queued"
+        raise Conflict(f"run {run_id} is still {state}; open it when it ends")
+    key = record.artifacts.get("output")
+    if not key:
+        raise RunNotFound(f"run {run_id} has no output notebook")
+    try:
+        data = ws.store.get(check_key(key))
+    except KeyError:
+        raise RunNotFound(f"run {run_id}: its output notebook {key} is not in the store") from None
+    nb = nbformat.reads(data.decode("utf-8"), as_version=4)
+    for cell in nb.cells:
+        cell.metadata["editable"] = False
+        cell.metadata["deletable"] = False
+    nb.metadata["nbprod_output_of"] = run_id
+    name = layout.check_file_name(key.rsplit("/", 1)[-1])
+    relative = f"{OUTPUTS_DIR}/{record.job}/{run_id}/{name}"
+    target = Path(root) / relative
+    target.parent.mkdir(parents=True, exist_ok=True)
+    if target.exists():
+        os.chmod(target, 0o644)
+    target.write_text(nbformat.writes(nb), "utf-8")
+    os.chmod(target, 0o444)
+    cell = record.error.cell_index if record.error else None
+    return OpenedOutput(relative, run_id, record.status.value, cell)
