@@ -124,6 +124,29 @@ def test_listing_merges_queue_catalog_and_store_with_the_freshest_copy(ws):
     assert runs.recent_runs(ws, job="other") == []
 
 
+def test_rest_listing_and_browse_page_show_the_same_copy(ws):
+    """One rule: the REST listing, the REST run and the browse UI's run page agree."""
+    from nbprod.server import rest
+    from nbprod.server.service import BrowseService
+
+    ahead = record(ws, 1, "running", cells=1)
+    index(ws, ahead)
+    publish(ws, replace(ahead, progress=Progress(5, 3)))
+    stale = record(ws, 2, "running", cells=4)
+    index(ws, stale)
+    publish(ws, replace(stale, progress=Progress(5, 2)))
+
+    service = BrowseService(ws.settings)
+    try:
+        for rec, cells in ((ahead, 3), (stale, 4)):
+            assert service.fresh_run(rec.run_id).progress.cells_done == cells
+            assert rest.get_run(ws.settings, rec.run_id)["progress"]["cells_done"] == cells
+            (row,) = [r for r in rest.list_runs(ws.settings) if r["run_id"] == rec.run_id]
+            assert row["progress"]["cells_done"] == cells
+    finally:
+        service.close()
+
+
 def test_show_run_finds_a_queued_run_and_refuses_unknown_ones(ws):
     waiting = new_run_id(BASE)
     enqueue(ws, waiting)
