@@ -1,4 +1,4 @@
-"""`nbprod runs ...`: list, show, diff, rerun and delete runs."""
+"""`nbprod runs ...`: list, show, diff, rerun, delete, cancel and open runs."""
 
 from __future__ import annotations
 
@@ -204,3 +204,33 @@ def runs_cancel(run_id: str, store: str | None) -> None:
     from nbprod.api import cancel_run
 
     click.echo(cancel_run(run_id, settings=common.settings(store=store)))
+
+
+@runs.command("open")
+@click.argument("run_id")
+@common.store_option
+@click.option(
+    "--into",
+    type=click.Path(file_okay=False),
+    default=".",
+    show_default=True,
+    help="Folder to copy into (e.g. your Jupyter root): the copy goes under nbprod-outputs/.",
+)
+@common.json_option
+def runs_open(run_id: str, store: str | None, into: str, as_json: bool) -> None:
+    """Copy a finished run's output notebook, read-only, to open in Jupyter (what the
+    JupyterLab extension's Open does); prints the copy's path."""
+    from pathlib import Path
+
+    from nbprod.core import Workspace, runs
+
+    with Workspace(common.settings(store=store)) as ws:
+        record = runs.get_run(ws, run_id)  # RUN_ID may be a unique prefix
+        opened = runs.open_output(ws, record.run_id, into)
+    path = Path(into) / opened.path
+    if as_json:
+        common.echo_json({**vars(opened), "path": str(path)})
+        return
+    click.echo(str(path))
+    if opened.cell is not None:
+        click.echo(f"run {opened.run_id} {opened.status} in cell {opened.cell}", err=True)
