@@ -1,4 +1,8 @@
-"""The public Python API: every face (CLI, REST, UI) calls these functions.
+"""The public Python API: thin functions over :mod:`nbprod.core`.
+
+Each opens one :class:`~nbprod.core.Workspace` for its settings and calls one core
+operation; the CLI uses them, the REST API and the browse UI call the core directly, and
+nothing under the faces imports this module (tests/test_architecture.py checks).
 
 >>> import nbprod
 >>> run = nbprod.execute("report.ipynb", {"region": "eu", "days": 7})
@@ -36,6 +40,7 @@ __all__ = [
 
 
 def open_catalog(settings: Settings) -> Any:
+    """The catalog ``settings`` name (close it when done; a Workspace does that for you)."""
     from nbprod.catalog import open_catalog as _open
 
     return _open(settings)
