@@ -320,23 +320,25 @@ def create_sweep(
     max_parallel: int | None = None,
 ) -> SweepInfo:
     """Queue the plan's runs (validated again, all or none) and store the sweep record."""
-    from nbprod.api import enqueue_notebook
+    from nbprod.core.queueing import enqueue_notebook
+    from nbprod.core.workspace import Workspace
     from nbprod.records import isoformat, new_run_id, utcnow
 
     created = utcnow()
     sweep_id = new_run_id(created)
-    requests = enqueue_notebook(
-        plan.notebook,
-        [plan.parameters(i) for i in range(len(plan.sets))],
-        settings=settings,
-        job=job,
-        kernel=kernel,
-        cwd=cwd,
-        timeout=timeout,
-        cell_timeout=cell_timeout,
-        tags=[sweep_tag(sweep_id)],
-        trigger=TRIGGER,
-    )
+    with Workspace(settings) as ws:
+        requests = enqueue_notebook(
+            ws,
+            plan.notebook,
+            [plan.parameters(i) for i in range(len(plan.sets))],
+            job=job,
+            kernel=kernel,
+            cwd=cwd,
+            timeout=timeout,
+            cell_timeout=cell_timeout,
+            tags=[sweep_tag(sweep_id)],
+            trigger=TRIGGER,
+        )
     first = requests[0]
     info = SweepInfo(
         sweep_id=sweep_id,
@@ -456,7 +458,7 @@ def _queue_states(catalog: Any, store: str, run_ids: Sequence[str]) -> dict[str,
 
 def cancel_runs(info: SweepInfo, *, settings: Settings) -> int:
     """Cancel the sweep's queued runs and ask the workers of running ones to stop them."""
-    from nbprod.api import open_catalog
+    from nbprod.catalog import open_catalog
     from nbprod.scheduler.queue import DONE, Queue, utcnow
 
     catalog = open_catalog(settings)
@@ -582,7 +584,7 @@ def drain(
     queued ones are dropped, running ones are cancelled by their workers with their output
     stored; the result is then ``interrupted``.
     """
-    from nbprod.api import open_catalog
+    from nbprod.catalog import open_catalog
     from nbprod.scheduler.queue import DONE, QUEUED
 
     folder = settings.home / "sweeps" / info.sweep_id
@@ -839,7 +841,7 @@ def sweep_table(sweep_id: str, settings: Settings | None = None) -> SweepTable:
     Runs the catalog does not know (not started yet, or indexed elsewhere) come from the
     queue, else from their ``run.json`` in the store.
     """
-    from nbprod.api import open_catalog
+    from nbprod.catalog import open_catalog
     from nbprod.catalog.query import RunFilter
     from nbprod.records import RunRecord
     from nbprod.store import layout

@@ -28,7 +28,7 @@ def scheduler(store: str | None, workers: int | None, tick: float, log_json: boo
     detect lost runs and retry them. Ctrl-C / SIGTERM stop it cleanly."""
     import os
 
-    from nbprod.api import open_catalog
+    from nbprod.catalog import open_catalog
     from nbprod.scheduler.daemon import Scheduler
     from nbprod.scheduler.events import configure
     from nbprod.scheduler.executor import ExternalExecutor, LocalExecutor
@@ -67,7 +67,7 @@ def worker(burst: bool, poll: float, log_json: bool, only_file: str | None) -> N
     SIGTERM finishes the current run and exits; SIGINT cancels it (output kept)."""
     from pathlib import Path
 
-    from nbprod.api import open_catalog
+    from nbprod.catalog import open_catalog
     from nbprod.scheduler.events import configure
     from nbprod.scheduler.worker import Worker
 

@@ -1,4 +1,4 @@
-"""`nbprod runs ...`: list, show, diff, rerun and delete runs."""
+"""`nbprod runs ...`: list, show, diff, rerun, delete, cancel and open runs."""
 
 from __future__ import annotations
 
@@ -106,17 +106,19 @@ def runs_list(
 @common.store_option
 @common.json_option
 def runs_show(run_id: str, store: str | None, as_json: bool) -> None:
-    """Show one run record (RUN_ID may be a unique prefix)."""
-    from nbprod.api import get_run
+    """Show one run record (RUN_ID may be a unique prefix); a running run's freshest copy,
+    as JupyterLab and the browse UI show it."""
+    from nbprod.core import Workspace
+    from nbprod.core import runs as core_runs
     from nbprod.show import describe
-    from nbprod.store import open_store
 
-    settings = common.settings(store=store)
-    record = get_run(run_id, settings=settings)
-    if as_json:
-        click.echo(record.to_json(), nl=False)
-        return
-    click.echo(describe(record, open_store(settings.store)))
+    with Workspace(common.settings(store=store)) as ws:
+        record = core_runs.get_run(ws, run_id)
+        record = core_runs.fresh_record(ws, record, record.job, record.run_id) or record
+        if as_json:
+            click.echo(record.to_json(), nl=False)
+            return
+        click.echo(describe(record, ws.store))
 
 
 @runs.command("diff")
@@ -196,3 +198,34 @@ def runs_cancel(run_id: str, store: str | None) -> None:
     from nbprod.api import cancel_run
 
     click.echo(cancel_run(run_id, settings=common.settings(store=store)))
+
+
+@runs.command("open")
+@click.argument("run_id")
+@common.store_option
+@click.option(
+    "--into",
+    type=click.Path(file_okay=False),
+    default=".",
+    show_default=True,
+    help="Folder to copy into (e.g. your Jupyter root): the copy goes under nbprod-outputs/.",
+)
+@common.json_option
+def runs_open(run_id: str, store: str | None, into: str, as_json: bool) -> None:
+    """Copy a finished run's output notebook, read-only, to open in Jupyter (what the
+    JupyterLab extension's Open does); prints the copy's path."""
+    from pathlib import Path
+
+    from nbprod.core import Workspace
+    from nbprod.core import runs as core_runs
+
+    with Workspace(common.settings(store=store)) as ws:
+        record = core_runs.get_run(ws, run_id)  # RUN_ID may be a unique prefix
+        opened = core_runs.open_output(ws, record.run_id, into)
+    path = Path(into) / opened.path
+    if as_json:
+        common.echo_json({**vars(opened), "path": str(path)})
+        return
+    click.echo(str(path))
+    if opened.cell is not None:
+        click.echo(f"run {opened.run_id} {opened.status} in cell {opened.cell}", err=True)

@@ -20,9 +20,10 @@ class Workspace:
     """Use as a context manager (``with Workspace(settings) as ws:``): closing it closes the
     catalog if one was opened. Safe to share between the threads of one run."""
 
-    def __init__(self, settings: Settings | None = None) -> None:
+    def __init__(self, settings: Settings | None = None, *, store: Store | None = None) -> None:
+        """``store``: one already open for ``settings.store`` (a server's, reused)."""
         self.settings = settings or Settings.load()
-        self._store: Store | None = None
+        self._store: Store | None = store
         self._catalog: Catalog | None = None
         self._queue: Any = None
         self._lock = threading.Lock()

@@ -31,7 +31,7 @@ def apply_definition(
 ) -> ApplyResult:
     """Check a validated definition against its notebook and store it as a new version if
     anything changed (what `nbprod jobs apply` and the REST API both do)."""
-    from nbprod.api import open_catalog
+    from nbprod.catalog import open_catalog
     from nbprod.jobs import service
     from nbprod.jobs.definition import check_against_notebook
 
@@ -135,7 +135,7 @@ def _readable(summary: Any) -> JobDefinition:
 
 
 def list_jobs(*, settings: Settings) -> list[JobView]:
-    from nbprod.api import open_catalog
+    from nbprod.catalog import open_catalog
 
     catalog = open_catalog(settings)
     try:
@@ -145,7 +145,7 @@ def list_jobs(*, settings: Settings) -> list[JobView]:
 
 
 def show_job(name: str, *, settings: Settings, next_count: int = 3) -> JobView:
-    from nbprod.api import open_catalog
+    from nbprod.catalog import open_catalog
     from nbprod.jobs.service import working_copy_differs
 
     store = _store_for(settings)
@@ -245,7 +245,7 @@ def prepare_job_run(
 
 
 def set_paused(name: str, paused: bool, *, settings: Settings) -> None:
-    from nbprod.api import open_catalog
+    from nbprod.catalog import open_catalog
     from nbprod.jobs.service import write_state
 
     show_job(name, settings=settings, next_count=0)  # raises JobNotFound

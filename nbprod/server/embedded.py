@@ -74,7 +74,7 @@ class EmbeddedScheduler:
         return env
 
     def _main(self) -> None:
-        from nbprod.api import open_catalog
+        from nbprod.catalog import open_catalog
         from nbprod.scheduler.daemon import Scheduler
         from nbprod.scheduler.executor import LocalExecutor
         from nbprod.scheduler.lease import EMBEDDED, alive, safe_beat, should_fire

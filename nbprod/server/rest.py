@@ -21,6 +21,8 @@ from pathlib import Path
 from typing import Any
 
 from nbprod.config import Settings
+from nbprod.core import queueing, runs
+from nbprod.core.workspace import Workspace
 from nbprod.errors import BadInput, Conflict, KernelNotFound, ParameterError
 from nbprod.server import request_shape as shape
 from nbprod.server.request_shape import FieldError
@@ -31,7 +33,7 @@ __all__ = ["Conflict", "FieldError", "NotFound"]
 API_VERSION = "1"
 """Bumped on incompatible changes; the frontend checks it (``GET /nbprod/api/info``)."""
 
-OUTPUTS_DIR = "nbprod-outputs"
+OUTPUTS_DIR = runs.OUTPUTS_DIR
 """Where read-only copies of output notebooks go, under the Jupyter contents root."""
 
 FORM_FIELDS = ("name", "schedule", "timezone", "kernel", "retries", "timeout", "store")
@@ -460,48 +462,18 @@ def run_notebook_now(settings: Settings, body: dict[str, Any], *, root: str | Pa
 
 
 def list_runs(settings: Settings, *, job: str | None = None, limit: int = 30) -> list[dict]:
-    """Recent runs, newest first: queued and running ones from the queue (live progress
-    from the running record the worker re-publishes), finished ones from the catalog."""
-    from nbprod.api import list_runs as catalog_runs
-    from nbprod.api import open_catalog
-    from nbprod.scheduler.queue import QUEUED, RUNNING, Queue
-    from nbprod.store import open_store
-
+    """Recent runs, newest first, queued and running ones included (core.runs.recent_runs)."""
     if not 1 <= limit <= 500:
         raise FieldError("limit must be between 1 and 500", "limit")
-    store = open_store(settings.store)
-    rows: dict[str, dict[str, Any]] = {}
-    for record in catalog_runs(settings=settings, job=job, limit=limit):
-        rows[record.run_id] = run_row(record)
-    catalog = open_catalog(settings)
-    try:
-        pending = Queue(catalog).items((QUEUED, RUNNING), limit=200)
-    finally:
-        catalog.close()
-    for item in pending:
-        if item.store != store.url or (job and item.job != job):
-            continue
-        row = rows.get(item.run_id)
-        if item.state == RUNNING or row is None or row["status"] == "running":
-            fresh = _fresh_record(store, item.job, item.run_id)
-            if fresh is not None:
-                rows[item.run_id] = run_row(fresh)
-            elif row is None:
-                rows[item.run_id] = _queued_row(item)
-        if item.run_id in rows:
-            rows[item.run_id]["cancel_requested"] = item.cancel_requested
-    ordered = sorted(rows.values(), key=lambda r: r["run_id"], reverse=True)
-    return ordered[:limit]
-
-
-def _fresh_record(store: Any, job: str, run_id: str) -> Any:
-    from nbprod.records import RunRecord
-    from nbprod.store import layout
-
-    try:
-        return RunRecord.from_json(store.get(layout.record_key(job, run_id)))
-    except (KeyError, BadInput, ValueError):
-        return None
+    with Workspace(settings) as ws:
+        entries = runs.recent_runs(ws, job=job, limit=limit)
+    rows = []
+    for entry in entries:
+        row = run_row(entry.record) if entry.record is not None else _queued_row(entry.item)
+        if entry.item is not None:
+            row["cancel_requested"] = entry.item.cancel_requested
+        rows.append(row)
+    return rows
 
 
 def _queued_row(item: Any) -> dict[str, Any]:
@@ -549,74 +521,29 @@ def run_row(record: Any) -> dict[str, Any]:
 
 
 def get_run(settings: Settings, run_id: str) -> dict[str, Any]:
-    from nbprod.scheduler.queue import Queue
-    from nbprod.server.service import BrowseService
-
-    service = BrowseService(settings)
-    try:
-        try:
-            record = service.fresh_run(run_id)
-        except NotFound:
-            item = Queue(service.catalog).get(service.store.url, run_id)
-            if item is None:
-                raise
-            return _queued_row(item)
-        return run_row(record)
-    finally:
-        service.close()
+    """One run, fresh (core.runs.show_run); a queued one as its queue item."""
+    with Workspace(settings) as ws:
+        entry = runs.show_run(ws, run_id)
+    return run_row(entry.record) if entry.record is not None else _queued_row(entry.item)
 
 
 def cancel_run(settings: Settings, run_id: str) -> dict[str, Any]:
-    from nbprod.api import cancel_run as _cancel
-    from nbprod.errors import RunNotFound
+    """Cancel a queued or running run (core.queueing.cancel_run, as `nbprod runs cancel`)."""
     from nbprod.store import layout
 
     if not layout.is_run_id(run_id):
         raise NotFound(f"no run {run_id!r} (not a run id)")
-    try:
-        message = _cancel(run_id, settings=settings)
-    except RunNotFound as exc:
-        raise NotFound(str(exc)) from None
+    with Workspace(settings) as ws:
+        message = queueing.cancel_run(ws, run_id)
     return {"run_id": run_id, "message": message}
 
 
 def open_output(settings: Settings, run_id: str, *, root: str | Path) -> dict[str, Any]:
-    """Copy a run's output notebook under the contents root, read-only, for JupyterLab.
-
-    Every cell of the copy is marked non-editable and non-deletable (JupyterLab honours
-    that), and the file is made read-only; the stored original is never touched.
-    """
-    import nbformat
-
-    from nbprod.server.service import BrowseService
-    from nbprod.store import layout
-
-    service = BrowseService(settings)
-    try:
-        record = service.run(run_id)
-        if record.status.value in ("running", "queued"):
-            raise Conflict(f"run {run_id} is still {record.status.value}; open it when it ends")
-        key = record.artifacts.get("output")
-        if not key:
-            raise NotFound(f"run {run_id} has no output notebook")
-        data = service.read(key)
-    finally:
-        service.close()
-    nb = nbformat.reads(data.decode("utf-8"), as_version=4)
-    for cell in nb.cells:
-        cell.metadata["editable"] = False
-        cell.metadata["deletable"] = False
-    nb.metadata["nbprod_output_of"] = run_id
-    name = layout.check_file_name(key.rsplit("/", 1)[-1])
-    relative = f"{OUTPUTS_DIR}/{record.job}/{run_id}/{name}"
-    target = Path(root) / relative
-    target.parent.mkdir(parents=True, exist_ok=True)
-    if target.exists():
-        os.chmod(target, 0o644)
-    target.write_text(nbformat.writes(nb), "utf-8")
-    os.chmod(target, 0o444)
-    cell = record.error.cell_index if record.error else None
-    return {"path": relative, "run_id": run_id, "status": record.status.value, "cell": cell}
+    """A read-only copy of a run's output notebook under the contents root, for JupyterLab
+    (core.runs.open_output, as `nbprod runs open`)."""
+    with Workspace(settings) as ws:
+        opened = runs.open_output(ws, run_id, root)
+    return {"path": opened.path, "run_id": run_id, "status": opened.status, "cell": opened.cell}
 
 
 # -- executing queued runs --------------------------------------------------------------

@@ -6,12 +6,11 @@ catalog is the listing source for jobs and runs; the store serves files and reco
 
 from __future__ import annotations
 
-import threading
 from pathlib import Path
 from typing import Any
 
 from nbprod.config import Settings
-from nbprod.errors import CorruptData, InvalidName
+from nbprod.core.workspace import Workspace
 from nbprod.records import RunRecord
 from nbprod.server.listing import checked_key
 from nbprod.server.render import NotebookRenderer
@@ -22,10 +21,9 @@ from nbprod.store import Store, layout, open_store
 class BrowseService:
     def __init__(self, settings: Settings, store: Store | None = None) -> None:
         self.settings = settings
-        self.store = store or open_store(settings.store)
+        self.workspace = Workspace(settings, store=store or open_store(settings.store))
+        self.store = self.workspace.store
         self.renderer = NotebookRenderer(Path(settings.home) / "cache" / "html")
-        self._catalog: Any = None
-        self._lock = threading.Lock()
 
     @classmethod
     def from_store(cls, store_url: str | None = None) -> BrowseService:
@@ -34,18 +32,10 @@ class BrowseService:
     @property
     def catalog(self) -> Any:
         """Opened on first use (a server inside JupyterLab costs nothing until visited)."""
-        with self._lock:
-            if self._catalog is None:
-                from nbprod.catalog import open_catalog
-
-                self._catalog = open_catalog(self.settings)
-            return self._catalog
+        return self.workspace.catalog
 
     def close(self) -> None:
-        with self._lock:
-            if self._catalog is not None:
-                self._catalog.close()
-                self._catalog = None
+        self.workspace.close()
 
     # -- runs ---------------------------------------------------------------------------
 
@@ -65,24 +55,13 @@ class BrowseService:
             raise NotFound(f"no run {run_id!r} in {self.store.url}") from None
 
     def fresh_run(self, run_id: str) -> RunRecord:
-        """The newest knowledge of a run: a running run's record is re-read from the store
-        (where a worker on another machine writes it), else the catalog's copy."""
+        """The newest knowledge of a run (core.runs.fresh_record, the rule every face
+        uses): a running run's record is re-read from the store, where its worker, maybe
+        on another machine, writes it."""
+        from nbprod.core.runs import fresh_record
+
         record = self.run(run_id)
-        if record.status.value != "running":
-            return record
-        try:
-            data = self.store.get(layout.record_key(record.job, record.run_id))
-        except (KeyError, InvalidName):
-            return record
-        try:
-            stored = RunRecord.from_json(data)
-        except CorruptData:
-            return record  # the catalog's copy is readable; the page still shows the run
-        if stored.status.value != "running" or (
-            stored.progress.cells_done >= record.progress.cells_done
-        ):
-            return stored
-        return record
+        return fresh_record(self.workspace, record, record.job, record.run_id) or record
 
     def previous_run_id(self, record: RunRecord) -> str | None:
         """The job's run just before this one (run ids sort by start time)."""
