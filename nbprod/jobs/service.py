@@ -13,13 +13,13 @@ from datetime import datetime, timezone
 from pathlib import Path
 from typing import Any
 
-from nbprod.errors import BadInput, NbprodError
+from nbprod.errors import BadInput, NbprodError, NotFound
 from nbprod.jobs.model import PRESETS, JobDefinition, JobVersion
 from nbprod.records import isoformat, utcnow
 from nbprod.store import Store, layout
 
 
-class JobNotFound(BadInput):
+class JobNotFound(NotFound):
     """No job with that name in the store."""
 
 

@@ -16,7 +16,7 @@ from typing import Any
 from jupyter_server.auth.decorator import authorized
 from tornado import web
 
-from nbprod.errors import Conflict
+from nbprod.errors import Conflict, FieldError
 from nbprod.server import request_shape as shape
 from nbprod.server import rest
 from nbprod.server.handlers import BaseHandler, _Failure, failure_for
@@ -31,7 +31,7 @@ class _FieldFailure(_Failure):
 def _failure(exc: BaseException) -> _Failure:
     if isinstance(exc, Conflict):
         return _FieldFailure(409, str(exc), None)
-    if isinstance(exc, rest.FieldError):
+    if isinstance(exc, FieldError):
         return _FieldFailure(400, str(exc), exc.field)
     return failure_for(exc)
 
@@ -68,7 +68,7 @@ class ApiHandler(BaseHandler):
 
     def body(self, *, required: bool = False) -> dict[str, Any]:
         if required and not self.request.body.strip():
-            raise rest.FieldError("the request needs a JSON object body")
+            raise FieldError("the request needs a JSON object body")
         return shape.parse_body(self.request.body)
 
     def text_arg(self, name: str, default: str = "", *, path: bool = False) -> str:
@@ -110,7 +110,7 @@ class ApiHandler(BaseHandler):
             return int(text)
         except ValueError:
             shown = text if len(text) <= 40 else text[:39] + "…"
-            raise rest.FieldError(f"{name} must be a whole number, got {shown!r}", name) from None
+            raise FieldError(f"{name} must be a whole number, got {shown!r}", name) from None
 
 
 class InfoHandler(ApiHandler):

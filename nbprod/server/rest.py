@@ -21,10 +21,8 @@ from pathlib import Path
 from typing import Any
 
 from nbprod.config import Settings
-from nbprod.errors import BadInput, Conflict, KernelNotFound, ParameterError
+from nbprod.errors import BadInput, Conflict, FieldError, KernelNotFound, NotFound, ParameterError
 from nbprod.server import request_shape as shape
-from nbprod.server.request_shape import FieldError
-from nbprod.server.views.common import NotFound
 
 __all__ = ["Conflict", "FieldError", "NotFound"]
 

@@ -11,11 +11,10 @@ from pathlib import Path
 from typing import Any
 
 from nbprod.config import Settings
-from nbprod.errors import CorruptData, InvalidName
+from nbprod.errors import CorruptData, InvalidName, NotFound
 from nbprod.records import RunRecord
 from nbprod.server.listing import checked_key
 from nbprod.server.render import NotebookRenderer
-from nbprod.server.views.common import NotFound
 from nbprod.store import Store, layout, open_store
 
 
