@@ -449,7 +449,7 @@ def enqueue_job(
     The overrides are validated now (against the pinned snapshot), not when a worker
     picks the run up.
     """
-    from nbprod.jobs.actions import prepare_job_run
+    from nbprod.core.jobs import prepare_job_run
     from nbprod.scheduler.queue import Queue, utcnow
 
     request = prepare_job_run(
@@ -459,7 +459,7 @@ def enqueue_job(
         parameter_files=parameter_files,
         parameter_yaml=parameter_yaml,
     )
-    from nbprod.jobs.actions import show_job
+    from nbprod.core.jobs import show_job
 
     definition = show_job(name, settings=settings, next_count=0).definition
     catalog = open_catalog(settings)

@@ -21,7 +21,7 @@ def jobs() -> None:
 @common.json_option
 def jobs_apply(definition: str, store: str | None, as_json: bool) -> None:
     """Create or update a job from a YAML DEFINITION; prints the new version."""
-    from nbprod.jobs.actions import apply_job
+    from nbprod.core.jobs import apply_job
 
     result = apply_job(definition, settings=common.settings(store=store))
     version = result.version
@@ -44,7 +44,7 @@ def jobs_apply(definition: str, store: str | None, as_json: bool) -> None:
 @common.json_option
 def jobs_list(store: str | None, as_json: bool) -> None:
     """Every job: schedule, last status, next run."""
-    from nbprod.jobs.actions import list_jobs
+    from nbprod.core.jobs import list_jobs
 
     views = list_jobs(settings=common.settings(store=store))
     if as_json:
@@ -84,7 +84,7 @@ def _next(view: Any) -> str:
 def jobs_show(name: str, store: str | None, as_json: bool, run_count: int) -> None:
     """A job's definition, versions and recent runs."""
     from nbprod.api import list_runs
-    from nbprod.jobs.actions import show_job
+    from nbprod.core.jobs import show_job
 
     settings = common.settings(store=store)
     view = show_job(name, settings=settings)
@@ -131,7 +131,7 @@ def jobs_show(name: str, store: str | None, as_json: bool, run_count: int) -> No
 @common.json_option
 def jobs_history(name: str, store: str | None, as_json: bool) -> None:
     """A job's definition versions with what changed in each."""
-    from nbprod.jobs.actions import job_history
+    from nbprod.core.jobs import job_history
 
     versions = job_history(name, settings=common.settings(store=store))
     if as_json:
@@ -152,7 +152,7 @@ def jobs_history(name: str, store: str | None, as_json: bool) -> None:
 @click.option("-n", "count", default=5, show_default=True, help="How many fire times.")
 def jobs_next(name: str, store: str | None, count: int) -> None:
     """The next fire times of a job, in its timezone."""
-    from nbprod.jobs.actions import next_runs
+    from nbprod.core.jobs import next_runs
 
     for moment in next_runs(name, settings=common.settings(store=store), count=count):
         click.echo(moment.isoformat())
@@ -182,7 +182,7 @@ def jobs_run(
     With --queue the run is queued for `nbprod worker`s / the scheduler's workers; the run
     id is printed at once."""
     from nbprod.api import enqueue_job, run
-    from nbprod.jobs.actions import prepare_job_run
+    from nbprod.core.jobs import prepare_job_run
 
     if to_queue:
         run_id = enqueue_job(
@@ -215,7 +215,7 @@ def jobs_run(
 @common.store_option
 def jobs_pause(name: str, store: str | None) -> None:
     """Stop scheduling a job (runs on demand still work)."""
-    from nbprod.jobs.actions import set_paused
+    from nbprod.core.jobs import set_paused
 
     set_paused(name, True, settings=common.settings(store=store))
     click.echo(f"job {name} paused")
@@ -226,7 +226,7 @@ def jobs_pause(name: str, store: str | None) -> None:
 @common.store_option
 def jobs_resume(name: str, store: str | None) -> None:
     """Schedule a paused job again."""
-    from nbprod.jobs.actions import set_paused
+    from nbprod.core.jobs import set_paused
 
     set_paused(name, False, settings=common.settings(store=store))
     click.echo(f"job {name} resumed")

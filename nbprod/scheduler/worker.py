@@ -330,7 +330,7 @@ def prepare_item(item: Any, settings: Settings) -> Any:
     """The RunRequest for a queued item: the pinned job version, or a stored snapshot."""
     from dataclasses import replace
 
-    from nbprod.jobs.actions import prepare_job_run
+    from nbprod.core.jobs import prepare_job_run
 
     request = item.request
     item_settings = (

@@ -194,7 +194,7 @@ def timezones() -> list[str]:
 
 
 def list_jobs(settings: Settings) -> list[dict[str, Any]]:
-    from nbprod.jobs.actions import list_jobs as _list
+    from nbprod.core.jobs import list_jobs as _list
 
     return [_job_row(view) for view in _list(settings=settings)]
 
@@ -208,7 +208,7 @@ def _job_row(view: Any) -> dict[str, Any]:
 
 
 def get_job(settings: Settings, name: str) -> dict[str, Any]:
-    from nbprod.jobs.actions import show_job
+    from nbprod.core.jobs import show_job
     from nbprod.jobs.service import JobNotFound
 
     try:
@@ -315,7 +315,7 @@ def save_job(
     settings: Settings, body: dict[str, Any], *, root: str | Path, name: str | None = None
 ) -> dict[str, Any]:
     """Create a job (``name`` None; 409 if it exists) or store a new version of ``name``."""
-    from nbprod.jobs.actions import apply_definition
+    from nbprod.core.jobs import apply_definition
     from nbprod.jobs.service import VersionConflict
 
     if not isinstance(body, dict):
@@ -380,7 +380,7 @@ def delete_job(settings: Settings, name: str) -> dict[str, Any]:
 
 
 def set_paused(settings: Settings, name: str, paused: bool) -> dict[str, Any]:
-    from nbprod.jobs.actions import set_paused as _set
+    from nbprod.core.jobs import set_paused as _set
 
     get_job(settings, name)
     _set(name, paused, settings=settings)
