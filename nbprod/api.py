@@ -449,19 +449,19 @@ def enqueue_job(
     The overrides are validated now (against the pinned snapshot), not when a worker
     picks the run up.
     """
-    from nbprod.core.jobs import prepare_job_run
+    from nbprod.core import Workspace
+    from nbprod.core.jobs import prepare_job_run, show_job
     from nbprod.scheduler.queue import Queue, utcnow
 
-    request = prepare_job_run(
-        name,
-        settings=settings,
-        cli_parameters=cli_parameters,
-        parameter_files=parameter_files,
-        parameter_yaml=parameter_yaml,
-    )
-    from nbprod.core.jobs import show_job
-
-    definition = show_job(name, settings=settings, next_count=0).definition
+    with Workspace(settings) as ws:
+        request = prepare_job_run(
+            ws,
+            name,
+            cli_parameters=cli_parameters,
+            parameter_files=parameter_files,
+            parameter_yaml=parameter_yaml,
+        )
+        definition = show_job(ws, name, next_count=0).definition
     catalog = open_catalog(settings)
     try:
         return Queue(catalog).enqueue(

@@ -23,7 +23,8 @@ def jobs_apply(definition: str, store: str | None, as_json: bool) -> None:
     """Create or update a job from a YAML DEFINITION; prints the new version."""
     from nbprod.core.jobs import apply_job
 
-    result = apply_job(definition, settings=common.settings(store=store))
+    with _workspace(store) as ws:
+        result = apply_job(ws, definition)
     version = result.version
     if as_json:
         common.echo_json({"created": result.created, "store": result.store, **version.to_dict()})
@@ -46,7 +47,8 @@ def jobs_list(store: str | None, as_json: bool) -> None:
     """Every job: schedule, last status, next run."""
     from nbprod.core.jobs import list_jobs
 
-    views = list_jobs(settings=common.settings(store=store))
+    with _workspace(store) as ws:
+        views = list_jobs(ws)
     if as_json:
         common.echo_json([v.to_dict() for v in views])
         return
@@ -70,6 +72,12 @@ def jobs_list(store: str | None, as_json: bool) -> None:
             )
 
 
+def _workspace(store: str | None) -> Any:
+    from nbprod.core import Workspace
+
+    return Workspace(common.settings(store=store))
+
+
 def _next(view: Any) -> str:
     return view.next_runs[0].isoformat(timespec="minutes") if view.next_runs else "-"
 
@@ -86,9 +94,9 @@ def jobs_show(name: str, store: str | None, as_json: bool, run_count: int) -> No
     from nbprod.api import list_runs
     from nbprod.core.jobs import show_job
 
-    settings = common.settings(store=store)
-    view = show_job(name, settings=settings)
-    recent = list_runs(settings=settings, job=name, limit=run_count)
+    with _workspace(store) as ws:
+        view = show_job(ws, name)
+    recent = list_runs(settings=ws.settings, job=name, limit=run_count)
     if as_json:
         common.echo_json({**view.to_dict(), "recent_runs": [r.to_dict() for r in recent]})
         return
@@ -133,7 +141,8 @@ def jobs_history(name: str, store: str | None, as_json: bool) -> None:
     """A job's definition versions with what changed in each."""
     from nbprod.core.jobs import job_history
 
-    versions = job_history(name, settings=common.settings(store=store))
+    with _workspace(store) as ws:
+        versions = job_history(ws, name)
     if as_json:
         common.echo_json([v.to_dict() for v in versions])
         return
@@ -154,7 +163,9 @@ def jobs_next(name: str, store: str | None, count: int) -> None:
     """The next fire times of a job, in its timezone."""
     from nbprod.core.jobs import next_runs
 
-    for moment in next_runs(name, settings=common.settings(store=store), count=count):
+    with _workspace(store) as ws:
+        moments = next_runs(ws, name, count)
+    for moment in moments:
         click.echo(moment.isoformat())
 
 
@@ -197,13 +208,14 @@ def jobs_run(
         else:
             click.echo(run_id if quiet else f"queued {run_id}  job {name}")
         return
-    request = prepare_job_run(
-        name,
-        settings=common.settings(store=store),
-        cli_parameters=cli_parameters,
-        parameter_files=files,
-        parameter_yaml=yaml_texts,
-    )
+    with _workspace(store) as ws:
+        request = prepare_job_run(
+            ws,
+            name,
+            cli_parameters=cli_parameters,
+            parameter_files=files,
+            parameter_yaml=yaml_texts,
+        )
     if not (quiet or as_json):
         click.echo(f"run {request.run_id}  job {request.job} v{request.job_version}")
     result = run(request, progress_bar=common.show_bar(progress, quiet))
@@ -217,7 +229,8 @@ def jobs_pause(name: str, store: str | None) -> None:
     """Stop scheduling a job (runs on demand still work)."""
     from nbprod.core.jobs import set_paused
 
-    set_paused(name, True, settings=common.settings(store=store))
+    with _workspace(store) as ws:
+        set_paused(ws, name, True)
     click.echo(f"job {name} paused")
 
 
@@ -228,5 +241,6 @@ def jobs_resume(name: str, store: str | None) -> None:
     """Schedule a paused job again."""
     from nbprod.core.jobs import set_paused
 
-    set_paused(name, False, settings=common.settings(store=store))
+    with _workspace(store) as ws:
+        set_paused(ws, name, False)
     click.echo(f"job {name} resumed")

@@ -1,4 +1,10 @@
-"""Job operations for every face: apply, list, show, run, history, pause."""
+"""Job operations for every face (CLI, REST, Python API): apply, list, show, run, pause,
+delete, and saving a job from the JupyterLab dialog's form.
+
+Every function takes the :class:`~nbprod.core.workspace.Workspace` it works in first and
+raises typed errors (:class:`~nbprod.errors.FieldError` naming the field, ``NotFound``,
+``Conflict``), so the faces only parse input and format the answer.
+"""
 
 from __future__ import annotations
 
@@ -8,48 +14,45 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
-from nbprod.config import Settings
+from nbprod.core.workspace import Workspace
+from nbprod.errors import BadInput, FieldError
 from nbprod.jobs.model import JobDefinition, JobVersion
 from nbprod.jobs.service import ApplyResult, JobNotFound
 
 
-def _store_for(settings: Settings, definition: JobDefinition | None = None) -> Any:
+def _definition_store(ws: Workspace, definition: JobDefinition) -> Any:
+    """The store a definition names itself, else the workspace's."""
+    if not definition.store:
+        return ws.store
     from nbprod.store import open_store
 
-    return open_store(definition.store if definition and definition.store else settings.store)
+    return open_store(definition.store)
 
 
-def apply_job(path: str | os.PathLike[str], *, settings: Settings) -> ApplyResult:
+def apply_job(ws: Workspace, path: str | os.PathLike[str]) -> ApplyResult:
     """Validate a YAML definition and store it as a new version if anything changed."""
     from nbprod.jobs.definition import load_definition
 
-    return apply_definition(load_definition(path), settings=settings, source=str(path))
+    return apply_definition(ws, load_definition(path), source=str(path))
 
 
-def apply_definition(
-    definition: JobDefinition, *, settings: Settings, source: str = "job"
-) -> ApplyResult:
+def apply_definition(ws: Workspace, definition: JobDefinition, source: str = "job") -> ApplyResult:
     """Check a validated definition against its notebook and store it as a new version if
     anything changed (what `nbprod jobs apply` and the REST API both do)."""
-    from nbprod.api import open_catalog
     from nbprod.jobs import service
     from nbprod.jobs.definition import check_against_notebook
 
     source_bytes, _ = check_against_notebook(definition, source)
-    store = _store_for(settings, definition)
+    store = _definition_store(ws, definition)
     result = service.apply(definition, store, source_bytes)
     paused = definition.paused
     if paused is None and result.created and result.version.version == 1:
         paused = False
     if paused is not None:
         service.write_state(store, definition.name, paused=paused)
-    catalog = open_catalog(settings)
-    try:
-        catalog.index_job_version(store.url, result.version)
-        if paused is not None:
-            catalog.set_paused(store.url, definition.name, paused)
-    finally:
-        catalog.close()
+    ws.catalog.index_job_version(store.url, result.version)
+    if paused is not None:
+        ws.catalog.set_paused(store.url, definition.name, paused)
     return result
 
 
@@ -134,58 +137,47 @@ def _readable(summary: Any) -> JobDefinition:
         )
 
 
-def list_jobs(*, settings: Settings) -> list[JobView]:
-    from nbprod.api import open_catalog
-
-    catalog = open_catalog(settings)
-    try:
-        return [_view(s) for s in catalog.jobs(_store_for(settings).url)]
-    finally:
-        catalog.close()
+def list_jobs(ws: Workspace) -> list[JobView]:
+    return [_view(s) for s in ws.catalog.jobs(ws.store.url)]
 
 
-def show_job(name: str, *, settings: Settings, next_count: int = 3) -> JobView:
-    from nbprod.api import open_catalog
+def show_job(ws: Workspace, name: str, next_count: int = 3) -> JobView:
+    """A job with its versions; JobNotFound (a NotFound) for an unknown one."""
     from nbprod.jobs.service import working_copy_differs
 
-    store = _store_for(settings)
-    catalog = open_catalog(settings)
+    url = ws.store.url
+    summary = ws.catalog.job(url, name)
+    if summary is None or summary.latest_version is None:  # None: runs, no definition
+        raise JobNotFound(f"no job {name!r} in {url} (see `nbprod jobs list`)")
+    view = _view(summary, next_count)
     try:
-        summary = catalog.job(store.url, name)
-        if summary is None or summary.latest_version is None:  # None: runs, no definition
-            raise JobNotFound(f"no job {name!r} in {store.url} (see `nbprod jobs list`)")
-        view = _view(summary, next_count)
-        try:
-            view.versions = catalog.job_versions(store.url, name)
-        except (TypeError, KeyError, ValueError, AttributeError) as exc:  # hand-written rows
-            view.broken = view.broken or f"unreadable versions: {type(exc).__name__}: {exc}"
-    finally:
-        catalog.close()
+        view.versions = ws.catalog.job_versions(url, name)
+    except (TypeError, KeyError, ValueError, AttributeError) as exc:  # hand-written rows
+        view.broken = view.broken or f"unreadable versions: {type(exc).__name__}: {exc}"
     if view.versions and not view.broken:
         view.warning = working_copy_differs(view.versions[-1])
     return view
 
 
-def job_history(name: str, *, settings: Settings) -> list[JobVersion]:
-    return show_job(name, settings=settings, next_count=0).versions
+def job_history(ws: Workspace, name: str) -> list[JobVersion]:
+    return show_job(ws, name, next_count=0).versions
 
 
-def next_runs(name: str, *, settings: Settings, count: int = 5) -> list[datetime]:
-    from nbprod.errors import BadInput
+def next_runs(ws: Workspace, name: str, count: int = 5) -> list[datetime]:
     from nbprod.jobs.service import next_fire_times
 
     if not 0 <= count <= 1000:
-        raise BadInput(f"count must be from 0 to 1000, got {count}")
-    view = show_job(name, settings=settings, next_count=0)
+        raise FieldError(f"count must be from 0 to 1000, got {count}", "count")
+    view = show_job(ws, name, next_count=0)
     if view.broken:
         raise BadInput(f"job {name!r} is broken: {view.broken}")
     return next_fire_times(view.definition, count)
 
 
 def prepare_job_run(
+    ws: Workspace,
     name: str,
     *,
-    settings: Settings,
     cli_parameters: Sequence[tuple[str, str]] = (),
     parameter_files: Sequence[str] = (),
     parameter_yaml: Sequence[str] = (),
@@ -199,60 +191,27 @@ def prepare_job_run(
 
     ``extra`` passes run identity through (run_id, attempt, scheduled_for, ...).
     """
-    from pathlib import Path
+    from nbprod.jobs.service import pinned_version, prepare_version_run
 
-    from nbprod.jobs.service import materialize_snapshot
-    from nbprod.runner import prepare
-
-    view = show_job(name, settings=settings, next_count=0)
-    chosen = [v for v in view.versions if version is None or v.version == version]
-    if not chosen:
-        raise JobNotFound(f"job {name!r} has no version {version}")
-    pinned = chosen[-1]
-    definition = pinned.definition
-    from nbprod.errors import BadInput
-    from nbprod.jobs.definition import stored_problem
-
-    problem = stored_problem(definition.to_dict())
-    if problem:
-        raise BadInput(
-            f"job {name!r} version {pinned.version} is broken: {problem} "
-            "(fix it with `nbprod jobs apply`)"
-        )
-    store = _store_for(settings)
-    path = materialize_snapshot(
-        store, pinned.notebook_sha256, pinned.notebook_name, settings.home / "snapshots"
-    )
-    original_dir = Path(definition.notebook).parent
-    return prepare(
-        path,
-        settings=settings,
-        parameters={**definition.parameters, **(parameters or {})},
+    pinned = pinned_version(ws.catalog, ws.store.url, name, version)
+    return prepare_version_run(
+        pinned,
+        settings=ws.settings,
+        store=ws.store,
+        parameters=parameters,
         cli_parameters=cli_parameters,
         parameter_files=parameter_files,
         parameter_yaml=parameter_yaml,
-        job=definition.name,
-        kernel=definition.kernel,
-        cwd=original_dir if original_dir.is_dir() else None,
-        timeout=definition.timeout,
-        cell_timeout=definition.cell_timeout,
         trigger=trigger,
-        job_version=pinned.version,
-        tags=definition.tags,
-        source_path=definition.notebook,
         **extra,
     )
 
 
-def set_paused(name: str, paused: bool, *, settings: Settings) -> None:
-    from nbprod.api import open_catalog
+def set_paused(ws: Workspace, name: str, paused: bool) -> JobView:
+    """Pause or resume a job (store state first, then the catalog); the job as it is now."""
     from nbprod.jobs.service import write_state
 
-    show_job(name, settings=settings, next_count=0)  # raises JobNotFound
-    store = _store_for(settings)
-    write_state(store, name, paused=paused)
-    catalog = open_catalog(settings)
-    try:
-        catalog.set_paused(store.url, name, paused)
-    finally:
-        catalog.close()
+    show_job(ws, name, next_count=0)  # raises JobNotFound
+    write_state(ws.store, name, paused=paused)
+    ws.catalog.set_paused(ws.store.url, name, paused)
+    return show_job(ws, name)

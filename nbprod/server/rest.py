@@ -194,9 +194,11 @@ def timezones() -> list[str]:
 
 
 def list_jobs(settings: Settings) -> list[dict[str, Any]]:
+    from nbprod.core import Workspace
     from nbprod.core.jobs import list_jobs as _list
 
-    return [_job_row(view) for view in _list(settings=settings)]
+    with Workspace(settings) as ws:
+        return [_job_row(view) for view in _list(ws)]
 
 
 def _job_row(view: Any) -> dict[str, Any]:
@@ -208,13 +210,11 @@ def _job_row(view: Any) -> dict[str, Any]:
 
 
 def get_job(settings: Settings, name: str) -> dict[str, Any]:
+    from nbprod.core import Workspace
     from nbprod.core.jobs import show_job
-    from nbprod.jobs.service import JobNotFound
 
-    try:
-        view = show_job(name, settings=settings, next_count=3)
-    except JobNotFound as exc:
-        raise NotFound(str(exc)) from None
+    with Workspace(settings) as ws:
+        view = show_job(ws, name, next_count=3)
     data = view.to_dict()
     data["next_run"] = data["next_runs"][0] if data["next_runs"] else None
     return data
@@ -315,6 +315,7 @@ def save_job(
     settings: Settings, body: dict[str, Any], *, root: str | Path, name: str | None = None
 ) -> dict[str, Any]:
     """Create a job (``name`` None; 409 if it exists) or store a new version of ``name``."""
+    from nbprod.core import Workspace
     from nbprod.core.jobs import apply_definition
     from nbprod.jobs.service import VersionConflict
 
@@ -332,7 +333,8 @@ def save_job(
             raise FieldError("a job cannot be renamed; create a new one", "name")
     definition = definition_from_form(body, root=root, existing=existing)
     try:
-        result = apply_definition(definition, settings=settings, source="job")
+        with Workspace(settings) as ws:
+            result = apply_definition(ws, definition, source="job")
     except VersionConflict as exc:
         raise Conflict(str(exc)) from None
     except BadInput as exc:
@@ -380,10 +382,11 @@ def delete_job(settings: Settings, name: str) -> dict[str, Any]:
 
 
 def set_paused(settings: Settings, name: str, paused: bool) -> dict[str, Any]:
+    from nbprod.core import Workspace
     from nbprod.core.jobs import set_paused as _set
 
-    get_job(settings, name)
-    _set(name, paused, settings=settings)
+    with Workspace(settings) as ws:
+        _set(ws, name, paused)
     return get_job(settings, name)
 
 
