@@ -450,37 +450,16 @@ def enqueue_job(
     picks the run up.
     """
     from nbprod.core import Workspace
-    from nbprod.core.jobs import prepare_job_run, show_job
-    from nbprod.scheduler.queue import Queue, utcnow
+    from nbprod.core.queueing import enqueue_job as enqueue
 
     with Workspace(settings) as ws:
-        request = prepare_job_run(
+        return enqueue(
             ws,
             name,
             cli_parameters=cli_parameters,
             parameter_files=parameter_files,
             parameter_yaml=parameter_yaml,
         )
-        definition = show_job(ws, name, next_count=0).definition
-    catalog = open_catalog(settings)
-    try:
-        return Queue(catalog).enqueue(
-            request.store.url,
-            name,
-            utcnow(),
-            run_id=request.run_id,
-            request={
-                "kind": "job",
-                "job_version": request.job_version,
-                "parameters": request.parameters,
-                "trigger": "job",
-                "retries": definition.retries,
-                "retry_delay": definition.retry_delay,
-                "notifications": definition.notifications,
-            },
-        )
-    finally:
-        catalog.close()
 
 
 def cancel_run(run_id: str, *, settings: Settings) -> str:
@@ -698,52 +677,19 @@ def enqueue_notebook(
     Every set is validated first (nothing is queued if one is wrong); the notebook's
     snapshot is stored once and every run executes that snapshot.
     """
-    from nbprod.scheduler.queue import Queue, utcnow
-    from nbprod.store import layout
+    from nbprod.core import Workspace
+    from nbprod.core.queueing import enqueue_notebook as enqueue
 
-    requests = [
-        prepare(
+    with Workspace(settings) as ws:
+        return enqueue(
+            ws,
             notebook,
-            settings=settings,
-            parameters=values,
+            parameter_sets,
             job=job,
             kernel=kernel,
             cwd=cwd,
             timeout=timeout,
             cell_timeout=cell_timeout,
-            trigger=trigger,
             tags=tags,
+            trigger=trigger,
         )
-        for values in parameter_sets
-    ]
-    if not requests:
-        return []
-    first = requests[0]
-    first.store.put_if_absent(layout.snapshot_key(first.sha256), first.source, "application/json")
-    catalog = open_catalog(settings)
-    try:
-        queue = Queue(catalog)
-        now = utcnow()
-        for request in requests:
-            queue.enqueue(
-                request.store.url,
-                request.job,
-                now,
-                run_id=request.run_id,
-                request={
-                    "kind": "snapshot",
-                    "sha256": request.sha256,
-                    "notebook_name": request.notebook_path.name,
-                    "source_path": str(request.notebook_path),
-                    "parameters": request.parameters,
-                    "kernel": request.kernel,
-                    "cwd": str(request.cwd),
-                    "timeout": request.timeout,
-                    "cell_timeout": request.cell_timeout,
-                    "tags": list(request.tags),
-                    "trigger": trigger,
-                },
-            )
-    finally:
-        catalog.close()
-    return requests
