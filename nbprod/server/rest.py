@@ -143,7 +143,7 @@ def cron_preview(schedule: str, timezone: str = "UTC", count: int = 3) -> dict[s
     """Description and next fire times of a schedule, in ``timezone`` (validated like a job)."""
     from nbprod.jobs.definition import _schedule, _timezone
     from nbprod.jobs.model import JobDefinition
-    from nbprod.server.cron_text import describe
+    from nbprod.scheduler.cron_text import describe
 
     if not 1 <= count <= 50:
         raise FieldError("count must be between 1 and 50", "count")
