@@ -156,13 +156,30 @@ def jobs_history(name: str, store: str | None, as_json: bool) -> None:
 
 
 @jobs.command("next")
-@click.argument("name")
+@click.argument("name", required=False)
 @common.store_option
 @click.option("-n", "count", default=5, show_default=True, help="How many fire times.")
-def jobs_next(name: str, store: str | None, count: int) -> None:
-    """The next fire times of a job, in its timezone."""
+@click.option("--schedule", help="Preview this cron expression or preset instead of a job's.")
+@click.option("--timezone", "zone", help="The timezone of --schedule [default: UTC].")
+def jobs_next(
+    name: str | None, store: str | None, count: int, schedule: str | None, zone: str | None
+) -> None:
+    """The next fire times of job NAME in its timezone, or of a --schedule (what the
+    JupyterLab dialog previews: its description first)."""
     from nbprod.core.jobs import next_runs
 
+    if (name is None) == (schedule is None):
+        raise click.UsageError("give a job NAME or --schedule (one of them)")
+    if schedule is not None:
+        from nbprod.core.notebooks import cron_preview
+
+        preview = cron_preview(schedule, zone or "UTC", count)
+        click.echo(f"{preview['description']} ({preview['timezone']})")
+        for moment in preview["next"]:
+            click.echo(moment)
+        return
+    if zone is not None:
+        raise click.UsageError("--timezone goes with --schedule (a job has its own)")
     with _workspace(store) as ws:
         moments = next_runs(ws, name, count)
     for moment in moments:
@@ -192,17 +209,19 @@ def jobs_run(
 
     With --queue the run is queued for `nbprod worker`s / the scheduler's workers; the run
     id is printed at once."""
-    from nbprod.api import enqueue_job, run
+    from nbprod.api import run
     from nbprod.core.jobs import prepare_job_run
+    from nbprod.core.queueing import enqueue_job
 
     if to_queue:
-        run_id = enqueue_job(
-            name,
-            settings=common.settings(store=store),
-            cli_parameters=cli_parameters,
-            parameter_files=files,
-            parameter_yaml=yaml_texts,
-        )
+        with _workspace(store) as ws:
+            run_id = enqueue_job(
+                ws,
+                name,
+                cli_parameters=cli_parameters,
+                parameter_files=files,
+                parameter_yaml=yaml_texts,
+            )
         if as_json:
             common.echo_json({"run_id": run_id, "job": name, "state": "queued"})
         else:
@@ -244,3 +263,25 @@ def jobs_resume(name: str, store: str | None) -> None:
     with _workspace(store) as ws:
         set_paused(ws, name, False)
     click.echo(f"job {name} resumed")
+
+
+@jobs.command("delete")
+@click.argument("name")
+@common.store_option
+@click.option("--yes", is_flag=True, help="Do not ask for confirmation.")
+@common.json_option
+def jobs_delete(name: str, store: str | None, yes: bool, as_json: bool) -> None:
+    """Delete a job: every version of its definition and its queued runs (what the
+    JupyterLab panel's Delete does). Its past runs stay, as runs of an ad-hoc job."""
+    from nbprod.core.jobs import delete_job
+
+    if not yes:
+        click.confirm(f"delete job {name} (every version; its past runs stay)?", abort=True)
+    with _workspace(store) as ws:
+        deleted = delete_job(ws, name)
+    if as_json:
+        common.echo_json({"deleted": deleted.name, "cancelled_queued": deleted.cancelled_queued})
+        return
+    dropped = deleted.cancelled_queued
+    suffix = f"; cancelled {len(dropped)} queued run(s): {', '.join(dropped)}" if dropped else ""
+    click.echo(f"job {deleted.name} deleted{suffix}")
