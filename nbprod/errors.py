@@ -35,7 +35,21 @@ class KernelNotFound(BadInput):
     """No kernelspec with the requested name is installed."""
 
 
-class RunNotFound(BadInput):
+class FieldError(BadInput):
+    """Bad input blamed on one field of a request (a form field, ``parameters.<name>``, a
+    query argument), so a face can show the message next to that field without parsing
+    it: the REST API answers 400 with ``field`` set."""
+
+    def __init__(self, message: str, field: str | None = None) -> None:
+        super().__init__(message)
+        self.field = field
+
+
+class NotFound(BadInput):
+    """The job, run, notebook or file asked for does not exist (REST 404, exit 2)."""
+
+
+class RunNotFound(NotFound):
     """No run with the given id exists in the store."""
 
 

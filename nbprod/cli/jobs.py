@@ -21,9 +21,10 @@ def jobs() -> None:
 @common.json_option
 def jobs_apply(definition: str, store: str | None, as_json: bool) -> None:
     """Create or update a job from a YAML DEFINITION; prints the new version."""
-    from nbprod.jobs.actions import apply_job
+    from nbprod.core.jobs import apply_job
 
-    result = apply_job(definition, settings=common.settings(store=store))
+    with _workspace(store) as ws:
+        result = apply_job(ws, definition)
     version = result.version
     if as_json:
         common.echo_json({"created": result.created, "store": result.store, **version.to_dict()})
@@ -44,9 +45,10 @@ def jobs_apply(definition: str, store: str | None, as_json: bool) -> None:
 @common.json_option
 def jobs_list(store: str | None, as_json: bool) -> None:
     """Every job: schedule, last status, next run."""
-    from nbprod.jobs.actions import list_jobs
+    from nbprod.core.jobs import list_jobs
 
-    views = list_jobs(settings=common.settings(store=store))
+    with _workspace(store) as ws:
+        views = list_jobs(ws)
     if as_json:
         common.echo_json([v.to_dict() for v in views])
         return
@@ -70,6 +72,12 @@ def jobs_list(store: str | None, as_json: bool) -> None:
             )
 
 
+def _workspace(store: str | None) -> Any:
+    from nbprod.core import Workspace
+
+    return Workspace(common.settings(store=store))
+
+
 def _next(view: Any) -> str:
     return view.next_runs[0].isoformat(timespec="minutes") if view.next_runs else "-"
 
@@ -84,11 +92,11 @@ def _next(view: Any) -> str:
 def jobs_show(name: str, store: str | None, as_json: bool, run_count: int) -> None:
     """A job's definition, versions and recent runs."""
     from nbprod.api import list_runs
-    from nbprod.jobs.actions import show_job
+    from nbprod.core.jobs import show_job
 
-    settings = common.settings(store=store)
-    view = show_job(name, settings=settings)
-    recent = list_runs(settings=settings, job=name, limit=run_count)
+    with _workspace(store) as ws:
+        view = show_job(ws, name)
+    recent = list_runs(settings=ws.settings, job=name, limit=run_count)
     if as_json:
         common.echo_json({**view.to_dict(), "recent_runs": [r.to_dict() for r in recent]})
         return
@@ -131,9 +139,10 @@ def jobs_show(name: str, store: str | None, as_json: bool, run_count: int) -> No
 @common.json_option
 def jobs_history(name: str, store: str | None, as_json: bool) -> None:
     """A job's definition versions with what changed in each."""
-    from nbprod.jobs.actions import job_history
+    from nbprod.core.jobs import job_history
 
-    versions = job_history(name, settings=common.settings(store=store))
+    with _workspace(store) as ws:
+        versions = job_history(ws, name)
     if as_json:
         common.echo_json([v.to_dict() for v in versions])
         return
@@ -147,14 +156,33 @@ def jobs_history(name: str, store: str | None, as_json: bool) -> None:
 
 
 @jobs.command("next")
-@click.argument("name")
+@click.argument("name", required=False)
 @common.store_option
 @click.option("-n", "count", default=5, show_default=True, help="How many fire times.")
-def jobs_next(name: str, store: str | None, count: int) -> None:
-    """The next fire times of a job, in its timezone."""
-    from nbprod.jobs.actions import next_runs
+@click.option("--schedule", help="Preview this cron expression or preset instead of a job's.")
+@click.option("--timezone", "zone", help="The timezone of --schedule [default: UTC].")
+def jobs_next(
+    name: str | None, store: str | None, count: int, schedule: str | None, zone: str | None
+) -> None:
+    """The next fire times of job NAME in its timezone, or of a --schedule (what the
+    JupyterLab dialog previews: its description first)."""
+    from nbprod.core.jobs import next_runs
 
-    for moment in next_runs(name, settings=common.settings(store=store), count=count):
+    if (name is None) == (schedule is None):
+        raise click.UsageError("give a job NAME or --schedule (one of them)")
+    if schedule is not None:
+        from nbprod.core.notebooks import cron_preview
+
+        preview = cron_preview(schedule, zone or "UTC", count)
+        click.echo(f"{preview['description']} ({preview['timezone']})")
+        for moment in preview["next"]:
+            click.echo(moment)
+        return
+    if zone is not None:
+        raise click.UsageError("--timezone goes with --schedule (a job has its own)")
+    with _workspace(store) as ws:
+        moments = next_runs(ws, name, count)
+    for moment in moments:
         click.echo(moment.isoformat())
 
 
@@ -181,29 +209,32 @@ def jobs_run(
 
     With --queue the run is queued for `nbprod worker`s / the scheduler's workers; the run
     id is printed at once."""
-    from nbprod.api import enqueue_job, run
-    from nbprod.jobs.actions import prepare_job_run
+    from nbprod.api import run
+    from nbprod.core.jobs import prepare_job_run
+    from nbprod.core.queueing import enqueue_job
 
     if to_queue:
-        run_id = enqueue_job(
-            name,
-            settings=common.settings(store=store),
-            cli_parameters=cli_parameters,
-            parameter_files=files,
-            parameter_yaml=yaml_texts,
-        )
+        with _workspace(store) as ws:
+            run_id = enqueue_job(
+                ws,
+                name,
+                cli_parameters=cli_parameters,
+                parameter_files=files,
+                parameter_yaml=yaml_texts,
+            )
         if as_json:
             common.echo_json({"run_id": run_id, "job": name, "state": "queued"})
         else:
             click.echo(run_id if quiet else f"queued {run_id}  job {name}")
         return
-    request = prepare_job_run(
-        name,
-        settings=common.settings(store=store),
-        cli_parameters=cli_parameters,
-        parameter_files=files,
-        parameter_yaml=yaml_texts,
-    )
+    with _workspace(store) as ws:
+        request = prepare_job_run(
+            ws,
+            name,
+            cli_parameters=cli_parameters,
+            parameter_files=files,
+            parameter_yaml=yaml_texts,
+        )
     if not (quiet or as_json):
         click.echo(f"run {request.run_id}  job {request.job} v{request.job_version}")
     result = run(request, progress_bar=common.show_bar(progress, quiet))
@@ -215,9 +246,10 @@ def jobs_run(
 @common.store_option
 def jobs_pause(name: str, store: str | None) -> None:
     """Stop scheduling a job (runs on demand still work)."""
-    from nbprod.jobs.actions import set_paused
+    from nbprod.core.jobs import set_paused
 
-    set_paused(name, True, settings=common.settings(store=store))
+    with _workspace(store) as ws:
+        set_paused(ws, name, True)
     click.echo(f"job {name} paused")
 
 
@@ -226,7 +258,30 @@ def jobs_pause(name: str, store: str | None) -> None:
 @common.store_option
 def jobs_resume(name: str, store: str | None) -> None:
     """Schedule a paused job again."""
-    from nbprod.jobs.actions import set_paused
+    from nbprod.core.jobs import set_paused
 
-    set_paused(name, False, settings=common.settings(store=store))
+    with _workspace(store) as ws:
+        set_paused(ws, name, False)
     click.echo(f"job {name} resumed")
+
+
+@jobs.command("delete")
+@click.argument("name")
+@common.store_option
+@click.option("--yes", is_flag=True, help="Do not ask for confirmation.")
+@common.json_option
+def jobs_delete(name: str, store: str | None, yes: bool, as_json: bool) -> None:
+    """Delete a job: every version of its definition and its queued runs (what the
+    JupyterLab panel's Delete does). Its past runs stay, as runs of an ad-hoc job."""
+    from nbprod.core.jobs import delete_job
+
+    if not yes:
+        click.confirm(f"delete job {name} (every version; its past runs stay)?", abort=True)
+    with _workspace(store) as ws:
+        deleted = delete_job(ws, name)
+    if as_json:
+        common.echo_json({"deleted": deleted.name, "cancelled_queued": deleted.cancelled_queued})
+        return
+    dropped = deleted.cancelled_queued
+    suffix = f"; cancelled {len(dropped)} queued run(s): {', '.join(dropped)}" if dropped else ""
+    click.echo(f"job {deleted.name} deleted{suffix}")

@@ -30,17 +30,19 @@ def enqueue_job(
     The overrides are validated now (against the pinned snapshot), not when a worker
     picks the run up.
     """
-    from nbprod.jobs.actions import prepare_job_run, show_job
+    from nbprod.jobs.service import pinned_version, prepare_version_run
     from nbprod.scheduler.queue import utcnow
 
-    request = prepare_job_run(
-        name,
+    pinned = pinned_version(ws.catalog, ws.store.url, name)
+    request = prepare_version_run(
+        pinned,
         settings=ws.settings,
+        store=ws.store,
         cli_parameters=cli_parameters,
         parameter_files=parameter_files,
         parameter_yaml=parameter_yaml,
     )
-    definition = show_job(name, settings=ws.settings, next_count=0).definition
+    definition = pinned.definition
     return ws.queue.enqueue(
         request.store.url,
         name,
@@ -99,10 +101,9 @@ def enqueue_notebook(
         return []
     first = requests[0]
     first.store.put_if_absent(layout.snapshot_key(first.sha256), first.source, "application/json")
-    queue = ws.queue
     now = utcnow()
     for request in requests:
-        queue.enqueue(
+        ws.queue.enqueue(
             request.store.url,
             request.job,
             now,

@@ -13,13 +13,13 @@ from datetime import datetime, timezone
 from pathlib import Path
 from typing import Any
 
-from nbprod.errors import BadInput, NbprodError
+from nbprod.errors import BadInput, NbprodError, NotFound
 from nbprod.jobs.model import PRESETS, JobDefinition, JobVersion
 from nbprod.records import isoformat, utcnow
 from nbprod.store import Store, layout
 
 
-class JobNotFound(BadInput):
+class JobNotFound(NotFound):
     """No job with that name in the store."""
 
 
@@ -185,3 +185,65 @@ def materialize_snapshot(store: Store, sha256: str, name: str, cache_dir: Path) 
     tmp.write_bytes(data)
     tmp.replace(path)
     return path
+
+
+def pinned_version(
+    catalog: Any, store_url: str, name: str, version: int | None = None
+) -> JobVersion:
+    """The version a run of job ``name`` executes: ``version``, or the latest one the
+    catalog indexes. JobNotFound for an unknown job or version."""
+    summary = catalog.job(store_url, name)
+    if summary is None or summary.latest_version is None:  # None: runs, no definition
+        raise JobNotFound(f"no job {name!r} in {store_url} (see `nbprod jobs list`)")
+    try:
+        versions = catalog.job_versions(store_url, name)
+    except (TypeError, KeyError, ValueError, AttributeError):  # hand-written rows
+        versions = []
+    chosen = [v for v in versions if version is None or v.version == version]
+    if not chosen:
+        raise JobNotFound(f"job {name!r} has no version {version}")
+    return chosen[-1]
+
+
+def prepare_version_run(
+    pinned: JobVersion,
+    *,
+    settings: Any,
+    store: Store,
+    parameters: dict[str, Any] | None = None,
+    trigger: str = "job",
+    **options: Any,
+) -> Any:
+    """A run request for a pinned job version: its snapshot, its parameters overlaid with
+    ``parameters`` and the ``cli_parameters``/``parameter_files``/``parameter_yaml`` in
+    ``options`` (validated against the snapshot's schema); other ``options`` pass run
+    identity through (run_id, attempt, scheduled_for, ...)."""
+    from nbprod.jobs.definition import stored_problem
+    from nbprod.runner import prepare
+
+    definition = pinned.definition
+    problem = stored_problem(definition.to_dict())
+    if problem:
+        raise BadInput(
+            f"job {definition.name!r} version {pinned.version} is broken: {problem} "
+            "(fix it with `nbprod jobs apply`)"
+        )
+    path = materialize_snapshot(
+        store, pinned.notebook_sha256, pinned.notebook_name, settings.home / "snapshots"
+    )
+    original_dir = Path(definition.notebook).parent
+    return prepare(
+        path,
+        settings=settings,
+        parameters={**definition.parameters, **(parameters or {})},
+        job=definition.name,
+        kernel=definition.kernel,
+        cwd=original_dir if original_dir.is_dir() else None,
+        timeout=definition.timeout,
+        cell_timeout=definition.cell_timeout,
+        trigger=trigger,
+        job_version=pinned.version,
+        tags=definition.tags,
+        source_path=definition.notebook,
+        **options,
+    )

@@ -331,7 +331,9 @@ def prepare_item(item: Any, settings: Settings) -> Any:
     """The RunRequest for a queued item: the pinned job version, or a stored snapshot."""
     from dataclasses import replace
 
-    from nbprod.jobs.actions import prepare_job_run
+    from nbprod.catalog import open_catalog
+    from nbprod.jobs.service import pinned_version, prepare_version_run
+    from nbprod.store import open_store
 
     request = item.request
     item_settings = (
@@ -339,11 +341,17 @@ def prepare_item(item: Any, settings: Settings) -> Any:
     )
     if request.get("kind") == "snapshot":
         return _prepare_snapshot(item, item_settings)
-    return prepare_job_run(
-        item.job,
+    store = open_store(item_settings.store)
+    catalog = open_catalog(item_settings)
+    try:
+        pinned = pinned_version(catalog, store.url, item.job, request.get("job_version"))
+    finally:
+        catalog.close()
+    return prepare_version_run(
+        pinned,
         settings=item_settings,
+        store=store,
         parameters=request.get("parameters") or {},
-        version=request.get("job_version"),
         trigger=request.get("trigger", "schedule"),
         run_id=item.run_id,
         attempt=item.attempt,

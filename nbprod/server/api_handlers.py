@@ -1,22 +1,27 @@
 """The REST API under ``/nbprod/api/`` (described in specification/nbprod-api.yml).
 
-Thin handlers over :mod:`nbprod.server.rest`: parse the request, run the operation in a
-worker thread, answer JSON. Authenticated and authorized like every Jupyter handler
-(``@authorized``: GET is ``read``, POST/PUT/DELETE are ``write`` on the ``nbprod``
-resource); errors are ``{"status", "message", "field"}`` with 400 / 404 / 409 / 502 / 503.
-Registered only inside a full Jupyter server, never in the read-only ``nbprod browse``.
-"""
+Thin handlers: check the request's shape (:mod:`nbprod.server.request_shape`), call one
+core function (:mod:`nbprod.core.jobs`, :mod:`nbprod.core.notebooks`; the run listing in
+:mod:`nbprod.server.rest`) in a worker thread with a Workspace of its own, answer JSON.
+Authenticated and authorized like every Jupyter handler (``@authorized``: GET is ``read``,
+POST/PUT/DELETE are ``write`` on the ``nbprod`` resource); errors are
+``{"status", "message", "field"}`` with 400 / 404 / 409 / 502 / 503, the field taken from
+the core's typed :class:`~nbprod.errors.FieldError`. Registered only inside a full Jupyter
+server, never in the read-only ``nbprod browse``."""
 
 from __future__ import annotations
 
 import functools
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from typing import Any
 
 from jupyter_server.auth.decorator import authorized
 from tornado import web
 
-from nbprod.errors import Conflict
+from nbprod.core import Workspace
+from nbprod.core import jobs as core_jobs
+from nbprod.core import notebooks as core_notebooks
+from nbprod.errors import Conflict, FieldError
 from nbprod.server import lab_rules, rest
 from nbprod.server import request_shape as shape
 from nbprod.server.handlers import BaseHandler, _Failure, failure_for
@@ -31,9 +36,33 @@ class _FieldFailure(_Failure):
 def _failure(exc: BaseException) -> _Failure:
     if isinstance(exc, Conflict):
         return _FieldFailure(409, str(exc), None)
-    if isinstance(exc, rest.FieldError):
+    if isinstance(exc, FieldError):
         return _FieldFailure(400, str(exc), exc.field)
     return failure_for(exc)
+
+
+def job_answer(view: Any) -> dict[str, Any]:
+    """A job as ``GET /nbprod/api/jobs/{name}`` answers it."""
+    data = view.to_dict()
+    data["next_run"] = data["next_runs"][0] if data["next_runs"] else None
+    return data
+
+
+def job_row(view: Any) -> dict[str, Any]:
+    """A job as ``GET /nbprod/api/jobs`` lists it (no versions)."""
+    data = job_answer(view)
+    data.pop("versions", None)
+    data["description"] = view.definition.description
+    return data
+
+
+def saved_answer(saved: Any) -> dict[str, Any]:
+    """``POST /nbprod/api/jobs`` and ``PUT .../{name}``: the job, created?, its changes."""
+    return {**job_answer(saved.job), "created": saved.created, "changes": saved.changes}
+
+
+def queued(run_id: str, job: str) -> dict[str, Any]:
+    return {"run_id": run_id, "job": job, "status": "queued"}
 
 
 def endpoint(method: Callable[..., Any]) -> Callable[..., Any]:
@@ -66,10 +95,25 @@ class ApiHandler(BaseHandler):
     def root(self) -> str:
         return self.settings.get("nbprod_contents_root") or self.contents_manager.root_dir
 
-    def body(self, *, required: bool = False) -> dict[str, Any]:
+    async def core(self, fn: Callable[..., Any], *args: Any, **kwargs: Any) -> Any:
+        """``fn(workspace, *args, **kwargs)`` in a worker thread, in a Workspace of its own."""
+
+        def call() -> Any:
+            with Workspace(self.settings_) as ws:
+                return fn(ws, *args, **kwargs)
+
+        return await self.call(call)
+
+    def body(
+        self, form: Mapping[str, shape.Kind] | None = None, *, required: bool = False
+    ) -> dict[str, Any]:
+        """The JSON object body, its fields checked against ``form`` (their JSON types)."""
         if required and not self.request.body.strip():
-            raise rest.FieldError("the request needs a JSON object body")
-        return shape.parse_body(self.request.body)
+            raise FieldError("the request needs a JSON object body")
+        data = shape.parse_body(self.request.body)
+        if form is not None:
+            shape.check_form(data, form)
+        return data
 
     def text_arg(self, name: str, default: str = "", *, path: bool = False) -> str:
         """A query argument checked like a body field (NUL, length, path components)."""
@@ -101,7 +145,7 @@ class ApiHandler(BaseHandler):
         embedded = self.settings.get("nbprod_embedded")
         if embedded is not None and embedded.state == "active":
             return
-        if not await self.call(rest.workers_alive, self.settings_):
+        if not await self.core(core_jobs.workers_alive):
             await self.call(rest.start_burst_worker, self.settings_, run_id)
 
     def int_arg(self, name: str, default: int) -> int:
@@ -110,7 +154,7 @@ class ApiHandler(BaseHandler):
             return int(text)
         except ValueError:
             shown = text if len(text) <= 40 else text[:39] + "…"
-            raise rest.FieldError(f"{name} must be a whole number, got {shown!r}", name) from None
+            raise FieldError(f"{name} must be a whole number, got {shown!r}", name) from None
 
 
 class InfoHandler(ApiHandler):
@@ -136,73 +180,73 @@ class ParametersHandler(ApiHandler):
     async def get(self) -> None:
         job = self.text_arg("job")
         if job:
-            self.reply(
-                lab_rules.with_kinds(await self.call(rest.job_notebook_info, self.settings_, job))
-            )
+            self.reply(lab_rules.with_kinds(await self.core(core_jobs.job_notebook_info, job)))
             return
         path = self.text_arg("path", path=True)
-        self.reply(lab_rules.with_kinds(await self.call(rest.notebook_info, self.root, path)))
+        self.reply(
+            lab_rules.with_kinds(await self.call(core_notebooks.notebook_info, self.root, path))
+        )
 
 
 class CronHandler(ApiHandler):
     @endpoint
     async def get(self) -> None:
-        schedule = self.get_argument("schedule", "")
-        zone = self.get_argument("timezone", "UTC")
         count = self.int_arg("count", 3)
-        self.reply(await self.call(rest.cron_preview, schedule, zone, count))
+        schedule = self.text_arg("schedule")
+        zone = self.text_arg("timezone", "UTC")
+        self.reply(await self.call(core_notebooks.cron_preview, schedule, zone, count))
 
 
 class TimezonesHandler(ApiHandler):
     @endpoint
     async def get(self) -> None:
-        self.reply({"timezones": await self.call(rest.timezones)})
+        self.reply({"timezones": await self.call(core_notebooks.timezones)})
 
 
 class JobsApiHandler(ApiHandler):
     @endpoint
     async def get(self) -> None:
-        self.reply({"jobs": await self.call(rest.list_jobs, self.settings_)})
+        views = await self.core(core_jobs.list_jobs)
+        self.reply({"jobs": [job_row(view) for view in views]})
 
     @endpoint
     async def post(self) -> None:
-        job = await self.call(
-            functools.partial(rest.save_job, self.settings_, self.body(), root=self.root)
-        )
-        self.reply(job, 201)
+        form = self.body(shape.JOB_FORM)
+        saved = await self.core(core_jobs.save_job, form, root=self.root)
+        self.reply(saved_answer(saved), 201)
 
 
 class JobApiHandler(ApiHandler):
     @endpoint
     async def get(self, name: str) -> None:
-        self.reply(await self.call(rest.get_job, self.settings_, name))
+        self.reply(job_answer(await self.core(core_jobs.show_job, name, 3)))
 
     @endpoint
     async def put(self, name: str) -> None:
-        job = await self.call(
-            functools.partial(
-                rest.save_job, self.settings_, self.body(required=True), root=self.root, name=name
-            )
-        )
-        self.reply(job)
+        form = self.body(shape.JOB_FORM, required=True)
+        saved = await self.core(core_jobs.save_job, form, root=self.root, name=name)
+        self.reply(saved_answer(saved))
 
     @endpoint
     async def delete(self, name: str) -> None:
-        self.reply(await self.call(rest.delete_job, self.settings_, name))
+        deleted = await self.core(core_jobs.delete_job, name)
+        self.reply({"deleted": deleted.name, "cancelled_queued": deleted.cancelled_queued})
 
 
 class JobPauseHandler(ApiHandler):
     @endpoint
     async def post(self, name: str, action: str) -> None:
-        self.reply(await self.call(rest.set_paused, self.settings_, name, action == "pause"))
+        view = await self.core(core_jobs.set_paused, name, action == "pause")
+        self.reply(job_answer(view))
 
 
 class JobRunHandler(ApiHandler):
     @endpoint
     async def post(self, name: str) -> None:
-        run = await self.call(rest.run_job_now, self.settings_, name, self.body())
-        await self.ensure_executed(run["run_id"])
-        self.reply(run, 202)
+        form = self.body(shape.JOB_RUN_FORM)
+        run_id = await self.core(core_jobs.run_job_now, name, form.get("parameters"))
+        await self.ensure_executed(run_id)
+        self.reply(queued(run_id, name), 202)
 
 
 class RunsApiHandler(ApiHandler):
@@ -217,11 +261,10 @@ class RunsApiHandler(ApiHandler):
 
     @endpoint
     async def post(self) -> None:
-        run = await self.call(
-            functools.partial(rest.run_notebook_now, self.settings_, self.body(), root=self.root)
-        )
-        await self.ensure_executed(run["run_id"])
-        self.reply(run, 202)
+        form = self.body(shape.RUN_FORM)
+        request = await self.core(core_notebooks.run_notebook_now, form, root=self.root)
+        await self.ensure_executed(request.run_id)
+        self.reply(queued(request.run_id, request.job), 202)
 
 
 class RunApiHandler(ApiHandler):

@@ -25,6 +25,7 @@ from nbprod.errors import (
     Conflict,
     CorruptData,
     NbprodError,
+    NotFound,
     StoreError,
 )
 from nbprod.server.service import BrowseService
@@ -34,7 +35,7 @@ from nbprod.server.views import job as job_view
 from nbprod.server.views import jobs as jobs_view
 from nbprod.server.views import run as run_view
 from nbprod.server.views import search as search_view
-from nbprod.server.views.common import NotFound, dumps
+from nbprod.server.views.common import dumps
 
 log = logging.getLogger("nbprod.server")
 
@@ -92,10 +93,7 @@ def failure_for(exc: BaseException) -> _Failure:
     """The HTTP status and one-line message for an error raised by a view."""
     if isinstance(exc, _Failure):
         return exc
-    if isinstance(exc, (NotFound, KeyError)) or type(exc).__name__ in (
-        "RunNotFound",
-        "JobNotFound",
-    ):
+    if isinstance(exc, (NotFound, KeyError)):
         text = str(exc) if not isinstance(exc, KeyError) else f"not found: {exc.args[0]!r}"
         return _Failure(404, text)
     if isinstance(exc, Conflict):

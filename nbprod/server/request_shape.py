@@ -14,7 +14,7 @@ from collections.abc import Mapping
 from enum import Enum
 from typing import Any
 
-from nbprod.errors import BadInput
+from nbprod.errors import FieldError
 
 MAX_DEPTH = 32
 """Deepest JSON nesting accepted (a job form is at most 5 deep: notifications)."""
@@ -30,14 +30,6 @@ MAX_INT_DIGITS = 1000
 """Digits of a JSON integer (Python refuses more than 4300; no form needs a tenth)."""
 MAX_WORD = 255
 """Bytes of a short name: timezone, kernel, schedule."""
-
-
-class FieldError(BadInput):
-    """Invalid input, with the form field to show the message next to (or None)."""
-
-    def __init__(self, message: str, field: str | None = None) -> None:
-        super().__init__(message)
-        self.field = field
 
 
 class Kind(Enum):

@@ -11,10 +11,10 @@ from typing import Any
 
 from nbprod.config import Settings
 from nbprod.core.workspace import Workspace
+from nbprod.errors import NotFound
 from nbprod.records import RunRecord
 from nbprod.server.listing import checked_key
 from nbprod.server.render import NotebookRenderer
-from nbprod.server.views.common import NotFound
 from nbprod.store import Store, layout, open_store
 
 

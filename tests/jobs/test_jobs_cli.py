@@ -126,3 +126,41 @@ def test_jobs_run_uses_the_pinned_snapshot_and_validates_overrides(cli, job_file
 
     shown = cli("jobs", "show", "daily-report")
     assert record["run_id"] in shown.stdout and "1/1 succeeded" in shown.stdout
+
+
+def test_jobs_delete_refuses_unknown_jobs_and_cancels_queued_runs(cli, job_files):
+    _, path, _ = job_files
+    assert cli("jobs", "apply", str(path)).returncode == 0
+    queued = cli("jobs", "run", "daily-report", "--queue", "-q")
+    assert queued.returncode == 0, queued.stderr
+    run_id = queued.stdout.strip()
+
+    unasked = cli("jobs", "delete", "daily-report")  # no terminal to confirm on: nothing done
+    assert unasked.returncode == 1 and "aborted" in unasked.stderr
+    assert cli("jobs", "show", "daily-report").returncode == 0
+
+    unknown = cli("jobs", "delete", "no-such-job", "--yes")
+    assert unknown.returncode == 2 and len(unknown.stderr.strip().splitlines()) == 1
+    assert "no job 'no-such-job'" in unknown.stderr
+
+    deleted = cli("jobs", "delete", "daily-report", "--yes", "--json")
+    assert deleted.returncode == 0, deleted.stderr
+    assert json.loads(deleted.stdout) == {"deleted": "daily-report", "cancelled_queued": [run_id]}
+    gone = cli("jobs", "show", "daily-report")
+    assert gone.returncode == 2 and "no job 'daily-report'" in gone.stderr
+    again = cli("jobs", "delete", "daily-report", "--yes")
+    assert again.returncode == 2 and again.stderr.startswith("nbprod: error: no job")
+
+
+def test_jobs_next_previews_a_schedule_without_a_job(cli):
+    preview = cli(
+        "jobs", "next", "--schedule", "0 7 * * *", "--timezone", "Europe/Berlin", "-n", "2"
+    )
+    assert preview.returncode == 0, preview.stderr
+    lines = preview.stdout.splitlines()
+    assert "(Europe/Berlin)" in lines[0] and len(lines) == 3
+    assert all("T07:00:00+0" in line for line in lines[1:])
+    bad = cli("jobs", "next", "--schedule", "61 * * * *")
+    assert bad.returncode == 2 and "invalid cron expression" in bad.stderr
+    neither = cli("jobs", "next")
+    assert neither.returncode == 2 and "give a job NAME or --schedule" in neither.stderr

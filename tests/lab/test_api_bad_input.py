@@ -54,7 +54,7 @@ CASES: list[tuple[str, str, Any, int, str | None]] = [
     ("POST", "/jobs", {**OK_JOB, "parameters": {"times": NESTED}}, 400, "parameters"),
     # Feb 30/31: croniter accepts them and then finds no date. The core's validation (the
     # "input" branch, nbprod/jobs) rejects them too; the REST layer's own guard
-    # (rest._fire_times) keeps these rows 400 without it.
+    # (core.notebooks.fire_times) keeps these rows 400 without it.
     ("GET", "/cron", {"schedule": "0 0 30 2 *"}, 400, "schedule"),
     ("GET", "/cron", {"schedule": "0 0 31 2 *"}, 400, "schedule"),
     ("POST", "/jobs", {**OK_JOB, "schedule": "0 0 30 2 *"}, 400, "schedule"),

@@ -164,10 +164,10 @@ def test_unscheduled_job_never_fires():
 
 @pytest.mark.parametrize("schedule", ["0 0 31 2 *", "0 0 30 2 *", "0 0 31 4,6,9,11 *"])
 def test_a_schedule_that_never_fires_is_bad_input_everywhere(schedule):
+    from nbprod.core.notebooks import cron_preview
     from nbprod.errors import BadInput
     from nbprod.jobs.definition import validate_definition
     from nbprod.scheduler.cron import first_fire
-    from nbprod.server.rest import cron_preview
 
     assert first_fire(schedule, datetime(2026, 1, 1, tzinfo=UTC)) is None
     with pytest.raises(BadInput, match="never fires"):

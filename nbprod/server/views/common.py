@@ -30,10 +30,6 @@ def doc(help: str, metadata: Mapping[str, Any] | None = None, **kwargs: Any) -> 
     return field(metadata={"help": help, **(metadata or {})}, **kwargs)
 
 
-class NotFound(BadInput):
-    """Nothing at that URL: a job, run or file that does not exist (HTTP 404)."""
-
-
 @dataclass
 class RunRow:
     """One run in a listing."""

@@ -9,12 +9,12 @@ from dataclasses import dataclass
 from typing import Any
 from urllib.parse import urlencode
 
-from nbprod.errors import BadInput
+from nbprod.errors import BadInput, NotFound
 from nbprod.server import listing
 from nbprod.server.listing import FileEntry
 from nbprod.server.service import BrowseService
 from nbprod.server.viewers import contents_model, mimetype, prepare
-from nbprod.server.views.common import NotFound, doc, int_arg
+from nbprod.server.views.common import doc, int_arg
 from nbprod.store import check_key
 
 PER_PAGE = 100

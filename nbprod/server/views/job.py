@@ -7,12 +7,12 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, replace
 from typing import Any
 
+from nbprod.errors import NotFound
 from nbprod.server.charts import Chart, charts_for
 from nbprod.server.service import BrowseService
 from nbprod.server.views.common import (
     MAX_PER_PAGE,
     PER_PAGE,
-    NotFound,
     Pagination,
     RunRow,
     doc,

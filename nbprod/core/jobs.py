@@ -1,0 +1,420 @@
+"""Job operations for every face (CLI, REST, Python API): apply, list, show, run, pause,
+delete, and saving a job from the JupyterLab dialog's form.
+
+Every function takes the :class:`~nbprod.core.workspace.Workspace` it works in first and
+raises typed errors (:class:`~nbprod.errors.FieldError` naming the field, ``NotFound``,
+``Conflict``), so the faces only parse input and format the answer.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+from datetime import datetime
+from pathlib import Path
+from typing import Any
+
+from nbprod.core.workspace import Workspace
+from nbprod.errors import BadInput, Conflict, FieldError, NotFound
+from nbprod.jobs.model import JobDefinition, JobVersion
+from nbprod.jobs.service import ApplyResult, JobNotFound
+
+FORM_FIELDS = ("name", "schedule", "timezone", "kernel", "retries", "timeout", "store")
+"""The dialog's fields that are validated one by one, so an error names its field."""
+
+
+def _definition_store(ws: Workspace, definition: JobDefinition) -> Any:
+    """The store a definition names itself, else the workspace's."""
+    if not definition.store:
+        return ws.store
+    from nbprod.store import open_store
+
+    return open_store(definition.store)
+
+
+def apply_job(ws: Workspace, path: str | os.PathLike[str]) -> ApplyResult:
+    """Validate a YAML definition and store it as a new version if anything changed."""
+    from nbprod.jobs.definition import load_definition
+
+    return apply_definition(ws, load_definition(path), source=str(path))
+
+
+def apply_definition(ws: Workspace, definition: JobDefinition, source: str = "job") -> ApplyResult:
+    """Check a validated definition against its notebook and store it as a new version if
+    anything changed (what `nbprod jobs apply` and the REST API both do)."""
+    from nbprod.jobs import service
+    from nbprod.jobs.definition import check_against_notebook
+
+    source_bytes, _ = check_against_notebook(definition, source)
+    store = _definition_store(ws, definition)
+    result = service.apply(definition, store, source_bytes)
+    paused = definition.paused
+    if paused is None and result.created and result.version.version == 1:
+        paused = False
+    if paused is not None:
+        service.write_state(store, definition.name, paused=paused)
+    ws.catalog.index_job_version(store.url, result.version)
+    if paused is not None:
+        ws.catalog.set_paused(store.url, definition.name, paused)
+    return result
+
+
+@dataclass
+class JobView:
+    """A job as the faces show it: the latest definition plus what the catalog knows."""
+
+    name: str
+    version: int
+    definition: JobDefinition
+    paused: bool
+    next_runs: list[datetime]
+    last_status: str | None = None
+    last_run_id: str | None = None
+    last_started_at: str | None = None
+    runs_total: int = 0
+    runs_succeeded: int = 0
+    warning: str | None = None
+    broken: str | None = None
+    """Why the stored definition cannot be scheduled (bad schedule, timezone, ...): the
+    scheduler skips the job and listings show this instead of failing."""
+    versions: list[JobVersion] = field(default_factory=list)
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "name": self.name,
+            "version": self.version,
+            "paused": self.paused,
+            "schedule": self.definition.schedule,
+            "timezone": self.definition.timezone,
+            "next_runs": [t.isoformat() for t in self.next_runs],
+            "last_status": self.last_status,
+            "last_run_id": self.last_run_id,
+            "last_started_at": self.last_started_at,
+            "runs_total": self.runs_total,
+            "runs_succeeded": self.runs_succeeded,
+            "warning": self.warning,
+            "broken": self.broken,
+            "definition": self.definition.to_dict(),
+            "versions": [v.to_dict() for v in self.versions],
+        }
+
+
+def _view(summary: Any, next_count: int = 1) -> JobView:
+    from nbprod.jobs.definition import stored_problem
+    from nbprod.jobs.service import next_fire_times
+
+    broken = stored_problem(summary.definition)
+    definition = _readable(summary) if broken else JobDefinition.from_dict(summary.definition)
+    next_times: list[datetime] = []
+    if not (broken or summary.paused):
+        try:
+            next_times = next_fire_times(definition, next_count)
+        except Exception as exc:  # noqa: BLE001 - one bad job must not break the listing
+            broken = f"cannot compute its fire times: {type(exc).__name__}: {exc}"
+    return JobView(
+        name=summary.name,
+        version=summary.latest_version,
+        definition=definition,
+        paused=summary.paused,
+        broken=broken,
+        next_runs=next_times,
+        last_status=summary.last_status,
+        last_run_id=summary.last_run_id,
+        last_started_at=summary.last_started_at,
+        runs_total=summary.runs_total,
+        runs_succeeded=summary.runs_succeeded,
+    )
+
+
+def _readable(summary: Any) -> JobDefinition:
+    """A broken stored definition as far as it can be shown."""
+    try:
+        return JobDefinition.from_dict(summary.definition)
+    except Exception:  # noqa: BLE001
+        data = summary.definition if isinstance(summary.definition, dict) else {}
+        return JobDefinition(
+            name=summary.name,
+            notebook=str(data.get("notebook", "?")),
+            schedule=str(summary.schedule) if summary.schedule else None,
+            timezone=str(summary.timezone),
+        )
+
+
+def list_jobs(ws: Workspace) -> list[JobView]:
+    return [_view(s) for s in ws.catalog.jobs(ws.store.url)]
+
+
+def show_job(ws: Workspace, name: str, next_count: int = 3) -> JobView:
+    """A job with its versions; JobNotFound (a NotFound) for an unknown one."""
+    from nbprod.jobs.service import working_copy_differs
+
+    url = ws.store.url
+    summary = ws.catalog.job(url, name)
+    if summary is None or summary.latest_version is None:  # None: runs, no definition
+        raise JobNotFound(f"no job {name!r} in {url} (see `nbprod jobs list`)")
+    view = _view(summary, next_count)
+    try:
+        view.versions = ws.catalog.job_versions(url, name)
+    except (TypeError, KeyError, ValueError, AttributeError) as exc:  # hand-written rows
+        view.broken = view.broken or f"unreadable versions: {type(exc).__name__}: {exc}"
+    if view.versions and not view.broken:
+        view.warning = working_copy_differs(view.versions[-1])
+    return view
+
+
+def job_history(ws: Workspace, name: str) -> list[JobVersion]:
+    return show_job(ws, name, next_count=0).versions
+
+
+def next_runs(ws: Workspace, name: str, count: int = 5) -> list[datetime]:
+    from nbprod.jobs.service import next_fire_times
+
+    if not 0 <= count <= 1000:
+        raise FieldError(f"count must be from 0 to 1000, got {count}", "count")
+    view = show_job(ws, name, next_count=0)
+    if view.broken:
+        raise BadInput(f"job {name!r} is broken: {view.broken}")
+    return next_fire_times(view.definition, count)
+
+
+def prepare_job_run(
+    ws: Workspace,
+    name: str,
+    *,
+    cli_parameters: Sequence[tuple[str, str]] = (),
+    parameter_files: Sequence[str] = (),
+    parameter_yaml: Sequence[str] = (),
+    parameters: dict[str, Any] | None = None,
+    version: int | None = None,
+    trigger: str = "job",
+    **extra: Any,
+) -> Any:
+    """A run request for a job version (default: the latest): its pinned snapshot, its
+    parameters overlaid with the overrides (validated against the snapshot's schema).
+
+    ``extra`` passes run identity through (run_id, attempt, scheduled_for, ...).
+    """
+    from nbprod.jobs.service import pinned_version, prepare_version_run
+
+    pinned = pinned_version(ws.catalog, ws.store.url, name, version)
+    return prepare_version_run(
+        pinned,
+        settings=ws.settings,
+        store=ws.store,
+        parameters=parameters,
+        cli_parameters=cli_parameters,
+        parameter_files=parameter_files,
+        parameter_yaml=parameter_yaml,
+        trigger=trigger,
+        **extra,
+    )
+
+
+def set_paused(ws: Workspace, name: str, paused: bool) -> JobView:
+    """Pause or resume a job (store state first, then the catalog); the job as it is now."""
+    from nbprod.jobs.service import write_state
+
+    show_job(ws, name, next_count=0)  # raises JobNotFound
+    write_state(ws.store, name, paused=paused)
+    ws.catalog.set_paused(ws.store.url, name, paused)
+    return show_job(ws, name)
+
+
+@dataclass
+class DeletedJob:
+    """What ``delete_job`` removed: the job's definition, and its runs still queued."""
+
+    name: str
+    cancelled_queued: list[str]
+
+
+def delete_job(ws: Workspace, name: str) -> DeletedJob:
+    """Remove a job's definition (all versions and its state) from the store and the
+    catalog, and drop its queued runs. Its past runs stay (as runs of an ad-hoc job).
+
+    JobNotFound (nothing changed) for a name that is no job in this store."""
+    from nbprod.scheduler.queue import QUEUED, utcnow
+    from nbprod.store import layout
+
+    show_job(ws, name, next_count=0)  # JobNotFound for an unknown job
+    store = ws.store
+    prefix = layout.job_versions_prefix(name)
+    for entry in list(store.list(prefix)):
+        if not entry.is_dir:
+            store.delete(f"{prefix}/{entry.name}")
+    ws.catalog.delete_job(store.url, name)
+    dropped = []
+    for item in ws.queue.items((QUEUED,), limit=10000):
+        if item.store == store.url and item.job == name:
+            if ws.queue.request_cancel(item.store, item.run_id, utcnow()) == "cancelled":
+                dropped.append(item.run_id)
+    return DeletedJob(name, dropped)
+
+
+@dataclass
+class SavedJob:
+    """What ``save_job`` did: the job as it is now, whether a version was created, and the
+    changes that version made."""
+
+    job: JobView
+    created: bool
+    changes: list[str]
+
+
+def save_job(
+    ws: Workspace, form: Mapping[str, Any], *, root: str | Path, name: str | None = None
+) -> SavedJob:
+    """Create a job from the dialog's form (``name`` None; Conflict if it exists) or store
+    a new version of job ``name``. Errors name the form field to blame."""
+    from nbprod.core.notebooks import field_of
+    from nbprod.jobs.service import VersionConflict
+
+    existing = None
+    if name is None:
+        new_name = form.get("name")
+        if isinstance(new_name, str) and new_name and ws.catalog.job(ws.store.url, new_name):
+            raise Conflict(f"a job named {new_name!r} exists; edit it or choose another name")
+    else:
+        existing = show_job(ws, name).definition.to_dict()
+        if form.get("name", name) not in (name, None):
+            raise FieldError("a job cannot be renamed; create a new one", "name")
+    definition = definition_from_form(form, root=root, existing=existing)
+    try:
+        result = apply_definition(ws, definition, source="job")
+    except VersionConflict as exc:
+        raise Conflict(str(exc)) from None
+    except BadInput as exc:
+        raise FieldError(str(exc).removeprefix("job: "), field_of(exc)) from None
+    job = show_job(ws, definition.name)
+    return SavedJob(job, result.created, result.version.changes if result.created else [])
+
+
+def definition_from_form(
+    form: Mapping[str, Any], *, root: str | Path, existing: Mapping[str, Any] | None = None
+) -> JobDefinition:
+    """A validated JobDefinition from the dialog's fields, over ``existing`` (an edit keeps
+    every field the form does not show). Errors name the field to blame."""
+    from nbprod.core.notebooks import fire_times, parse_parameters, resolve_notebook, schema_of
+    from nbprod.jobs.definition import validate_definition
+    from nbprod.store import layout
+
+    data: dict[str, Any] = dict(existing or {})
+    data.pop("paused", None)
+    retention = data.pop("retention", None) or {}
+    kept = {"keep_last": retention.get("keep_last")}
+    if retention.get("older_than_days") is not None:
+        kept["older_than"] = f"{retention['older_than_days'] * 86400}s"
+    if any(v is not None for v in kept.values()):
+        data["retention"] = {k: v for k, v in kept.items() if v is not None}
+    name = form.get("name") or data.get("name")
+    try:
+        layout.check_job_name(str(name or ""))
+    except BadInput as exc:
+        raise FieldError(str(exc), "name") from None
+    data["name"] = name
+    if form.get("path"):
+        data["notebook"] = str(resolve_notebook(root, form["path"]))
+    elif not data.get("notebook"):
+        raise FieldError("a notebook path is required", "path")
+    notebook = Path(data["notebook"])
+    if not notebook.is_file():
+        raise FieldError(f"the job's notebook {notebook} is missing", "path")
+
+    for key in ("schedule", "timezone", "kernel", "store", "description"):
+        if key in form:
+            value = form[key]
+            data[key] = value.strip() if isinstance(value, str) else value
+            if value is None or (data[key] == "" and key != "description"):
+                data.pop(key)
+    if form.get("retries") not in ("", None):
+        data["retries"] = _int_field(form["retries"], "retries")
+    for key in ("timeout", "cell_timeout"):
+        if key in form:
+            value = form[key]
+            if value in ("", None):
+                data.pop(key, None)
+            else:
+                data[key] = value
+    if form.get("notifications") is not None:
+        data["notifications"] = form["notifications"]
+    if form.get("parameters") is not None:
+        data["parameters"] = parse_parameters(schema_of(notebook), form["parameters"])
+
+    # Blame one field: validate each alone with the same checks as `nbprod jobs apply`.
+    base = {"name": name, "notebook": str(notebook)}
+    for key in (*FORM_FIELDS, "notifications", "cell_timeout"):
+        if key in data and key != "name":
+            try:
+                validate_definition({**base, key: data[key]}, base_dir=notebook.parent, source=key)
+            except BadInput as exc:
+                raise FieldError(str(exc).removeprefix(f"{key}: "), key) from None
+    try:
+        definition = validate_definition(data, base_dir=notebook.parent, source="job")
+    except BadInput as exc:
+        raise FieldError(str(exc).removeprefix("job: ")) from None
+    fire_times(definition, 1)  # before anything is stored
+    return definition
+
+
+def _int_field(value: Any, key: str) -> int:
+    if isinstance(value, bool):
+        raise FieldError(f"'{key}' must be a whole number", key)
+    try:
+        number = int(str(value).strip())
+    except ValueError:
+        raise FieldError(f"'{key}' must be a whole number, got {value!r}", key) from None
+    return number
+
+
+def job_notebook_info(ws: Workspace, name: str) -> dict[str, Any]:
+    """The dialog's starting point for editing a job: its notebook's parameters (the
+    working copy's: saving the edit pins it)."""
+    from nbprod.core.notebooks import notebook_info
+
+    notebook = Path(show_job(ws, name).definition.notebook)
+    if not notebook.is_file():
+        raise NotFound(f"the notebook of job {name!r} is missing: {notebook}")
+    info = notebook_info(notebook.parent, notebook.name)
+    info["path"] = None
+    info["job"] = name
+    return info
+
+
+def run_job_now(ws: Workspace, name: str, parameters: Mapping[str, Any] | None = None) -> str:
+    """Queue one run of a job's latest version with parameter overrides (form text, typed
+    like ``-p NAME VALUE``); returns its run id.
+
+    The overrides are checked against the pinned snapshot's schema (what the run executes,
+    not the working copy on disk), each error naming ``parameters.<name>``."""
+    from nbprod.core.notebooks import parse_parameters
+    from nbprod.core.queueing import enqueue_job
+
+    texts = dict(parameters or {})
+    if texts:
+        parse_parameters(pinned_schema(ws, name), texts)  # field-level errors first
+    return enqueue_job(ws, name, cli_parameters=list(texts.items()))
+
+
+def pinned_schema(ws: Workspace, name: str, version: int | None = None) -> Any:
+    """The parameter schema of a job version's pinned snapshot (default: the latest)."""
+    from nbprod.core.notebooks import schema_of
+    from nbprod.jobs.service import materialize_snapshot, pinned_version
+
+    pinned = pinned_version(ws.catalog, ws.store.url, name, version)
+    path = materialize_snapshot(
+        ws.store, pinned.notebook_sha256, pinned.notebook_name, ws.settings.home / "snapshots"
+    )
+    return schema_of(path)
+
+
+def workers_alive(ws: Workspace) -> bool:
+    """Whether some worker beat recently (an embedded or external scheduler's, or one's own)."""
+    from nbprod.scheduler.queue import parse_iso, utcnow
+
+    now = utcnow()
+    return any(
+        w["state"] != "stopped"
+        and (now - parse_iso(w["heartbeat_at"])).total_seconds() < ws.settings.lost_after
+        for w in ws.queue.workers()
+    )
