@@ -191,7 +191,7 @@ def list_queued(
     Queued runs have no run record yet (a record is written when a worker starts them), so
     they come from the catalog's queue, not from the runs index.
     """
-    from nbprod.scheduler.queue import QUEUED, Queue
+    from nbprod.catalog.queue import QUEUED, Queue
     from nbprod.store import open_store
 
     settings = settings or Settings.load()
@@ -449,8 +449,8 @@ def enqueue_job(
     The overrides are validated now (against the pinned snapshot), not when a worker
     picks the run up.
     """
+    from nbprod.catalog.queue import Queue, utcnow
     from nbprod.jobs.actions import prepare_job_run
-    from nbprod.scheduler.queue import Queue, utcnow
 
     request = prepare_job_run(
         name,
@@ -495,9 +495,9 @@ def cancel_run(run_id: str, *, settings: Settings) -> str:
     import platform
     import signal
 
+    from nbprod.catalog.queue import Queue, utcnow
     from nbprod.errors import BadInput, Conflict, RunNotFound
     from nbprod.scheduler.lost import end_orphan, orphaned
-    from nbprod.scheduler.queue import Queue, utcnow
 
     catalog = open_catalog(settings)
     try:
@@ -547,8 +547,8 @@ def cancel_run(run_id: str, *, settings: Settings) -> str:
 def _end_orphaned_item(queue: Any, item: Any, settings: Settings, catalog: Any) -> str | None:
     """A queued run's worker known gone (this host) or silent past ``lost_after``: nobody
     will act on the cancel flag, so end the run as lost now (no retry: it was cancelled)."""
+    from nbprod.catalog.queue import HELD, parse_iso, utcnow
     from nbprod.scheduler.lost import settle_lost, worker_gone
-    from nbprod.scheduler.queue import HELD, parse_iso, utcnow
 
     now = utcnow()
     fresh = queue.get(item.store, item.run_id)
@@ -571,8 +571,8 @@ def scheduler_status(*, settings: Settings, stalled_after: float = 600.0) -> dic
     worker stopped beating for ``lost_after``, ``stale``. ``unmanaged`` lists running runs
     outside the queue (``nbprod exec``), whose owner only their record names.
     """
+    from nbprod.catalog.queue import QUEUED, Queue, parse_iso, utcnow
     from nbprod.scheduler.lost import reap_orphans, settle_lost, worker_gone
-    from nbprod.scheduler.queue import QUEUED, Queue, parse_iso, utcnow
     from nbprod.store import open_store
 
     catalog = open_catalog(settings)
@@ -621,7 +621,7 @@ def _running_filter() -> Any:
 
 
 def _unmanaged_view(record: RunRecord, now: Any) -> dict[str, Any]:
-    from nbprod.scheduler.queue import parse_iso
+    from nbprod.catalog.queue import parse_iso
 
     started = parse_iso(record.started_at) if record.started_at else None
     return {
@@ -637,7 +637,7 @@ def _unmanaged_view(record: RunRecord, now: Any) -> dict[str, Any]:
 def _worker_view(row: dict[str, Any], now: Any, lost_after: float) -> dict[str, Any]:
     """A worker row; one silent for longer than ``lost_after`` (killed, host gone) is
     ``gone`` whatever it last said (it cannot say ``stopped`` once killed)."""
-    from nbprod.scheduler.queue import parse_iso
+    from nbprod.catalog.queue import parse_iso
 
     age = (now - parse_iso(row["heartbeat_at"])).total_seconds()
     view = {**row, "heartbeat_age_s": round(age, 1)}
@@ -649,7 +649,7 @@ def _worker_view(row: dict[str, Any], now: Any, lost_after: float) -> dict[str, 
 def _item_view(
     item: Any, now: Any, lost_after: float | None = None, stalled_after: float | None = None
 ) -> dict[str, Any]:
-    from nbprod.scheduler.queue import parse_iso
+    from nbprod.catalog.queue import parse_iso
 
     def age(stamp: str | None) -> float | None:
         return round((now - parse_iso(stamp)).total_seconds(), 1) if stamp else None
@@ -698,7 +698,7 @@ def enqueue_notebook(
     Every set is validated first (nothing is queued if one is wrong); the notebook's
     snapshot is stored once and every run executes that snapshot.
     """
-    from nbprod.scheduler.queue import Queue, utcnow
+    from nbprod.catalog.queue import Queue, utcnow
     from nbprod.store import layout
 
     requests = [

@@ -13,6 +13,7 @@ from collections.abc import Callable
 from datetime import datetime
 from typing import Any
 
+from nbprod.catalog.queue import Queue, parse_iso, utcnow, worker_id
 from nbprod.config import Settings
 from nbprod.errors import BadInput
 from nbprod.jobs.definition import stored_problem
@@ -22,7 +23,6 @@ from nbprod.scheduler.cron import plan_fires
 from nbprod.scheduler.events import event
 from nbprod.scheduler.lease import EXTERNAL, safe_beat
 from nbprod.scheduler.lost import reap_orphans, settle_lost, worker_gone
-from nbprod.scheduler.queue import Queue, parse_iso, utcnow, worker_id
 from nbprod.store import open_store
 
 

@@ -267,7 +267,7 @@ def reap_orphans(settings: Settings, catalog: Any, store: str, now: datetime) ->
     an ``nbprod exec`` killed with SIGKILL or crashed after announcing its run.
     """
     from nbprod.catalog.query import RunFilter
-    from nbprod.scheduler.queue import Queue
+    from nbprod.catalog.queue import Queue
 
     candidates = catalog.query_runs(store, RunFilter(status=["running"], limit=None))
     if not candidates:
@@ -300,9 +300,9 @@ def settle_fenced(item: Any, settings: Settings, catalog: Any) -> None:
     worker that was in flight when it froze may have landed after it: that is put back to
     ``lost`` here, and the catalog re-indexed from the store either way.
     """
+    from nbprod.catalog.queue import utcnow
     from nbprod.errors import StoreError
     from nbprod.scheduler.durable import persist
-    from nbprod.scheduler.queue import utcnow
 
     store = open_store(item.store)
     try:

@@ -17,13 +17,13 @@ import signal
 import threading
 from typing import Any
 
+from nbprod.catalog.queue import Queue, utcnow, worker_id
 from nbprod.config import Settings
 from nbprod.errors import NbprodError
 from nbprod.scheduler import policy
 from nbprod.scheduler.durable import persist, transient
 from nbprod.scheduler.events import event
 from nbprod.scheduler.fence import Fence, FencedStore
-from nbprod.scheduler.queue import Queue, utcnow, worker_id
 
 
 class Worker:

@@ -358,7 +358,7 @@ def delete_job(settings: Settings, name: str) -> dict[str, Any]:
     """Remove a job's definition (all versions and its state) from the store and the
     catalog, and drop its queued runs. Its past runs stay (as runs of an ad-hoc job)."""
     from nbprod.api import open_catalog
-    from nbprod.scheduler.queue import QUEUED, Queue, utcnow
+    from nbprod.catalog.queue import QUEUED, Queue, utcnow
     from nbprod.store import layout, open_store
 
     get_job(settings, name)  # 404 for an unknown job
@@ -464,7 +464,7 @@ def list_runs(settings: Settings, *, job: str | None = None, limit: int = 30) ->
     from the running record the worker re-publishes), finished ones from the catalog."""
     from nbprod.api import list_runs as catalog_runs
     from nbprod.api import open_catalog
-    from nbprod.scheduler.queue import QUEUED, RUNNING, Queue
+    from nbprod.catalog.queue import QUEUED, RUNNING, Queue
     from nbprod.store import open_store
 
     if not 1 <= limit <= 500:
@@ -549,7 +549,7 @@ def run_row(record: Any) -> dict[str, Any]:
 
 
 def get_run(settings: Settings, run_id: str) -> dict[str, Any]:
-    from nbprod.scheduler.queue import Queue
+    from nbprod.catalog.queue import Queue
     from nbprod.server.service import BrowseService
 
     service = BrowseService(settings)
@@ -625,7 +625,7 @@ def open_output(settings: Settings, run_id: str, *, root: str | Path) -> dict[st
 def workers_alive(settings: Settings) -> bool:
     """Whether some worker beat recently (an embedded or external scheduler's, or one's own)."""
     from nbprod.api import open_catalog
-    from nbprod.scheduler.queue import Queue, parse_iso, utcnow
+    from nbprod.catalog.queue import Queue, parse_iso, utcnow
 
     catalog = open_catalog(settings)
     try:

@@ -5,8 +5,8 @@ from __future__ import annotations
 import multiprocessing
 from datetime import datetime, timedelta, timezone
 
+from nbprod.catalog.queue import Queue
 from nbprod.scheduler.policy import retry_at
-from nbprod.scheduler.queue import Queue
 
 NOW = datetime(2026, 11, 26, 12, 0, tzinfo=timezone.utc)
 
