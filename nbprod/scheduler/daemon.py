@@ -13,6 +13,7 @@ from collections.abc import Callable
 from datetime import datetime
 from typing import Any
 
+from nbprod.catalog.lease import EXTERNAL, safe_beat
 from nbprod.catalog.queue import Queue, parse_iso, utcnow, worker_id
 from nbprod.config import Settings
 from nbprod.errors import BadInput
@@ -21,7 +22,6 @@ from nbprod.jobs.model import JobDefinition
 from nbprod.records import new_run_id
 from nbprod.scheduler.cron import plan_fires
 from nbprod.scheduler.events import event
-from nbprod.scheduler.lease import EXTERNAL, safe_beat
 from nbprod.scheduler.lost import reap_orphans, settle_lost, worker_gone
 from nbprod.store import open_store
 
