@@ -10,7 +10,6 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import datetime, timedelta
-from typing import Any
 
 import sqlalchemy as sa
 
@@ -82,13 +81,3 @@ def should_fire(leases: list[Lease], me: str) -> tuple[bool, str]:
     if embedded and embedded[0].name != me:
         return False, f"embedded scheduler {embedded[0].name} started first"
     return True, "no other scheduler is alive"
-
-
-def safe_beat(catalog: Any, name: str, store: str, kind: str, state: str, now: datetime) -> None:
-    """``beat`` that never raises (a busy catalog must not stop a scheduler)."""
-    try:
-        beat(catalog.engine, name, store, kind, state, now)
-    except Exception as exc:  # noqa: BLE001
-        from nbprod.scheduler.events import event
-
-        event("lease_failed", scheduler=name, error=str(exc))

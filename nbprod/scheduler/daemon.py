@@ -13,7 +13,7 @@ from collections.abc import Callable
 from datetime import datetime
 from typing import Any
 
-from nbprod.catalog.lease import EXTERNAL, safe_beat
+from nbprod.catalog.lease import EXTERNAL, beat
 from nbprod.catalog.queue import Queue, parse_iso, utcnow, worker_id
 from nbprod.config import Settings
 from nbprod.errors import BadInput
@@ -214,3 +214,11 @@ class Scheduler:
             self.executor.stop(self.settings.shutdown_grace)
             safe_beat(self.catalog, self.name, self.store_url, EXTERNAL, "stopped", utcnow())
             event("scheduler_stopped", scheduler=self.name)
+
+
+def safe_beat(catalog: Any, name: str, store: str, kind: str, state: str, now: datetime) -> None:
+    """A lease ``beat`` that never raises (a busy catalog must not stop a scheduler)."""
+    try:
+        beat(catalog.engine, name, store, kind, state, now)
+    except Exception as exc:  # noqa: BLE001
+        event("lease_failed", scheduler=name, error=str(exc))

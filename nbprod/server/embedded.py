@@ -75,9 +75,9 @@ class EmbeddedScheduler:
 
     def _main(self) -> None:
         from nbprod.api import open_catalog
-        from nbprod.catalog.lease import EMBEDDED, alive, safe_beat, should_fire
+        from nbprod.catalog.lease import EMBEDDED, alive, should_fire
         from nbprod.catalog.queue import utcnow
-        from nbprod.scheduler.daemon import Scheduler
+        from nbprod.scheduler.daemon import Scheduler, safe_beat
         from nbprod.scheduler.executor import LocalExecutor
 
         try:
