@@ -9,9 +9,7 @@ from __future__ import annotations
 
 import json
 import math
-import threading
-from collections.abc import Iterable, Iterator
-from contextlib import contextmanager
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -21,12 +19,10 @@ import sqlalchemy as sa
 from nbprod.catalog import schema
 from nbprod.catalog.query import RunFilter, as_number
 from nbprod.catalog.schema import job_versions, jobs, run_values, runs
+from nbprod.catalog.sql import CHUNK, Connected, insert_ignore, reason, safe_text, upsert
 from nbprod.errors import BadInput, CatalogError, InvalidName, RunNotFound
 from nbprod.jobs.model import JobVersion
 from nbprod.records import RunRecord, RunStatus
-
-_CHUNK = 500
-"""Rows per IN (...) list / insert batch: well under every backend's parameter limit."""
 
 
 @dataclass
@@ -61,12 +57,8 @@ class _Stats:
     last: dict[str, Any] = field(default_factory=dict)
 
 
-class Catalog:
-    def __init__(self, engine: sa.Engine, label: str) -> None:
-        self.engine = engine
-        self.url = label
-        """The URL with any password hidden, for messages."""
-        self._local = threading.local()
+class Catalog(Connected):
+    """The index of one or more stores' runs and jobs in one database."""
 
     # -- opening ------------------------------------------------------------------------
 
@@ -79,14 +71,14 @@ class Catalog:
                 pass
         except sa.exc.DBAPIError as exc:
             engine.dispose()
-            raise CatalogError(f"cannot open catalog {label}: {_reason(exc)}") from None
+            raise CatalogError(f"cannot open catalog {label}: {reason(exc)}") from None
         from nbprod.catalog.migrate import ensure_current
 
         try:
             ensure_current(engine, label)
         except sa.exc.DBAPIError as exc:
             engine.dispose()
-            raise CatalogError(f"cannot migrate catalog {label}: {_reason(exc)}") from None
+            raise CatalogError(f"cannot migrate catalog {label}: {reason(exc)}") from None
         except BaseException:
             engine.dispose()
             raise
@@ -100,51 +92,6 @@ class Catalog:
 
     def __exit__(self, *exc: object) -> None:
         self.close()
-
-    # -- connections and transactions ---------------------------------------------------
-
-    @contextmanager
-    def transaction(self) -> Iterator[None]:
-        """One write transaction for every catalog call made inside it (on this thread).
-
-        Callers change the store inside it: if that fails, the catalog rolls back too.
-        Nested uses join the outer transaction.
-        """
-        if getattr(self._local, "conn", None) is not None:
-            yield
-            return
-        with self._write() as conn:
-            self._local.conn = conn
-            try:
-                yield
-            finally:
-                self._local.conn = None
-
-    @contextmanager
-    def _write(self) -> Iterator[sa.Connection]:
-        outer = getattr(self._local, "conn", None)
-        if outer is not None:
-            yield outer
-            return
-        try:
-            with self.engine.connect() as conn:
-                conn = conn.execution_options(nbprod_write=True)
-                with conn.begin():
-                    yield conn
-        except sa.exc.DBAPIError as exc:
-            raise CatalogError(f"catalog {self.url}: {_reason(exc)}") from exc
-
-    @contextmanager
-    def _read(self) -> Iterator[sa.Connection]:
-        outer = getattr(self._local, "conn", None)
-        if outer is not None:
-            yield outer
-            return
-        try:
-            with self.engine.connect() as conn:
-                yield conn
-        except sa.exc.DBAPIError as exc:
-            raise CatalogError(f"catalog {self.url}: {_reason(exc)}") from exc
 
     # -- runs -----------------------------------------------------------------------------
 
@@ -160,19 +107,19 @@ class Catalog:
         if not records:
             return
         with self._write() as conn:
-            for start in range(0, len(records), _CHUNK):
-                batch = records[start : start + _CHUNK]
+            for start in range(0, len(records), CHUNK):
+                batch = records[start : start + CHUNK]
                 ids = [r.run_id for r in batch]
                 # The runs row first: its row lock serialises concurrent writers of a run's
                 # values (without it, PostgreSQL can deadlock on the values' unique index).
-                _upsert(conn, runs, [_run_row(store, r) for r in batch])
+                upsert(conn, runs, [_run_row(store, r) for r in batch])
                 conn.execute(
                     run_values.delete().where(
                         run_values.c.store == store, run_values.c.run_id.in_(ids)
                     )
                 )
                 values = [row for r in batch for row in _value_rows(store, r)]
-                _insert_ignore(conn, run_values, values)
+                insert_ignore(conn, run_values, values)
 
     def delete_run(self, store: str, run_id: str) -> None:
         with self._write() as conn:
@@ -252,7 +199,7 @@ class Catalog:
             "changes": list(version.changes),
         }
         with self._write() as conn:
-            _insert_ignore(conn, job_versions, [row])
+            insert_ignore(conn, job_versions, [row])
             self._refresh_job(conn, store, version.job)
 
     def _refresh_job(self, conn: sa.Connection, store: str, name: str) -> None:
@@ -278,7 +225,7 @@ class Catalog:
         definition = latest["definition"]
         if paused is None:
             paused = bool(definition.get("paused", False))
-        _upsert(
+        upsert(
             conn,
             jobs,
             [
@@ -381,10 +328,10 @@ class Catalog:
             for job_name, total, ok, last_id in conn.execute(aggregate):
                 stats[job_name] = _Stats(int(total), int(ok or 0))
                 last_ids.append(last_id)
-            for start in range(0, len(last_ids), _CHUNK):
+            for start in range(0, len(last_ids), CHUNK):
                 rows = conn.execute(
                     sa.select(runs.c.job, runs.c.run_id, runs.c.status, runs.c.started_at).where(
-                        runs.c.store == store, runs.c.run_id.in_(last_ids[start : start + _CHUNK])
+                        runs.c.store == store, runs.c.run_id.in_(last_ids[start : start + CHUNK])
                     )
                 ).mappings()
                 for row in rows:
@@ -537,62 +484,6 @@ def _finite(value: Any) -> Any:
     return value
 
 
-def _text(value: str | None) -> str | None:
-    """PostgreSQL text cannot hold NUL characters."""
-    return value.replace("\x00", "\ufffd") if value else value
-
-
-def _reason(exc: sa.exc.DBAPIError) -> str:
-    text = str(exc.orig or exc).strip()
-    return text.splitlines()[0] if text else type(exc.orig or exc).__name__
-
-
-def _upsert(conn: sa.Connection, table: sa.Table, rows: list[dict[str, Any]]) -> None:
-    """Insert rows, replacing any with the same primary key."""
-    if not rows:
-        return
-    keys = [c.name for c in table.primary_key.columns]
-    insert = _dialect_insert(conn)
-    if insert is None:  # other backends: portable, if not race-free
-        for row in rows:
-            conn.execute(table.delete().where(*(table.c[k] == row[k] for k in keys)))
-        conn.execute(table.insert(), rows)
-        return
-    stmt = insert(table)
-    update = {c.name: stmt.excluded[c.name] for c in table.columns if c.name not in keys}
-    conn.execute(stmt.on_conflict_do_update(index_elements=keys, set_=update), rows)
-
-
-def _insert_ignore(conn: sa.Connection, table: sa.Table, rows: list[dict[str, Any]]) -> None:
-    """Insert rows whose primary key is not there yet; leave existing ones alone."""
-    if not rows:
-        return
-    keys = [c.name for c in table.primary_key.columns]
-    insert = _dialect_insert(conn)
-    if insert is None:
-        for row in rows:
-            present = conn.execute(
-                sa.select(sa.literal(1)).where(*(table.c[k] == row[k] for k in keys))
-            ).first()
-            if present is None:
-                conn.execute(table.insert(), [row])
-        return
-    conn.execute(insert(table).on_conflict_do_nothing(index_elements=keys), rows)
-
-
-def _dialect_insert(conn: sa.Connection) -> Any:
-    name = conn.dialect.name
-    if name == "sqlite":
-        from sqlalchemy.dialects.sqlite import insert
-
-        return insert
-    if name == "postgresql":
-        from sqlalchemy.dialects.postgresql import insert
-
-        return insert
-    return None
-
-
 def _run_row(store: str, record: RunRecord) -> dict[str, Any]:
     error = record.error
     return {
@@ -607,7 +498,7 @@ def _run_row(store: str, record: RunRecord) -> dict[str, Any]:
         "started_at": record.started_at,
         "finished_at": record.finished_at,
         "duration_s": record.duration_s,
-        "error_text": _text(f"{error.ename}: {error.evalue}") if error else None,
+        "error_text": safe_text(f"{error.ename}: {error.evalue}") if error else None,
         "tags": list(record.tags),
         "record": record.to_dict(),
     }
@@ -638,7 +529,7 @@ def _value_rows(store: str, record: RunRecord) -> list[dict[str, Any]]:
             "run_id": record.run_id,
             "kind": kind,
             "name": name,
-            "value_text": _text(value_text(value)[: schema.VALUE_TEXT_MAX]),
+            "value_text": safe_text(value_text(value)[: schema.VALUE_TEXT_MAX]),
             "value_num": _value_num(value),
         }
 
