@@ -11,16 +11,16 @@ import json
 import math
 from collections.abc import Iterable
 from dataclasses import dataclass, field
-from pathlib import Path
 from typing import Any
 
 import sqlalchemy as sa
 
 from nbprod.catalog import schema
+from nbprod.catalog.engine import create_engine
 from nbprod.catalog.query import RunFilter, as_number
 from nbprod.catalog.schema import job_versions, jobs, run_values, runs
 from nbprod.catalog.sql import CHUNK, Connected, insert_ignore, reason, safe_text, upsert
-from nbprod.errors import BadInput, CatalogError, InvalidName, RunNotFound
+from nbprod.errors import CatalogError, InvalidName, RunNotFound
 from nbprod.jobs.model import JobVersion
 from nbprod.records import RunRecord, RunStatus
 
@@ -65,7 +65,7 @@ class Catalog(Connected):
     @classmethod
     def open(cls, url: str) -> Catalog:
         """Connect, creating or migrating the schema when needed."""
-        engine, label = _create_engine(url)
+        engine, label = create_engine(url)
         try:
             with engine.connect():
                 pass
@@ -408,80 +408,6 @@ class Catalog(Connected):
 
 
 # -- helpers --------------------------------------------------------------------------------
-
-
-def _create_engine(url: str) -> tuple[sa.Engine, str]:
-    try:
-        parsed = sa.engine.make_url(url)
-    except sa.exc.ArgumentError:
-        raise BadInput(
-            f"invalid catalog URL {url!r}: use a SQLAlchemy URL such as "
-            "sqlite:////path/catalog.db or postgresql+psycopg2://user@host/dbname"
-        ) from None
-    label = parsed.render_as_string(hide_password=True)
-    kwargs: dict[str, Any] = {}
-    if parsed.get_backend_name() == "postgresql" and "connect_timeout" not in parsed.query:
-        kwargs["connect_args"] = {"connect_timeout": 10}
-    if parsed.get_backend_name() == "sqlite" and parsed.database not in (None, "", ":memory:"):
-        if not parsed.database.startswith("file:"):
-            folder = Path(parsed.database).expanduser().parent
-            try:
-                folder.mkdir(parents=True, exist_ok=True)
-            except OSError as exc:
-                raise CatalogError(f"cannot create {folder} for catalog {label}: {exc}") from None
-    try:
-        engine = sa.create_engine(parsed, json_serializer=_json_dumps, **kwargs)
-    except sa.exc.NoSuchModuleError:
-        raise BadInput(f"unsupported catalog URL {label!r}: unknown database dialect") from None
-    except ImportError as exc:
-        raise BadInput(
-            f"catalog URL {label!r} needs a database driver that is not installed ({exc.name})"
-        ) from None
-    if engine.dialect.name == "sqlite":
-        _configure_sqlite(engine)
-    return engine, label
-
-
-def _configure_sqlite(engine: sa.Engine) -> None:
-    """WAL + busy timeout: several processes (CLI, scheduler, server) share one file.
-
-    pysqlite's own transaction handling is switched off so that SQLAlchemy's begin emits
-    the BEGIN: deferred for readers, IMMEDIATE for writers (a deferred writer that meets a
-    concurrent commit fails at once instead of waiting for the busy timeout).
-    """
-
-    @sa.event.listens_for(engine, "connect")
-    def _connect(dbapi_connection: Any, _record: Any) -> None:
-        dbapi_connection.isolation_level = None
-        cursor = dbapi_connection.cursor()
-        cursor.execute("PRAGMA busy_timeout = 30000")
-        cursor.execute("PRAGMA journal_mode = WAL")
-        cursor.execute("PRAGMA synchronous = NORMAL")
-        cursor.close()
-
-    @sa.event.listens_for(engine, "begin")
-    def _begin(conn: sa.Connection) -> None:
-        write = conn.get_execution_options().get("nbprod_write")
-        conn.exec_driver_sql("BEGIN IMMEDIATE" if write else "BEGIN")
-
-
-def _json_dumps(value: Any) -> str:
-    """JSON every backend accepts: NaN and infinities (valid in Python's JSON, e.g. a YAML
-    ``.nan`` parameter, rejected by PostgreSQL) become null in the index."""
-    try:
-        return json.dumps(value, ensure_ascii=False, allow_nan=False)
-    except ValueError:
-        return json.dumps(_finite(value), ensure_ascii=False, allow_nan=False)
-
-
-def _finite(value: Any) -> Any:
-    if isinstance(value, float) and not math.isfinite(value):
-        return None
-    if isinstance(value, dict):
-        return {k: _finite(v) for k, v in value.items()}
-    if isinstance(value, (list, tuple)):
-        return [_finite(v) for v in value]
-    return value
 
 
 def _run_row(store: str, record: RunRecord) -> dict[str, Any]:
