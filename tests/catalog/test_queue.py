@@ -1,4 +1,4 @@
-"""The scheduler's queue and fire ledger on SQLite and PostgreSQL: once, and only once."""
+"""nbprod.catalog.queue, the queue and fire ledger, on SQLite and PostgreSQL: once, only once."""
 
 from __future__ import annotations
 
