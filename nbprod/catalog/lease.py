@@ -14,6 +14,7 @@ from datetime import datetime, timedelta
 import sqlalchemy as sa
 
 from nbprod.catalog.schema import schedulers
+from nbprod.catalog.sql import reading, writing
 from nbprod.records import isoformat
 
 EXTERNAL, EMBEDDED = "external", "embedded"
@@ -35,7 +36,7 @@ def beat(engine: sa.Engine, name: str, store: str, kind: str, state: str, now: d
     """Insert or refresh this scheduler's row."""
     host, _, pid = name.rpartition(":")
     stamp = isoformat(now)
-    with engine.connect() as conn, conn.execution_options(nbprod_write=True).begin():
+    with writing(engine, _label(engine)) as conn:
         updated = conn.execute(
             schedulers.update()
             .where(schedulers.c.name == name)
@@ -59,7 +60,7 @@ def beat(engine: sa.Engine, name: str, store: str, kind: str, state: str, now: d
 def alive(engine: sa.Engine, store: str, now: datetime, within: float) -> list[Lease]:
     """Schedulers of ``store`` that beat in the last ``within`` seconds and did not stop."""
     cutoff = isoformat(now - timedelta(seconds=within))
-    with engine.connect() as conn:
+    with reading(engine, _label(engine)) as conn:
         rows = conn.execute(
             sa.select(schedulers)
             .where(
@@ -81,3 +82,7 @@ def should_fire(leases: list[Lease], me: str) -> tuple[bool, str]:
     if embedded and embedded[0].name != me:
         return False, f"embedded scheduler {embedded[0].name} started first"
     return True, "no other scheduler is alive"
+
+
+def _label(engine: sa.Engine) -> str:
+    return engine.url.render_as_string(hide_password=True)

@@ -17,8 +17,7 @@ from __future__ import annotations
 import os
 import platform
 import secrets
-from collections.abc import Iterator
-from contextlib import contextmanager
+from contextlib import AbstractContextManager
 from dataclasses import dataclass
 from datetime import datetime, timedelta, timezone
 from typing import Any
@@ -26,6 +25,7 @@ from typing import Any
 import sqlalchemy as sa
 
 from nbprod.catalog.schema import fires, queue, workers
+from nbprod.catalog.sql import reading, writing
 from nbprod.records import isoformat
 
 QUEUED, RUNNING, DONE, CANCELLED = "queued", "running", "done", "cancelled"
@@ -85,21 +85,27 @@ class Item:
 
 
 class Queue:
+    """The queue, fire ledger and worker rows in a catalog's database.
+
+    Every call is its own transaction (never the catalog's ``transaction``); database
+    errors raise CatalogError, as the catalog's own calls do.
+    """
+
     def __init__(self, catalog: Any) -> None:
         self.engine: sa.Engine = catalog.engine
+        self.url: str = catalog.url
         self.postgres = self.engine.dialect.name == "postgresql"
 
-    @contextmanager
-    def _write(self) -> Iterator[sa.Connection]:
-        with self.engine.connect() as conn:
-            conn = conn.execution_options(nbprod_write=True)
-            with conn.begin():
-                yield conn
+    def _write(self) -> AbstractContextManager[sa.Connection]:
+        return writing(self.engine, self.url)
+
+    def _read(self) -> AbstractContextManager[sa.Connection]:
+        return reading(self.engine, self.url)
 
     # -- fires ------------------------------------------------------------------------
 
     def last_fire(self, store: str, job: str) -> datetime | None:
-        with self.engine.connect() as conn:
+        with self._read() as conn:
             value = conn.execute(
                 sa.select(sa.func.max(fires.c.scheduled_for)).where(
                     fires.c.store == store, fires.c.job == job
@@ -160,7 +166,7 @@ class Queue:
         return fields["run_id"]
 
     def active_count(self, store: str, job: str) -> int:
-        with self.engine.connect() as conn:
+        with self._read() as conn:
             return conn.execute(
                 sa.select(sa.func.count()).where(
                     queue.c.store == store,
@@ -276,7 +282,7 @@ class Queue:
 
     def holds(self, store: str, run_id: str, claim: str | None) -> bool:
         """Whether the claim still holds the row (a read; the final writes re-check it)."""
-        with self.engine.connect() as conn:
+        with self._read() as conn:
             row = conn.execute(
                 sa.select(queue.c.run_id).where(*self._held(store, run_id, claim))
             ).first()
@@ -323,7 +329,7 @@ class Queue:
         )
 
     def get(self, store: str, run_id: str) -> Item | None:
-        with self.engine.connect() as conn:
+        with self._read() as conn:
             row = conn.execute(
                 sa.select(queue).where(queue.c.store == store, queue.c.run_id == run_id)
             ).first()
@@ -331,7 +337,7 @@ class Queue:
 
     def find(self, run_id: str) -> Item | None:
         """An item in any store by run id or unique prefix."""
-        with self.engine.connect() as conn:
+        with self._read() as conn:
             rows = conn.execute(
                 sa.select(queue).where(queue.c.run_id.like(f"{run_id}%")).limit(2)
             ).fetchall()
@@ -373,14 +379,14 @@ class Queue:
 
     def running(self) -> list[Item]:
         """Held items: running, or finishing (publishing their final record)."""
-        with self.engine.connect() as conn:
+        with self._read() as conn:
             rows = conn.execute(sa.select(queue).where(queue.c.state.in_(HELD))).fetchall()
         return [Item.from_row(r) for r in rows]
 
     def stale(self, now: datetime, lost_after: float) -> list[Item]:
         """Held items whose heartbeat is older than ``lost_after`` seconds."""
         cutoff = iso(now - timedelta(seconds=lost_after))
-        with self.engine.connect() as conn:
+        with self._read() as conn:
             rows = conn.execute(
                 sa.select(queue).where(queue.c.state.in_(HELD), queue.c.heartbeat_at < cutoff)
             ).fetchall()
@@ -419,14 +425,14 @@ class Queue:
             )
 
     def counts(self) -> dict[str, int]:
-        with self.engine.connect() as conn:
+        with self._read() as conn:
             rows = conn.execute(
                 sa.select(queue.c.state, sa.func.count()).group_by(queue.c.state)
             ).fetchall()
         return {state: count for state, count in rows}
 
     def items(self, states: tuple[str, ...], limit: int = 100) -> list[Item]:
-        with self.engine.connect() as conn:
+        with self._read() as conn:
             rows = conn.execute(
                 sa.select(queue)
                 .where(queue.c.state.in_(states))
@@ -459,7 +465,7 @@ class Queue:
                 )
 
     def workers(self) -> list[dict[str, Any]]:
-        with self.engine.connect() as conn:
+        with self._read() as conn:
             rows = conn.execute(sa.select(workers).order_by(workers.c.worker)).fetchall()
         return [dict(r._mapping) for r in rows]
 
