@@ -4,7 +4,7 @@ portable upserts.
 One mapping for all: a database failure (connection lost, disk full, read-only file,
 locked) reaches callers as ``CatalogError`` naming the catalog, with the driver's
 exception as its cause, whether it came from the runs index, the jobs, the queue or the
-leases.
+leases; ``transient`` tells a worker which of them are worth waiting out.
 """
 
 from __future__ import annotations
@@ -48,6 +48,17 @@ def writing(engine: sa.Engine, label: str) -> Iterator[sa.Connection]:
                 yield conn
     except sa.exc.DBAPIError as exc:
         raise CatalogError(f"catalog {label}: {reason(exc)}") from exc
+
+
+def transient(exc: BaseException) -> bool:
+    """A connection or availability failure (worth retrying), not a bad statement."""
+    if isinstance(exc, CatalogError):
+        exc = exc.__cause__ or exc
+        if isinstance(exc, CatalogError):
+            return True
+    if isinstance(exc, sa.exc.IntegrityError | sa.exc.ProgrammingError):
+        return False
+    return isinstance(exc, sa.exc.DBAPIError | sa.exc.TimeoutError)
 
 
 class Connected:

@@ -18,10 +18,11 @@ import threading
 from typing import Any
 
 from nbprod.catalog.queue import Queue, utcnow, worker_id
+from nbprod.catalog.sql import transient
 from nbprod.config import Settings
 from nbprod.errors import NbprodError
 from nbprod.scheduler import policy
-from nbprod.scheduler.durable import persist, transient
+from nbprod.scheduler.durable import persist
 from nbprod.scheduler.events import event
 from nbprod.scheduler.fence import Fence, FencedStore
 

@@ -18,8 +18,8 @@ import pytest
 from nbprod.catalog import lease
 from nbprod.catalog.db import Catalog
 from nbprod.catalog.queue import Queue
+from nbprod.catalog.sql import transient
 from nbprod.errors import CatalogError
-from nbprod.scheduler.durable import transient
 
 NOW = datetime(2026, 12, 1, 12, 0, tzinfo=timezone.utc)
 STORE = "file:///stores/errors"
