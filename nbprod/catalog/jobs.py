@@ -163,6 +163,14 @@ class JobIndex(Connected):
                 found.setdefault(name, set()).add(number)
         return found
 
+    def concurrency_limits(self) -> dict[tuple[str, str], int]:
+        """(store, job) → how many runs of the job may run at once, for every defined job
+        of every store (what a worker's claim checks; default 1)."""
+        stmt = sa.select(jobs.c.store, jobs.c.name, jobs.c.definition)
+        with self._read() as conn:
+            rows = conn.execute(stmt).fetchall()
+        return {(r.store, r.name): int((r.definition or {}).get("concurrency") or 1) for r in rows}
+
     def jobs(self, store: str, *, include_adhoc: bool = False) -> list[JobSummary]:
         """Defined jobs by name, with their last run and run counts.
 

@@ -69,7 +69,9 @@ class Worker:
         while not self.draining.is_set():
             try:
                 self.queue.worker_beat(self.name, utcnow(), "idle", None)
-                item = self.queue.claim(self.name, utcnow(), self._limits(), only=self.only)
+                item = self.queue.claim(
+                    self.name, utcnow(), self.catalog.concurrency_limits(), only=self.only
+                )
             except Exception as exc:
                 if not transient(exc):
                     raise
@@ -92,15 +94,6 @@ class Worker:
             event("worker_beat_failed", worker=self.name, error=str(exc).splitlines()[0])
         event("worker_stopped", worker=self.name, runs=done)
         return done
-
-    def _limits(self) -> dict[tuple[str, str], int]:
-        from nbprod.catalog.schema import jobs
-
-        with self.catalog.engine.connect() as conn:
-            rows = conn.execute(
-                jobs.select().with_only_columns(jobs.c.store, jobs.c.name, jobs.c.definition)
-            ).fetchall()
-        return {(r.store, r.name): int((r.definition or {}).get("concurrency") or 1) for r in rows}
 
     def execute(self, item: Any) -> str:
         """Run one claimed item to its end; returns the final status (``fenced`` when the

@@ -3,10 +3,12 @@
 from __future__ import annotations
 
 import multiprocessing
+from dataclasses import replace
 from datetime import datetime, timedelta, timezone
 
 from nbprod.catalog.queue import Queue
 from nbprod.scheduler.policy import retry_at
+from tests.catalog.records_factory import make_version
 
 NOW = datetime(2026, 11, 26, 12, 0, tzinfo=timezone.utc)
 
@@ -71,6 +73,20 @@ def test_claims_are_exclusive_and_respect_concurrency(catalog, store_url):
     assert queue.finish(store_url, "a0", first.claim, "succeeded", NOW)
     assert queue.claim("w3", NOW, limits, store=store_url).run_id == "a1"
     assert queue.get(store_url, "a0").final_status == "succeeded"
+
+
+def test_claim_limits_are_each_defined_jobs_concurrency(catalog, store_url):
+    two = make_version("pair", 1)
+    two.definition = replace(two.definition, concurrency=2)
+    catalog.index_job_version(store_url, two)
+    catalog.index_job_version(store_url, make_version("single", 1))
+    limits = catalog.concurrency_limits()
+    assert limits[(store_url, "pair")] == 2 and limits[(store_url, "single")] == 1
+    queue = Queue(catalog)
+    for n in range(3):
+        queue.enqueue(store_url, "pair", NOW, run_id=f"p{n}")
+    claimed = [queue.claim("w", NOW, limits, store=store_url) for _ in range(3)]
+    assert [c.run_id if c else None for c in claimed] == ["p0", "p1", None]
 
 
 def test_future_items_wait_until_available(catalog, store_url):
