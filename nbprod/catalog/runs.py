@@ -83,6 +83,14 @@ class RunIndex(Connected):
             raise RunNotFound(f"run id prefix {run_id!r} is ambiguous (several runs match)")
         return RunRecord.from_dict(found[0][0]) if found else None
 
+    def previous_run_id(self, store: str, job: str, run_id: str) -> str | None:
+        """The id of the job's indexed run just before ``run_id`` (ids sort by start time)."""
+        stmt = sa.select(sa.func.max(runs.c.run_id)).where(
+            runs.c.store == store, runs.c.job == job, runs.c.run_id < run_id
+        )
+        with self._read() as conn:
+            return conn.execute(stmt).scalar()
+
     def query_runs(self, store: str, f: RunFilter | None = None) -> list[RunRecord]:
         """Matching runs, newest first, paged by ``f.limit`` / ``f.offset``."""
         f = (f or RunFilter()).validate()
