@@ -17,6 +17,7 @@ from __future__ import annotations
 import os
 import platform
 import secrets
+from collections.abc import Mapping
 from contextlib import AbstractContextManager
 from dataclasses import dataclass
 from datetime import datetime, timedelta, timezone
@@ -24,15 +25,13 @@ from typing import Any
 
 import sqlalchemy as sa
 
+from nbprod.catalog.queued import HELD, FireDecision, QueuedRun, QueueState
 from nbprod.catalog.schema import fires, queue, workers
 from nbprod.catalog.sql import reading, writing
 from nbprod.records import isoformat
 
-QUEUED, RUNNING, DONE, CANCELLED = "queued", "running", "done", "cancelled"
-FINISHING = "finishing"
-"""Held by its worker, which is publishing the final record: a reaper no longer takes it
-over while its heartbeat is fresh; a stale one is resolved from the store."""
-HELD = (RUNNING, FINISHING)
+QUEUED, RUNNING, FINISHING = QueueState.QUEUED, QueueState.RUNNING, QueueState.FINISHING
+DONE, CANCELLED = QueueState.DONE, QueueState.CANCELLED
 
 
 def iso(moment: datetime) -> str:
@@ -57,10 +56,12 @@ class Beat:
 
 @dataclass
 class Item:
+    """A queue row. ``request`` is the stored payload as read; ``payload`` is it checked."""
+
     store: str
     run_id: str
     job: str
-    state: str
+    state: QueueState
     attempt: int
     logical_run_id: str
     scheduled_for: str | None
@@ -81,7 +82,13 @@ class Item:
     def from_row(cls, row: Any) -> Item:
         data = dict(row._mapping)
         data.pop("finished_at", None)
+        data["state"] = QueueState(data["state"])
         return cls(**data)
+
+    @property
+    def payload(self) -> QueuedRun:
+        """The payload, checked (CorruptData naming the field when it is not valid)."""
+        return QueuedRun.from_dict(self.request, f"queued run {self.run_id}")
 
 
 class Queue:
@@ -119,7 +126,7 @@ class Queue:
         job: str,
         scheduled_for: datetime,
         *,
-        decision: str,
+        decision: FireDecision | str,
         scheduler: str,
         now: datetime,
         reason: str | None = None,
@@ -131,6 +138,7 @@ class Queue:
         """
         stamp = iso(scheduled_for)
         run_id = enqueue["run_id"] if enqueue else None
+        row = _queue_row(store, job, now, enqueue) if enqueue else None
         with self._write() as conn:
             exists = conn.execute(
                 sa.select(fires.c.decision).where(
@@ -145,7 +153,7 @@ class Queue:
                         store=store,
                         job=job,
                         scheduled_for=stamp,
-                        decision=decision,
+                        decision=FireDecision(decision).value,
                         reason=reason,
                         run_id=run_id,
                         scheduler=scheduler,
@@ -154,16 +162,42 @@ class Queue:
                 )
             except sa.exc.IntegrityError:
                 return False  # PostgreSQL: a concurrent scheduler inserted it first
-            if enqueue:
-                conn.execute(queue.insert().values(**_queue_row(store, job, now, enqueue)))
+            if row is not None:
+                conn.execute(queue.insert().values(**row))
         return True
 
     # -- queue ------------------------------------------------------------------------
 
-    def enqueue(self, store: str, job: str, now: datetime, **fields: Any) -> str:
+    def enqueue(
+        self,
+        store: str,
+        job: str,
+        now: datetime,
+        *,
+        run_id: str,
+        request: QueuedRun | Mapping[str, Any] | None = None,
+        attempt: int = 1,
+        logical_run_id: str | None = None,
+        scheduled_for: datetime | None = None,
+        available_at: datetime | None = None,
+    ) -> str:
+        """Queue one run (available at ``available_at``, default now); returns its id.
+
+        ``request`` is its payload: a QueuedRun, or the dict form callers built before it
+        had a type (checked like a stored one: CorruptData naming a wrong field).
+        """
+        fields = {
+            "run_id": run_id,
+            "request": request,
+            "attempt": attempt,
+            "logical_run_id": logical_run_id,
+            "scheduled_for": scheduled_for,
+            "available_at": available_at,
+        }
+        row = _queue_row(store, job, now, fields)
         with self._write() as conn:
-            conn.execute(queue.insert().values(**_queue_row(store, job, now, fields)))
-        return fields["run_id"]
+            conn.execute(queue.insert().values(**row))
+        return run_id
 
     def active_count(self, store: str, job: str) -> int:
         with self._read() as conn:
@@ -487,8 +521,17 @@ def _queue_row(store: str, job: str, now: datetime, fields: dict[str, Any]) -> d
         "available_at": iso(available),
         "enqueued_at": iso(now),
         "cancel_requested": False,
-        "request": fields.get("request") or {},
+        "request": _payload(fields.get("request")),
     }
+
+
+def _payload(request: QueuedRun | Mapping[str, Any] | None) -> dict[str, Any]:
+    """The stored JSON of a payload; a dict (as callers built them) is checked first."""
+    if request is None:
+        return {}
+    if not isinstance(request, QueuedRun):
+        request = QueuedRun.from_dict(request, "the run to queue")
+    return request.to_dict()
 
 
 def utcnow() -> datetime:

@@ -15,6 +15,7 @@ from typing import Any
 
 from nbprod.catalog.lease import EXTERNAL, beat
 from nbprod.catalog.queue import Queue, parse_iso, utcnow, worker_id
+from nbprod.catalog.queued import FireDecision, QueuedRun, RunKind, Trigger
 from nbprod.config import Settings
 from nbprod.errors import BadInput
 from nbprod.jobs.definition import stored_problem
@@ -102,7 +103,7 @@ class Scheduler:
                 self.store_url,
                 summary.name,
                 moment,
-                decision="skipped",
+                decision=FireDecision.SKIPPED,
                 reason=reason,
                 scheduler=self.name,
                 now=now,
@@ -125,7 +126,7 @@ class Scheduler:
                 self.store_url,
                 job,
                 moment,
-                decision="skipped",
+                decision=FireDecision.SKIPPED,
                 reason="overlap: job at its concurrency limit",
                 scheduler=self.name,
                 now=now,
@@ -138,20 +139,19 @@ class Scheduler:
                 )
             return None
         run_id = new_run_id(now)
-        request = {
-            "kind": "job",
-            "job_version": summary.latest_version,
-            "parameters": {},
-            "trigger": "schedule",
-            "retries": definition.retries,
-            "retry_delay": definition.retry_delay,
-            "notifications": definition.notifications,
-        }
+        request = QueuedRun(
+            kind=RunKind.JOB,
+            trigger=Trigger.SCHEDULE,
+            job_version=summary.latest_version,
+            retries=definition.retries,
+            retry_delay=definition.retry_delay,
+            notifications=definition.notifications,
+        )
         won = self.queue.record_fire(
             self.store_url,
             job,
             moment,
-            decision="queued",
+            decision=FireDecision.QUEUED,
             scheduler=self.name,
             now=now,
             enqueue={"run_id": run_id, "scheduled_for": moment, "request": request},

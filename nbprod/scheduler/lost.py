@@ -14,6 +14,7 @@ from datetime import datetime
 from pathlib import Path
 from typing import Any
 
+from nbprod.catalog.queued import QueuedRun, Trigger
 from nbprod.config import Settings
 from nbprod.records import (
     ErrorInfo,
@@ -88,9 +89,9 @@ def placeholder_record(item: Any, status: str) -> RunRecord:
         notebook=NotebookInfo(path="", name="", sha256=""),
         kernel="",
         store=item.store,
-        trigger=item.request.get("trigger", "schedule"),
+        trigger=item.payload.trigger.value,
         attempt=item.attempt,
-        job_version=item.request.get("job_version"),
+        job_version=item.payload.job_version,
         scheduled_for=item.scheduled_for,
         logical_run_id=item.logical_run_id,
         created_at=item.enqueued_at,
@@ -214,6 +215,13 @@ class OrphanItem:
     worker: str
     heartbeat_at: str | None
     request: dict[str, Any]
+
+    @property
+    def payload(self) -> QueuedRun:
+        """Only the trigger is known (from the record); nothing of it is retried."""
+        trigger = self.request.get("trigger")
+        known = {t.value for t in Trigger}
+        return QueuedRun(trigger=Trigger(trigger) if trigger in known else Trigger.MANUAL)
 
     @classmethod
     def of(cls, record: RunRecord, store: str) -> OrphanItem:

@@ -18,6 +18,7 @@ import threading
 from typing import Any
 
 from nbprod.catalog.queue import Queue, utcnow, worker_id
+from nbprod.catalog.queued import QueuedRun, RunKind
 from nbprod.catalog.sql import transient
 from nbprod.config import Settings
 from nbprod.errors import NbprodError
@@ -125,12 +126,12 @@ class Worker:
         from nbprod.engine import RunControl
         from nbprod.runner import run
 
-        notifications = item.request.get("notifications") or {}
         try:
             self.queue.worker_beat(self.name, utcnow(), "running", item.run_id)
         except Exception as exc:  # noqa: BLE001 - informative only
             event("worker_beat_failed", worker=self.name, error=str(exc).splitlines()[0])
         try:
+            notifications = item.payload.notifications
             request = prepare_item(item, self.settings)
         except NbprodError as exc:
             event("unrunnable", job=item.job, run_id=item.run_id, error=str(exc))
@@ -326,18 +327,18 @@ def prepare_item(item: Any, settings: Settings) -> Any:
 
     from nbprod.jobs.actions import prepare_job_run
 
-    request = item.request
+    payload = item.payload
     item_settings = (
         settings if settings.store == item.store else replace(settings, store=item.store)
     )
-    if request.get("kind") == "snapshot":
-        return _prepare_snapshot(item, item_settings)
+    if payload.kind is RunKind.SNAPSHOT:
+        return _prepare_snapshot(item, payload, item_settings)
     return prepare_job_run(
         item.job,
         settings=item_settings,
-        parameters=request.get("parameters") or {},
-        version=request.get("job_version"),
-        trigger=request.get("trigger", "schedule"),
+        parameters=payload.parameters,
+        version=payload.job_version,
+        trigger=payload.trigger.value,
         run_id=item.run_id,
         attempt=item.attempt,
         scheduled_for=item.scheduled_for,
@@ -345,7 +346,7 @@ def prepare_item(item: Any, settings: Settings) -> Any:
     )
 
 
-def _prepare_snapshot(item: Any, settings: Settings) -> Any:
+def _prepare_snapshot(item: Any, payload: QueuedRun, settings: Settings) -> Any:
     """A queued run of a stored notebook snapshot (no job definition), e.g. a sweep's."""
     from pathlib import Path
 
@@ -353,26 +354,26 @@ def _prepare_snapshot(item: Any, settings: Settings) -> Any:
     from nbprod.runner import prepare
     from nbprod.store import open_store
 
-    request = item.request
+    assert payload.sha256 and payload.notebook_name  # checked by QueuedRun.from_dict
     path = materialize_snapshot(
         open_store(item.store),
-        request["sha256"],
-        request["notebook_name"],
+        payload.sha256,
+        payload.notebook_name,
         settings.home / "snapshots",
     )
-    cwd = request.get("cwd")
+    cwd = payload.cwd
     return prepare(
         path,
         settings=settings,
-        parameters=request.get("parameters") or {},
+        parameters=payload.parameters,
         job=item.job,
-        kernel=request.get("kernel"),
+        kernel=payload.kernel,
         cwd=cwd if cwd and Path(cwd).is_dir() else None,
-        timeout=request.get("timeout"),
-        cell_timeout=request.get("cell_timeout"),
-        trigger=request.get("trigger", "queue"),
-        tags=request.get("tags") or [],
-        source_path=request.get("source_path"),
+        timeout=payload.timeout,
+        cell_timeout=payload.cell_timeout,
+        trigger=payload.trigger.value,
+        tags=payload.tags,
+        source_path=payload.source_path,
         run_id=item.run_id,
         attempt=item.attempt,
         scheduled_for=item.scheduled_for,

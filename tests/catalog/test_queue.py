@@ -7,6 +7,7 @@ from dataclasses import replace
 from datetime import datetime, timedelta, timezone
 
 from nbprod.catalog.queue import Queue
+from nbprod.catalog.queued import QueuedRun
 from nbprod.scheduler.policy import retry_at
 from tests.catalog.records_factory import make_version
 
@@ -133,7 +134,7 @@ def test_a_heartbeat_saves_a_run_from_the_reaper(catalog, store_url):
 
 def test_retry_backoff_doubles_and_stops():
     class Item:
-        request = {"retries": 2, "retry_delay": 10}
+        payload = QueuedRun(retries=2, retry_delay=10)
         attempt = 1
 
     item = Item()
