@@ -9,7 +9,23 @@ from typing import Any
 
 import sqlalchemy as sa
 
-from nbprod.errors import BadInput, CatalogError
+from nbprod.errors import BadInput, CatalogError, brief
+
+
+def check_url(text: str, where: str) -> str:
+    """``text`` if it is a URL SQLAlchemy parses, with a dialect it knows; else BadInput
+    starting with ``where`` (no connection is made: a settings check)."""
+    hint = "use a SQLAlchemy URL such as sqlite:////path/catalog.db or postgresql://host/db"
+    try:
+        url = sa.engine.make_url(text)
+    except (sa.exc.ArgumentError, ValueError):
+        raise BadInput(f"{where}: invalid catalog URL {brief(text)}: {hint}") from None
+    try:
+        url.get_dialect()
+    except sa.exc.NoSuchModuleError:
+        label = url.render_as_string(hide_password=True)
+        raise BadInput(f"{where}: unknown database dialect in {brief(label)}") from None
+    return text
 
 
 def create_engine(url: str) -> tuple[sa.Engine, str]:
