@@ -214,14 +214,8 @@ class OrphanItem:
     started_at: str | None
     worker: str
     heartbeat_at: str | None
-    request: dict[str, Any]
-
-    @property
-    def payload(self) -> QueuedRun:
-        """Only the trigger is known (from the record); nothing of it is retried."""
-        trigger = self.request.get("trigger")
-        known = {t.value for t in Trigger}
-        return QueuedRun(trigger=Trigger(trigger) if trigger in known else Trigger.MANUAL)
+    payload: QueuedRun
+    """Only the trigger is known (from the record); nothing of it is retried."""
 
     @classmethod
     def of(cls, record: RunRecord, store: str) -> OrphanItem:
@@ -236,8 +230,13 @@ class OrphanItem:
             started_at=record.started_at,
             worker=owner(record),
             heartbeat_at=record.started_at,
-            request={"trigger": record.trigger},
+            payload=QueuedRun(trigger=_trigger(record.trigger)),
         )
+
+
+def _trigger(text: str) -> Trigger:
+    """The record's trigger (every one nbprod writes is a Trigger; others read as manual)."""
+    return Trigger(text) if text in {t.value for t in Trigger} else Trigger.MANUAL
 
 
 def owner(record: RunRecord) -> str:
