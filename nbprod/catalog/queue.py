@@ -26,8 +26,9 @@ from typing import Any
 import sqlalchemy as sa
 
 from nbprod.catalog.queued import HELD, FireDecision, QueuedRun, QueueState
-from nbprod.catalog.schema import fires, queue, workers
+from nbprod.catalog.schema import fires, queue
 from nbprod.catalog.sql import reading, writing
+from nbprod.catalog.workers import WorkerRows
 from nbprod.records import isoformat
 
 QUEUED, RUNNING, FINISHING = QueueState.QUEUED, QueueState.RUNNING, QueueState.FINISHING
@@ -91,8 +92,8 @@ class Item:
         return QueuedRun.from_dict(self.request, f"queued run {self.run_id}")
 
 
-class Queue:
-    """The queue, fire ledger and worker rows in a catalog's database.
+class Queue(WorkerRows):
+    """The queue, fire ledger and (from WorkerRows) worker rows in a catalog's database.
 
     Every call is its own transaction (never the catalog's ``transaction``); database
     errors raise CatalogError, as the catalog's own calls do.
@@ -474,38 +475,6 @@ class Queue:
                 .limit(limit)
             ).fetchall()
         return [Item.from_row(r) for r in rows]
-
-    # -- workers ------------------------------------------------------------------------
-
-    def worker_beat(self, worker: str, now: datetime, state: str, run_id: str | None) -> None:
-        host, _, pid = worker.rpartition(":")
-        with self._write() as conn:
-            updated = conn.execute(
-                workers.update()
-                .where(workers.c.worker == worker)
-                .values(heartbeat_at=iso(now), state=state, run_id=run_id)
-            )
-            if updated.rowcount == 0:
-                conn.execute(
-                    workers.insert().values(
-                        worker=worker,
-                        host=host,
-                        pid=int(pid or 0),
-                        started_at=iso(now),
-                        heartbeat_at=iso(now),
-                        state=state,
-                        run_id=run_id,
-                    )
-                )
-
-    def workers(self) -> list[dict[str, Any]]:
-        with self._read() as conn:
-            rows = conn.execute(sa.select(workers).order_by(workers.c.worker)).fetchall()
-        return [dict(r._mapping) for r in rows]
-
-    def forget_workers(self, older_than: datetime) -> None:
-        with self._write() as conn:
-            conn.execute(workers.delete().where(workers.c.heartbeat_at < iso(older_than)))
 
 
 def _queue_row(store: str, job: str, now: datetime, fields: dict[str, Any]) -> dict[str, Any]:
