@@ -71,9 +71,9 @@ def main() -> int:
         )
 
         from nbprod.api import open_catalog
+        from nbprod.catalog.queue import Queue
         from nbprod.config import Settings
         from nbprod.records import new_run_id
-        from nbprod.scheduler.queue import Queue
         from nbprod.store import open_store
 
         settings = Settings.load()

@@ -158,20 +158,9 @@ def _convert(name: str, value: Any) -> Any:
 def _catalog_url(value: Any) -> str:
     """A catalog URL SQLAlchemy can parse, with a dialect it knows: checked before anything
     runs (a bad one used to fail only after the run, as a warning)."""
-    import sqlalchemy as sa
+    from nbprod.catalog.engine import check_url
 
-    text = str(value)
-    hint = "use a SQLAlchemy URL such as sqlite:////path/catalog.db or postgresql://host/db"
-    try:
-        url = sa.engine.make_url(text)
-    except (sa.exc.ArgumentError, ValueError):
-        raise BadInput(f"setting 'catalog': invalid catalog URL {brief(text)}: {hint}") from None
-    try:
-        url.get_dialect()
-    except sa.exc.NoSuchModuleError:
-        label = url.render_as_string(hide_password=True)
-        raise BadInput(f"setting 'catalog': unknown database dialect in {brief(label)}") from None
-    return text
+    return check_url(str(value), "setting 'catalog'")
 
 
 def _to_bool(name: str, value: Any) -> bool:

@@ -459,7 +459,7 @@ def _queue_states(catalog: Any, store: str, run_ids: Sequence[str]) -> dict[str,
 def cancel_runs(info: SweepInfo, *, settings: Settings) -> int:
     """Cancel the sweep's queued runs and ask the workers of running ones to stop them."""
     from nbprod.catalog import open_catalog
-    from nbprod.scheduler.queue import DONE, Queue, utcnow
+    from nbprod.catalog.queue import DONE, Queue, utcnow
 
     catalog = open_catalog(settings)
     try:
@@ -585,7 +585,7 @@ def drain(
     stored; the result is then ``interrupted``.
     """
     from nbprod.catalog import open_catalog
-    from nbprod.scheduler.queue import DONE, QUEUED
+    from nbprod.catalog.queue import DONE, QUEUED
 
     folder = settings.home / "sweeps" / info.sweep_id
     folder.mkdir(parents=True, exist_ok=True)

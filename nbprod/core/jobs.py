@@ -234,7 +234,7 @@ def delete_job(ws: Workspace, name: str) -> DeletedJob:
     catalog, and drop its queued runs. Its past runs stay (as runs of an ad-hoc job).
 
     JobNotFound (nothing changed) for a name that is no job in this store."""
-    from nbprod.scheduler.queue import QUEUED, utcnow
+    from nbprod.catalog.queue import QUEUED, utcnow
     from nbprod.store import layout
 
     show_job(ws, name, next_count=0)  # JobNotFound for an unknown job
@@ -410,7 +410,7 @@ def pinned_schema(ws: Workspace, name: str, version: int | None = None) -> Any:
 
 def workers_alive(ws: Workspace) -> bool:
     """Whether some worker beat recently (an embedded or external scheduler's, or one's own)."""
-    from nbprod.scheduler.queue import parse_iso, utcnow
+    from nbprod.catalog.queue import parse_iso, utcnow
 
     now = utcnow()
     return any(

@@ -30,8 +30,8 @@ def enqueue_job(
     The overrides are validated now (against the pinned snapshot), not when a worker
     picks the run up.
     """
+    from nbprod.catalog.queue import utcnow
     from nbprod.jobs.service import pinned_version, prepare_version_run
-    from nbprod.scheduler.queue import utcnow
 
     pinned = pinned_version(ws.catalog, ws.store.url, name)
     request = prepare_version_run(
@@ -78,8 +78,8 @@ def enqueue_notebook(
     Every set is validated first (nothing is queued if one is wrong); the notebook's
     snapshot is stored once and every run executes that snapshot.
     """
+    from nbprod.catalog.queue import utcnow
     from nbprod.runner import prepare
-    from nbprod.scheduler.queue import utcnow
     from nbprod.store import layout
 
     requests = [
@@ -137,11 +137,11 @@ def cancel_run(ws: Workspace, run_id: str) -> str:
     import platform
     import signal
 
+    from nbprod.catalog.queue import utcnow
     from nbprod.core.runs import get_run
     from nbprod.errors import BadInput, Conflict, RunNotFound
     from nbprod.records import RunStatus
     from nbprod.scheduler.lost import end_orphan, orphaned
-    from nbprod.scheduler.queue import utcnow
 
     queue = ws.queue
     item = queue.find(run_id)
@@ -187,8 +187,8 @@ def cancel_run(ws: Workspace, run_id: str) -> str:
 def _end_orphaned_item(ws: Workspace, item: Any) -> str | None:
     """A queued run's worker known gone (this host) or silent past ``lost_after``: nobody
     will act on the cancel flag, so end the run as lost now (no retry: it was cancelled)."""
+    from nbprod.catalog.queue import HELD, parse_iso, utcnow
     from nbprod.scheduler.lost import settle_lost, worker_gone
-    from nbprod.scheduler.queue import HELD, parse_iso, utcnow
 
     now = utcnow()
     queue = ws.queue

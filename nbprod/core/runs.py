@@ -17,8 +17,8 @@ from nbprod.core.workspace import Workspace
 from nbprod.records import RunRecord, RunStatus
 
 if TYPE_CHECKING:
+    from nbprod.catalog.queue import Item
     from nbprod.runner import Run, RunRequest
-    from nbprod.scheduler.queue import Item
 
 
 def run(
@@ -99,7 +99,7 @@ def list_queued(
     Queued runs have no run record yet (a record is written when a worker starts them), so
     they come from the catalog's queue, not from the runs index.
     """
-    from nbprod.scheduler.queue import QUEUED
+    from nbprod.catalog.queue import QUEUED
 
     store_url = ws.store.url
     items = ws.queue.items((QUEUED,), limit=100_000)
@@ -254,7 +254,7 @@ def fresh_record(
 def recent_runs(ws: Workspace, *, job: str | None = None, limit: int = 30) -> list[RunEntry]:
     """Recent runs newest first: the catalog's, merged with the queue's queued and running
     ones (which may have no record yet), each record made fresh by :func:`fresh_record`."""
-    from nbprod.scheduler.queue import QUEUED, RUNNING
+    from nbprod.catalog.queue import QUEUED, RUNNING
 
     store_url = ws.store.url
     indexed = {r.run_id: r for r in list_runs(ws, job=job, limit=limit)}

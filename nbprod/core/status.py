@@ -20,8 +20,8 @@ def scheduler_status(ws: Workspace, *, stalled_after: float = 600.0) -> dict[str
     worker stopped beating for ``lost_after``, ``stale``. ``unmanaged`` lists running runs
     outside the queue (``nbprod exec``), whose owner only their record names.
     """
+    from nbprod.catalog.queue import QUEUED, parse_iso, utcnow
     from nbprod.scheduler.lost import reap_orphans, settle_lost, worker_gone
-    from nbprod.scheduler.queue import QUEUED, parse_iso, utcnow
 
     settings, catalog, queue = ws.settings, ws.catalog, ws.queue
     now = utcnow()
@@ -65,7 +65,7 @@ def _running_filter() -> Any:
 
 
 def _unmanaged_view(record: RunRecord, now: Any) -> dict[str, Any]:
-    from nbprod.scheduler.queue import parse_iso
+    from nbprod.catalog.queue import parse_iso
 
     started = parse_iso(record.started_at) if record.started_at else None
     return {
@@ -81,7 +81,7 @@ def _unmanaged_view(record: RunRecord, now: Any) -> dict[str, Any]:
 def _worker_view(row: dict[str, Any], now: Any, lost_after: float) -> dict[str, Any]:
     """A worker row; one silent for longer than ``lost_after`` (killed, host gone) is
     ``gone`` whatever it last said (it cannot say ``stopped`` once killed)."""
-    from nbprod.scheduler.queue import parse_iso
+    from nbprod.catalog.queue import parse_iso
 
     age = (now - parse_iso(row["heartbeat_at"])).total_seconds()
     view = {**row, "heartbeat_age_s": round(age, 1)}
@@ -93,7 +93,7 @@ def _worker_view(row: dict[str, Any], now: Any, lost_after: float) -> dict[str, 
 def _item_view(
     item: Any, now: Any, lost_after: float | None = None, stalled_after: float | None = None
 ) -> dict[str, Any]:
-    from nbprod.scheduler.queue import parse_iso
+    from nbprod.catalog.queue import parse_iso
 
     def age(stamp: str | None) -> float | None:
         return round((now - parse_iso(stamp)).total_seconds(), 1) if stamp else None

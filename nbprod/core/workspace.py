@@ -52,7 +52,7 @@ class Workspace:
         catalog = self.catalog
         with self._lock:
             if self._queue is None:
-                from nbprod.scheduler.queue import Queue
+                from nbprod.catalog.queue import Queue
 
                 self._queue = Queue(catalog)
             return self._queue

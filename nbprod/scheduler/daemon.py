@@ -13,6 +13,9 @@ from collections.abc import Callable
 from datetime import datetime
 from typing import Any
 
+from nbprod.catalog.lease import EXTERNAL, beat
+from nbprod.catalog.queue import Queue, parse_iso, utcnow, worker_id
+from nbprod.catalog.queued import FireDecision, QueuedRun, RunKind, Trigger
 from nbprod.config import Settings
 from nbprod.errors import BadInput
 from nbprod.jobs.definition import stored_problem
@@ -20,9 +23,7 @@ from nbprod.jobs.model import JobDefinition
 from nbprod.records import new_run_id
 from nbprod.scheduler.cron import plan_fires
 from nbprod.scheduler.events import event
-from nbprod.scheduler.lease import EXTERNAL, safe_beat
 from nbprod.scheduler.lost import reap_orphans, settle_lost, worker_gone
-from nbprod.scheduler.queue import Queue, parse_iso, utcnow, worker_id
 from nbprod.store import open_store
 
 
@@ -102,7 +103,7 @@ class Scheduler:
                 self.store_url,
                 summary.name,
                 moment,
-                decision="skipped",
+                decision=FireDecision.SKIPPED,
                 reason=reason,
                 scheduler=self.name,
                 now=now,
@@ -125,7 +126,7 @@ class Scheduler:
                 self.store_url,
                 job,
                 moment,
-                decision="skipped",
+                decision=FireDecision.SKIPPED,
                 reason="overlap: job at its concurrency limit",
                 scheduler=self.name,
                 now=now,
@@ -138,20 +139,19 @@ class Scheduler:
                 )
             return None
         run_id = new_run_id(now)
-        request = {
-            "kind": "job",
-            "job_version": summary.latest_version,
-            "parameters": {},
-            "trigger": "schedule",
-            "retries": definition.retries,
-            "retry_delay": definition.retry_delay,
-            "notifications": definition.notifications,
-        }
+        request = QueuedRun(
+            kind=RunKind.JOB,
+            trigger=Trigger.SCHEDULE,
+            job_version=summary.latest_version,
+            retries=definition.retries,
+            retry_delay=definition.retry_delay,
+            notifications=definition.notifications,
+        )
         won = self.queue.record_fire(
             self.store_url,
             job,
             moment,
-            decision="queued",
+            decision=FireDecision.QUEUED,
             scheduler=self.name,
             now=now,
             enqueue={"run_id": run_id, "scheduled_for": moment, "request": request},
@@ -214,3 +214,11 @@ class Scheduler:
             self.executor.stop(self.settings.shutdown_grace)
             safe_beat(self.catalog, self.name, self.store_url, EXTERNAL, "stopped", utcnow())
             event("scheduler_stopped", scheduler=self.name)
+
+
+def safe_beat(catalog: Any, name: str, store: str, kind: str, state: str, now: datetime) -> None:
+    """A lease ``beat`` that never raises (a busy catalog must not stop a scheduler)."""
+    try:
+        beat(catalog.engine, name, store, kind, state, now)
+    except Exception as exc:  # noqa: BLE001
+        event("lease_failed", scheduler=name, error=str(exc))

@@ -12,26 +12,13 @@ import time
 from collections.abc import Callable
 from typing import TypeVar
 
-import sqlalchemy as sa
-
-from nbprod.errors import CatalogError
+from nbprod.catalog.sql import transient
 from nbprod.scheduler.events import event
 
 T = TypeVar("T")
 
 PATIENCE_S = 900.0
 """How long end-of-run catalog writes are retried before the worker gives up."""
-
-
-def transient(exc: BaseException) -> bool:
-    """A connection or availability failure (worth retrying), not a bad statement."""
-    if isinstance(exc, CatalogError):
-        exc = exc.__cause__ or exc
-        if isinstance(exc, CatalogError):
-            return True
-    if isinstance(exc, sa.exc.IntegrityError | sa.exc.ProgrammingError):
-        return False
-    return isinstance(exc, sa.exc.DBAPIError | sa.exc.TimeoutError)
 
 
 def persist(

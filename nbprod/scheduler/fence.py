@@ -16,9 +16,9 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
+from nbprod.catalog.queue import Item, Queue, utcnow
 from nbprod.scheduler.durable import persist
 from nbprod.scheduler.events import event
-from nbprod.scheduler.queue import Item, Queue, utcnow
 from nbprod.store import layout
 
 

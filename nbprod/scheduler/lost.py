@@ -14,6 +14,7 @@ from datetime import datetime
 from pathlib import Path
 from typing import Any
 
+from nbprod.catalog.queued import QueuedRun, Trigger
 from nbprod.config import Settings
 from nbprod.records import (
     ErrorInfo,
@@ -88,9 +89,9 @@ def placeholder_record(item: Any, status: str) -> RunRecord:
         notebook=NotebookInfo(path="", name="", sha256=""),
         kernel="",
         store=item.store,
-        trigger=item.request.get("trigger", "schedule"),
+        trigger=item.payload.trigger.value,
         attempt=item.attempt,
-        job_version=item.request.get("job_version"),
+        job_version=item.payload.job_version,
         scheduled_for=item.scheduled_for,
         logical_run_id=item.logical_run_id,
         created_at=item.enqueued_at,
@@ -213,7 +214,8 @@ class OrphanItem:
     started_at: str | None
     worker: str
     heartbeat_at: str | None
-    request: dict[str, Any]
+    payload: QueuedRun
+    """Only the trigger is known (from the record); nothing of it is retried."""
 
     @classmethod
     def of(cls, record: RunRecord, store: str) -> OrphanItem:
@@ -228,8 +230,13 @@ class OrphanItem:
             started_at=record.started_at,
             worker=owner(record),
             heartbeat_at=record.started_at,
-            request={"trigger": record.trigger},
+            payload=QueuedRun(trigger=_trigger(record.trigger)),
         )
+
+
+def _trigger(text: str) -> Trigger:
+    """The record's trigger (every one nbprod writes is a Trigger; others read as manual)."""
+    return Trigger(text) if text in {t.value for t in Trigger} else Trigger.MANUAL
 
 
 def owner(record: RunRecord) -> str:
@@ -267,7 +274,7 @@ def reap_orphans(settings: Settings, catalog: Any, store: str, now: datetime) ->
     an ``nbprod exec`` killed with SIGKILL or crashed after announcing its run.
     """
     from nbprod.catalog.query import RunFilter
-    from nbprod.scheduler.queue import Queue
+    from nbprod.catalog.queue import Queue
 
     candidates = catalog.query_runs(store, RunFilter(status=["running"], limit=None))
     if not candidates:
@@ -300,9 +307,9 @@ def settle_fenced(item: Any, settings: Settings, catalog: Any) -> None:
     worker that was in flight when it froze may have landed after it: that is put back to
     ``lost`` here, and the catalog re-indexed from the store either way.
     """
+    from nbprod.catalog.queue import utcnow
     from nbprod.errors import StoreError
     from nbprod.scheduler.durable import persist
-    from nbprod.scheduler.queue import utcnow
 
     store = open_store(item.store)
     try:

@@ -2,8 +2,11 @@
 
 from __future__ import annotations
 
+from dataclasses import replace
 from datetime import datetime, timedelta
 from typing import Any
+
+from nbprod.catalog.queued import Trigger
 
 RETRIED = {"failed", "timed_out", "kernel_died", "lost"}
 """Endings worth another attempt; succeeded and cancelled are final."""
@@ -11,12 +14,12 @@ RETRIED = {"failed", "timed_out", "kernel_died", "lost"}
 
 def retry_at(item: Any, status: str, now: datetime) -> datetime | None:
     """When the next attempt of ``item`` should run, or None when it should not."""
-    retries = int(item.request.get("retries", 0))
-    if status not in RETRIED or item.attempt > retries:
+    payload = item.payload
+    if status not in RETRIED or item.attempt > payload.retries:
         return None
     if getattr(item, "cancel_requested", False):
         return None  # cancelled by a user, then ended otherwise (its worker died): final
-    delay = float(item.request.get("retry_delay", 60.0)) * 2 ** (item.attempt - 1)
+    delay = float(payload.retry_delay) * 2 ** (item.attempt - 1)
     return now + timedelta(seconds=delay)
 
 
@@ -38,7 +41,7 @@ def enqueue_retry(queue: Any, item: Any, status: str, now: datetime) -> str | No
         logical_run_id=item.logical_run_id,
         scheduled_for=item.scheduled_for and _parse(item.scheduled_for),
         available_at=when,
-        request={**item.request, "trigger": "retry"},
+        request=replace(item.payload, trigger=Trigger.RETRY),
     )
     event(
         "retry_queued",

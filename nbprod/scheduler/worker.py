@@ -17,14 +17,16 @@ import signal
 import threading
 from typing import Any
 
+from nbprod.catalog.queue import Queue, utcnow, worker_id
+from nbprod.catalog.queued import QueuedRun, RunKind
+from nbprod.catalog.sql import transient
 from nbprod.config import Settings
 from nbprod.errors import NbprodError
 from nbprod.notify import end_event
 from nbprod.scheduler import policy
-from nbprod.scheduler.durable import persist, transient
+from nbprod.scheduler.durable import persist
 from nbprod.scheduler.events import event
 from nbprod.scheduler.fence import Fence, FencedStore
-from nbprod.scheduler.queue import Queue, utcnow, worker_id
 
 
 class Worker:
@@ -69,7 +71,9 @@ class Worker:
         while not self.draining.is_set():
             try:
                 self.queue.worker_beat(self.name, utcnow(), "idle", None)
-                item = self.queue.claim(self.name, utcnow(), self._limits(), only=self.only)
+                item = self.queue.claim(
+                    self.name, utcnow(), self.catalog.concurrency_limits(), only=self.only
+                )
             except Exception as exc:
                 if not transient(exc):
                     raise
@@ -92,15 +96,6 @@ class Worker:
             event("worker_beat_failed", worker=self.name, error=str(exc).splitlines()[0])
         event("worker_stopped", worker=self.name, runs=done)
         return done
-
-    def _limits(self) -> dict[tuple[str, str], int]:
-        from nbprod.catalog.schema import jobs
-
-        with self.catalog.engine.connect() as conn:
-            rows = conn.execute(
-                jobs.select().with_only_columns(jobs.c.store, jobs.c.name, jobs.c.definition)
-            ).fetchall()
-        return {(r.store, r.name): int((r.definition or {}).get("concurrency") or 1) for r in rows}
 
     def execute(self, item: Any) -> str:
         """Run one claimed item to its end; returns the final status (``fenced`` when the
@@ -132,12 +127,12 @@ class Worker:
         from nbprod.engine import RunControl
         from nbprod.runner import run
 
-        notifications = item.request.get("notifications") or {}
         try:
             self.queue.worker_beat(self.name, utcnow(), "running", item.run_id)
         except Exception as exc:  # noqa: BLE001 - informative only
             event("worker_beat_failed", worker=self.name, error=str(exc).splitlines()[0])
         try:
+            notifications = item.payload.notifications
             request = prepare_item(item, self.settings)
         except NbprodError as exc:
             event("unrunnable", job=item.job, run_id=item.run_id, error=str(exc))
@@ -335,24 +330,24 @@ def prepare_item(item: Any, settings: Settings) -> Any:
     from nbprod.jobs.service import pinned_version, prepare_version_run
     from nbprod.store import open_store
 
-    request = item.request
+    payload = item.payload
     item_settings = (
         settings if settings.store == item.store else replace(settings, store=item.store)
     )
-    if request.get("kind") == "snapshot":
-        return _prepare_snapshot(item, item_settings)
+    if payload.kind is RunKind.SNAPSHOT:
+        return _prepare_snapshot(item, payload, item_settings)
     store = open_store(item_settings.store)
     catalog = open_catalog(item_settings)
     try:
-        pinned = pinned_version(catalog, store.url, item.job, request.get("job_version"))
+        pinned = pinned_version(catalog, store.url, item.job, payload.job_version)
     finally:
         catalog.close()
     return prepare_version_run(
         pinned,
         settings=item_settings,
         store=store,
-        parameters=request.get("parameters") or {},
-        trigger=request.get("trigger", "schedule"),
+        parameters=payload.parameters,
+        trigger=payload.trigger.value,
         run_id=item.run_id,
         attempt=item.attempt,
         scheduled_for=item.scheduled_for,
@@ -360,7 +355,7 @@ def prepare_item(item: Any, settings: Settings) -> Any:
     )
 
 
-def _prepare_snapshot(item: Any, settings: Settings) -> Any:
+def _prepare_snapshot(item: Any, payload: QueuedRun, settings: Settings) -> Any:
     """A queued run of a stored notebook snapshot (no job definition), e.g. a sweep's."""
     from pathlib import Path
 
@@ -368,26 +363,26 @@ def _prepare_snapshot(item: Any, settings: Settings) -> Any:
     from nbprod.runner import prepare
     from nbprod.store import open_store
 
-    request = item.request
+    assert payload.sha256 and payload.notebook_name  # checked by QueuedRun.from_dict
     path = materialize_snapshot(
         open_store(item.store),
-        request["sha256"],
-        request["notebook_name"],
+        payload.sha256,
+        payload.notebook_name,
         settings.home / "snapshots",
     )
-    cwd = request.get("cwd")
+    cwd = payload.cwd
     return prepare(
         path,
         settings=settings,
-        parameters=request.get("parameters") or {},
+        parameters=payload.parameters,
         job=item.job,
-        kernel=request.get("kernel"),
+        kernel=payload.kernel,
         cwd=cwd if cwd and Path(cwd).is_dir() else None,
-        timeout=request.get("timeout"),
-        cell_timeout=request.get("cell_timeout"),
-        trigger=request.get("trigger", "queue"),
-        tags=request.get("tags") or [],
-        source_path=request.get("source_path"),
+        timeout=payload.timeout,
+        cell_timeout=payload.cell_timeout,
+        trigger=payload.trigger.value,
+        tags=payload.tags,
+        source_path=payload.source_path,
         run_id=item.run_id,
         attempt=item.attempt,
         scheduled_for=item.scheduled_for,

@@ -75,10 +75,10 @@ class EmbeddedScheduler:
 
     def _main(self) -> None:
         from nbprod.catalog import open_catalog
-        from nbprod.scheduler.daemon import Scheduler
+        from nbprod.catalog.lease import EMBEDDED, alive, should_fire
+        from nbprod.catalog.queue import utcnow
+        from nbprod.scheduler.daemon import Scheduler, safe_beat
         from nbprod.scheduler.executor import LocalExecutor
-        from nbprod.scheduler.lease import EMBEDDED, alive, safe_beat, should_fire
-        from nbprod.scheduler.queue import utcnow
 
         try:
             catalog = open_catalog(self.settings)

@@ -65,17 +65,7 @@ class BrowseService:
 
     def previous_run_id(self, record: RunRecord) -> str | None:
         """The job's run just before this one (run ids sort by start time)."""
-        import sqlalchemy as sa
-
-        from nbprod.catalog.schema import runs
-
-        stmt = sa.select(sa.func.max(runs.c.run_id)).where(
-            runs.c.store == self.store.url,
-            runs.c.job == record.job,
-            runs.c.run_id < record.run_id,
-        )
-        with self.catalog.engine.connect() as conn:
-            return conn.execute(stmt).scalar()
+        return self.catalog.previous_run_id(self.store.url, record.job, record.run_id)
 
     # -- files --------------------------------------------------------------------------
 

@@ -10,6 +10,7 @@ import shutil
 import signal
 import subprocess
 import tempfile
+import time
 import uuid
 from collections.abc import Callable, Iterator
 from pathlib import Path
@@ -111,11 +112,22 @@ class PostgresServer:
         )
         try:
             wait_for_port(self.port, timeout=30)
+            self._wait_ready(timeout=60)
         except RuntimeError:
             log = (self.base / "server.log").read_text(errors="replace")
             self.stop()
             raise RuntimeError(f"postgres did not start:\n{log}") from None
         return self
+
+    def _wait_ready(self, timeout: float) -> None:
+        """The port opens before the server accepts connections ("starting up" while it
+        replays its log): wait for ``pg_isready``, as clients would otherwise fail."""
+        deadline = time.monotonic() + timeout
+        ready = [str(self.bindir / "pg_isready"), "-h", "127.0.0.1", "-p", str(self.port), "-q"]
+        while subprocess.run(ready, check=False).returncode != 0:
+            if time.monotonic() > deadline:
+                raise RuntimeError("postgres did not accept connections")
+            time.sleep(0.2)
 
     def create_database(self, name: str) -> str:
         import sqlalchemy as sa

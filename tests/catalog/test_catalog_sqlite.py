@@ -287,6 +287,16 @@ def test_get_run_by_id_or_unique_prefix(catalog: Catalog, store_url: str):
         catalog.get_run(store_url, "")
 
 
+def test_previous_run_id_is_the_same_jobs_run_just_before(catalog: Catalog, store_url: str):
+    a, other, b, c = make_record(0), make_record(1, job="etl"), make_record(2), make_record(3)
+    for record in (a, other, b, c):
+        catalog.index_run(store_url, record)
+    assert catalog.previous_run_id(store_url, "report", c.run_id) == b.run_id
+    assert catalog.previous_run_id(store_url, "report", b.run_id) == a.run_id  # not etl's
+    assert catalog.previous_run_id(store_url, "report", a.run_id) is None
+    assert catalog.previous_run_id(store_url + "-other", "report", c.run_id) is None
+
+
 def test_delete_run_and_clear_are_scoped_to_a_store(catalog: Catalog, store_url: str):
     a, b = make_record(0, params={"x": 1}), make_record(1)
     for record in (a, b):

@@ -11,11 +11,11 @@ from datetime import timedelta
 
 import pytest
 
+from nbprod.catalog.queue import QUEUED, utcnow
 from nbprod.config import Settings
 from nbprod.core import Workspace, maintenance, queueing, runs, status
 from nbprod.errors import ParameterError
 from nbprod.records import NotebookInfo, RunRecord, RunStatus, isoformat, new_run_id
-from nbprod.scheduler.queue import QUEUED, utcnow
 from nbprod.store import layout
 from tests.conftest import write_notebook
 

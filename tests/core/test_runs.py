@@ -14,11 +14,11 @@ from datetime import datetime, timedelta, timezone
 import nbformat
 import pytest
 
+from nbprod.catalog.queue import utcnow
 from nbprod.config import Settings
 from nbprod.core import Workspace, runs
 from nbprod.errors import Conflict, RunNotFound
 from nbprod.records import NotebookInfo, Progress, RunRecord, RunStatus, isoformat, new_run_id
-from nbprod.scheduler.queue import utcnow
 from nbprod.store import layout
 
 BASE = datetime(2026, 11, 1, 8, 0, tzinfo=timezone.utc)

@@ -13,7 +13,7 @@ from pathlib import Path
 
 import pytest
 
-from nbprod.scheduler.lease import EMBEDDED, EXTERNAL, Lease, should_fire
+from nbprod.catalog.lease import EMBEDDED, EXTERNAL, Lease, should_fire
 from tests.conftest import _die_with_parent, nbprod_command
 from tests.lab.conftest import LabServer
 

@@ -6,10 +6,10 @@ from __future__ import annotations
 import json
 from dataclasses import replace
 
+from nbprod.catalog.queue import utcnow
 from nbprod.config import Settings
 from nbprod.core import Workspace
 from nbprod.records import NotebookInfo, Progress, RunRecord, RunStatus, isoformat, new_run_id
-from nbprod.scheduler.queue import utcnow
 from nbprod.store import layout
 
 

@@ -7,8 +7,8 @@ import json
 from pathlib import Path
 
 from nbprod import spool
+from nbprod.catalog.queue import Item
 from nbprod.scheduler.fence import Fence
-from nbprod.scheduler.queue import Item
 from nbprod.scheduler.worker import _fence_spool
 from nbprod.store import layout, open_store
 

@@ -1,12 +1,15 @@
-"""The scheduler's queue and fire ledger on SQLite and PostgreSQL: once, and only once."""
+"""nbprod.catalog.queue, the queue and fire ledger, on SQLite and PostgreSQL: once, only once."""
 
 from __future__ import annotations
 
 import multiprocessing
+from dataclasses import replace
 from datetime import datetime, timedelta, timezone
 
+from nbprod.catalog.queue import Queue
+from nbprod.catalog.queued import QueuedRun
 from nbprod.scheduler.policy import retry_at
-from nbprod.scheduler.queue import Queue
+from tests.catalog.records_factory import make_version
 
 NOW = datetime(2026, 11, 26, 12, 0, tzinfo=timezone.utc)
 
@@ -73,6 +76,20 @@ def test_claims_are_exclusive_and_respect_concurrency(catalog, store_url):
     assert queue.get(store_url, "a0").final_status == "succeeded"
 
 
+def test_claim_limits_are_each_defined_jobs_concurrency(catalog, store_url):
+    two = make_version("pair", 1)
+    two.definition = replace(two.definition, concurrency=2)
+    catalog.index_job_version(store_url, two)
+    catalog.index_job_version(store_url, make_version("single", 1))
+    limits = catalog.concurrency_limits()
+    assert limits[(store_url, "pair")] == 2 and limits[(store_url, "single")] == 1
+    queue = Queue(catalog)
+    for n in range(3):
+        queue.enqueue(store_url, "pair", NOW, run_id=f"p{n}")
+    claimed = [queue.claim("w", NOW, limits, store=store_url) for _ in range(3)]
+    assert [c.run_id if c else None for c in claimed] == ["p0", "p1", None]
+
+
 def test_future_items_wait_until_available(catalog, store_url):
     queue = Queue(catalog)
     queue.enqueue(store_url, "job", NOW, run_id="later", available_at=NOW + timedelta(minutes=5))
@@ -117,7 +134,7 @@ def test_a_heartbeat_saves_a_run_from_the_reaper(catalog, store_url):
 
 def test_retry_backoff_doubles_and_stops():
     class Item:
-        request = {"retries": 2, "retry_delay": 10}
+        payload = QueuedRun(retries=2, retry_delay=10)
         attempt = 1
 
     item = Item()

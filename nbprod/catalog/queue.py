@@ -17,22 +17,22 @@ from __future__ import annotations
 import os
 import platform
 import secrets
-from collections.abc import Iterator
-from contextlib import contextmanager
+from collections.abc import Mapping
+from contextlib import AbstractContextManager
 from dataclasses import dataclass
 from datetime import datetime, timedelta, timezone
 from typing import Any
 
 import sqlalchemy as sa
 
-from nbprod.catalog.schema import fires, queue, workers
+from nbprod.catalog.queued import HELD, FireDecision, QueuedRun, QueueState
+from nbprod.catalog.schema import fires, queue
+from nbprod.catalog.sql import reading, writing
+from nbprod.catalog.workers import WorkerRows
 from nbprod.records import isoformat
 
-QUEUED, RUNNING, DONE, CANCELLED = "queued", "running", "done", "cancelled"
-FINISHING = "finishing"
-"""Held by its worker, which is publishing the final record: a reaper no longer takes it
-over while its heartbeat is fresh; a stale one is resolved from the store."""
-HELD = (RUNNING, FINISHING)
+QUEUED, RUNNING, FINISHING = QueueState.QUEUED, QueueState.RUNNING, QueueState.FINISHING
+DONE, CANCELLED = QueueState.DONE, QueueState.CANCELLED
 
 
 def iso(moment: datetime) -> str:
@@ -57,10 +57,12 @@ class Beat:
 
 @dataclass
 class Item:
+    """A queue row. ``request`` is the stored payload as read; ``payload`` is it checked."""
+
     store: str
     run_id: str
     job: str
-    state: str
+    state: QueueState
     attempt: int
     logical_run_id: str
     scheduled_for: str | None
@@ -81,25 +83,37 @@ class Item:
     def from_row(cls, row: Any) -> Item:
         data = dict(row._mapping)
         data.pop("finished_at", None)
+        data["state"] = QueueState(data["state"])
         return cls(**data)
 
+    @property
+    def payload(self) -> QueuedRun:
+        """The payload, checked (CorruptData naming the field when it is not valid)."""
+        return QueuedRun.from_dict(self.request, f"queued run {self.run_id}")
 
-class Queue:
+
+class Queue(WorkerRows):
+    """The queue, fire ledger and (from WorkerRows) worker rows in a catalog's database.
+
+    Every call is its own transaction (never the catalog's ``transaction``); database
+    errors raise CatalogError, as the catalog's own calls do.
+    """
+
     def __init__(self, catalog: Any) -> None:
         self.engine: sa.Engine = catalog.engine
+        self.url: str = catalog.url
         self.postgres = self.engine.dialect.name == "postgresql"
 
-    @contextmanager
-    def _write(self) -> Iterator[sa.Connection]:
-        with self.engine.connect() as conn:
-            conn = conn.execution_options(nbprod_write=True)
-            with conn.begin():
-                yield conn
+    def _write(self) -> AbstractContextManager[sa.Connection]:
+        return writing(self.engine, self.url)
+
+    def _read(self) -> AbstractContextManager[sa.Connection]:
+        return reading(self.engine, self.url)
 
     # -- fires ------------------------------------------------------------------------
 
     def last_fire(self, store: str, job: str) -> datetime | None:
-        with self.engine.connect() as conn:
+        with self._read() as conn:
             value = conn.execute(
                 sa.select(sa.func.max(fires.c.scheduled_for)).where(
                     fires.c.store == store, fires.c.job == job
@@ -113,7 +127,7 @@ class Queue:
         job: str,
         scheduled_for: datetime,
         *,
-        decision: str,
+        decision: FireDecision | str,
         scheduler: str,
         now: datetime,
         reason: str | None = None,
@@ -125,6 +139,7 @@ class Queue:
         """
         stamp = iso(scheduled_for)
         run_id = enqueue["run_id"] if enqueue else None
+        row = _queue_row(store, job, now, enqueue) if enqueue else None
         with self._write() as conn:
             exists = conn.execute(
                 sa.select(fires.c.decision).where(
@@ -139,7 +154,7 @@ class Queue:
                         store=store,
                         job=job,
                         scheduled_for=stamp,
-                        decision=decision,
+                        decision=FireDecision(decision).value,
                         reason=reason,
                         run_id=run_id,
                         scheduler=scheduler,
@@ -148,19 +163,45 @@ class Queue:
                 )
             except sa.exc.IntegrityError:
                 return False  # PostgreSQL: a concurrent scheduler inserted it first
-            if enqueue:
-                conn.execute(queue.insert().values(**_queue_row(store, job, now, enqueue)))
+            if row is not None:
+                conn.execute(queue.insert().values(**row))
         return True
 
     # -- queue ------------------------------------------------------------------------
 
-    def enqueue(self, store: str, job: str, now: datetime, **fields: Any) -> str:
+    def enqueue(
+        self,
+        store: str,
+        job: str,
+        now: datetime,
+        *,
+        run_id: str,
+        request: QueuedRun | Mapping[str, Any] | None = None,
+        attempt: int = 1,
+        logical_run_id: str | None = None,
+        scheduled_for: datetime | None = None,
+        available_at: datetime | None = None,
+    ) -> str:
+        """Queue one run (available at ``available_at``, default now); returns its id.
+
+        ``request`` is its payload: a QueuedRun, or the dict form callers built before it
+        had a type (checked like a stored one: CorruptData naming a wrong field).
+        """
+        fields = {
+            "run_id": run_id,
+            "request": request,
+            "attempt": attempt,
+            "logical_run_id": logical_run_id,
+            "scheduled_for": scheduled_for,
+            "available_at": available_at,
+        }
+        row = _queue_row(store, job, now, fields)
         with self._write() as conn:
-            conn.execute(queue.insert().values(**_queue_row(store, job, now, fields)))
-        return fields["run_id"]
+            conn.execute(queue.insert().values(**row))
+        return run_id
 
     def active_count(self, store: str, job: str) -> int:
-        with self.engine.connect() as conn:
+        with self._read() as conn:
             return conn.execute(
                 sa.select(sa.func.count()).where(
                     queue.c.store == store,
@@ -276,7 +317,7 @@ class Queue:
 
     def holds(self, store: str, run_id: str, claim: str | None) -> bool:
         """Whether the claim still holds the row (a read; the final writes re-check it)."""
-        with self.engine.connect() as conn:
+        with self._read() as conn:
             row = conn.execute(
                 sa.select(queue.c.run_id).where(*self._held(store, run_id, claim))
             ).first()
@@ -323,7 +364,7 @@ class Queue:
         )
 
     def get(self, store: str, run_id: str) -> Item | None:
-        with self.engine.connect() as conn:
+        with self._read() as conn:
             row = conn.execute(
                 sa.select(queue).where(queue.c.store == store, queue.c.run_id == run_id)
             ).first()
@@ -331,7 +372,7 @@ class Queue:
 
     def find(self, run_id: str) -> Item | None:
         """An item in any store by run id or unique prefix."""
-        with self.engine.connect() as conn:
+        with self._read() as conn:
             rows = conn.execute(
                 sa.select(queue).where(queue.c.run_id.like(f"{run_id}%")).limit(2)
             ).fetchall()
@@ -373,14 +414,14 @@ class Queue:
 
     def running(self) -> list[Item]:
         """Held items: running, or finishing (publishing their final record)."""
-        with self.engine.connect() as conn:
+        with self._read() as conn:
             rows = conn.execute(sa.select(queue).where(queue.c.state.in_(HELD))).fetchall()
         return [Item.from_row(r) for r in rows]
 
     def stale(self, now: datetime, lost_after: float) -> list[Item]:
         """Held items whose heartbeat is older than ``lost_after`` seconds."""
         cutoff = iso(now - timedelta(seconds=lost_after))
-        with self.engine.connect() as conn:
+        with self._read() as conn:
             rows = conn.execute(
                 sa.select(queue).where(queue.c.state.in_(HELD), queue.c.heartbeat_at < cutoff)
             ).fetchall()
@@ -419,14 +460,14 @@ class Queue:
             )
 
     def counts(self) -> dict[str, int]:
-        with self.engine.connect() as conn:
+        with self._read() as conn:
             rows = conn.execute(
                 sa.select(queue.c.state, sa.func.count()).group_by(queue.c.state)
             ).fetchall()
         return {state: count for state, count in rows}
 
     def items(self, states: tuple[str, ...], limit: int = 100) -> list[Item]:
-        with self.engine.connect() as conn:
+        with self._read() as conn:
             rows = conn.execute(
                 sa.select(queue)
                 .where(queue.c.state.in_(states))
@@ -434,38 +475,6 @@ class Queue:
                 .limit(limit)
             ).fetchall()
         return [Item.from_row(r) for r in rows]
-
-    # -- workers ------------------------------------------------------------------------
-
-    def worker_beat(self, worker: str, now: datetime, state: str, run_id: str | None) -> None:
-        host, _, pid = worker.rpartition(":")
-        with self._write() as conn:
-            updated = conn.execute(
-                workers.update()
-                .where(workers.c.worker == worker)
-                .values(heartbeat_at=iso(now), state=state, run_id=run_id)
-            )
-            if updated.rowcount == 0:
-                conn.execute(
-                    workers.insert().values(
-                        worker=worker,
-                        host=host,
-                        pid=int(pid or 0),
-                        started_at=iso(now),
-                        heartbeat_at=iso(now),
-                        state=state,
-                        run_id=run_id,
-                    )
-                )
-
-    def workers(self) -> list[dict[str, Any]]:
-        with self.engine.connect() as conn:
-            rows = conn.execute(sa.select(workers).order_by(workers.c.worker)).fetchall()
-        return [dict(r._mapping) for r in rows]
-
-    def forget_workers(self, older_than: datetime) -> None:
-        with self._write() as conn:
-            conn.execute(workers.delete().where(workers.c.heartbeat_at < iso(older_than)))
 
 
 def _queue_row(store: str, job: str, now: datetime, fields: dict[str, Any]) -> dict[str, Any]:
@@ -481,8 +490,17 @@ def _queue_row(store: str, job: str, now: datetime, fields: dict[str, Any]) -> d
         "available_at": iso(available),
         "enqueued_at": iso(now),
         "cancel_requested": False,
-        "request": fields.get("request") or {},
+        "request": _payload(fields.get("request")),
     }
+
+
+def _payload(request: QueuedRun | Mapping[str, Any] | None) -> dict[str, Any]:
+    """The stored JSON of a payload; a dict (as callers built them) is checked first."""
+    if request is None:
+        return {}
+    if not isinstance(request, QueuedRun):
+        request = QueuedRun.from_dict(request, "the run to queue")
+    return request.to_dict()
 
 
 def utcnow() -> datetime:

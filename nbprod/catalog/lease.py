@@ -10,11 +10,11 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import datetime, timedelta
-from typing import Any
 
 import sqlalchemy as sa
 
 from nbprod.catalog.schema import schedulers
+from nbprod.catalog.sql import reading, writing
 from nbprod.records import isoformat
 
 EXTERNAL, EMBEDDED = "external", "embedded"
@@ -36,7 +36,7 @@ def beat(engine: sa.Engine, name: str, store: str, kind: str, state: str, now: d
     """Insert or refresh this scheduler's row."""
     host, _, pid = name.rpartition(":")
     stamp = isoformat(now)
-    with engine.connect() as conn, conn.execution_options(nbprod_write=True).begin():
+    with writing(engine, _label(engine)) as conn:
         updated = conn.execute(
             schedulers.update()
             .where(schedulers.c.name == name)
@@ -60,7 +60,7 @@ def beat(engine: sa.Engine, name: str, store: str, kind: str, state: str, now: d
 def alive(engine: sa.Engine, store: str, now: datetime, within: float) -> list[Lease]:
     """Schedulers of ``store`` that beat in the last ``within`` seconds and did not stop."""
     cutoff = isoformat(now - timedelta(seconds=within))
-    with engine.connect() as conn:
+    with reading(engine, _label(engine)) as conn:
         rows = conn.execute(
             sa.select(schedulers)
             .where(
@@ -84,11 +84,5 @@ def should_fire(leases: list[Lease], me: str) -> tuple[bool, str]:
     return True, "no other scheduler is alive"
 
 
-def safe_beat(catalog: Any, name: str, store: str, kind: str, state: str, now: datetime) -> None:
-    """``beat`` that never raises (a busy catalog must not stop a scheduler)."""
-    try:
-        beat(catalog.engine, name, store, kind, state, now)
-    except Exception as exc:  # noqa: BLE001
-        from nbprod.scheduler.events import event
-
-        event("lease_failed", scheduler=name, error=str(exc))
+def _label(engine: sa.Engine) -> str:
+    return engine.url.render_as_string(hide_password=True)
