@@ -19,7 +19,6 @@ import itertools
 import json
 import math
 import os
-import re
 import signal
 import subprocess
 import sys
@@ -32,23 +31,15 @@ from typing import Any
 from nbprod.config import Settings
 from nbprod.errors import BadInput, NbprodError, ParameterError
 
-SWEEPS_PREFIX = ".nbprod/sweeps"
 SCHEMA_VERSION = 1
 TAG_PREFIX = "sweep:"
 TRIGGER = "sweep"
 DEFAULT_MAX_RUNS = 1000
 FIXED_COLUMNS = ("run_id", "status", "duration_s", "error")
-_SWEEP_ID = re.compile(r"^\d{8}T\d{9}Z-[0-9a-f]{8}\Z")
 
 
 def sweep_tag(sweep_id: str) -> str:
     return f"{TAG_PREFIX}{sweep_id}"
-
-
-def sweep_key(sweep_id: str) -> str:
-    if not _SWEEP_ID.match(sweep_id):
-        raise BadInput(f"invalid sweep id {sweep_id!r}")
-    return f"{SWEEPS_PREFIX}/{sweep_id}.json"
 
 
 # --------------------------------------------------------------------------- planning
@@ -322,6 +313,7 @@ def create_sweep(
     """Queue the plan's runs (validated again, all or none) and store the sweep record."""
     from nbprod.api import enqueue_notebook
     from nbprod.records import isoformat, new_run_id, utcnow
+    from nbprod.store import layout
 
     created = utcnow()
     sweep_id = new_run_id(created)
@@ -357,7 +349,7 @@ def create_sweep(
     )
     data = (json.dumps(info.to_dict(), indent=2, ensure_ascii=False) + "\n").encode()
     try:
-        first.store.put(sweep_key(sweep_id), data, "application/json")
+        first.store.put(layout.sweep_key(sweep_id), data, "application/json")
     except BaseException:
         cancel_runs(info, settings=settings)  # queued runs without their sweep: drop them
         raise
@@ -372,20 +364,21 @@ def _open_store(settings: Settings) -> Any:
 
 def get_sweep(sweep_id: str, *, settings: Settings) -> SweepInfo:
     """A sweep by id or unique id prefix, from the store."""
+    from nbprod.store import layout
     from nbprod.store.base import check_key
 
     store = _open_store(settings)
-    if _SWEEP_ID.match(sweep_id or ""):
-        key = sweep_key(sweep_id)
+    if layout.is_sweep_id(sweep_id):
+        key = layout.sweep_key(sweep_id)
     else:
         if not sweep_id or "/" in sweep_id:
             raise BadInput(f"invalid sweep id {sweep_id!r}")
-        matches = [e.name[:-5] for e in _sweep_entries(store) if e.name.startswith(sweep_id)]
+        matches = [n for n in _sweep_ids(store) if n.startswith(sweep_id)]
         if len(matches) > 1:
             raise BadInput(f"sweep id prefix {sweep_id!r} is ambiguous ({len(matches)} sweeps)")
         if not matches:
             raise BadInput(f"no sweep {sweep_id!r} in {store.url}")
-        key = sweep_key(matches[0])
+        key = layout.sweep_key(matches[0])
     try:
         data = store.get(check_key(key))
     except KeyError:
@@ -393,19 +386,24 @@ def get_sweep(sweep_id: str, *, settings: Settings) -> SweepInfo:
     return SweepInfo.from_dict(json.loads(data))
 
 
-def _sweep_entries(store: Any) -> Iterator[Any]:
-    for entry in store.list(SWEEPS_PREFIX):
-        if not entry.is_dir and entry.name.endswith(".json") and _SWEEP_ID.match(entry.name[:-5]):
-            yield entry
+def _sweep_ids(store: Any) -> Iterator[str]:
+    from nbprod.store import layout
+
+    for entry in store.list(layout.SWEEPS_PREFIX):
+        sweep_id = None if entry.is_dir else layout.parse_sweep_name(entry.name)
+        if sweep_id is not None:
+            yield sweep_id
 
 
 def list_sweeps(*, settings: Settings, limit: int | None = 20) -> list[SweepInfo]:
     """Sweeps in the store, newest first."""
+    from nbprod.store import layout
+
     store = _open_store(settings)
-    names = sorted((e.name for e in _sweep_entries(store)), reverse=True)
+    ids = sorted(_sweep_ids(store), reverse=True)
     if limit:
-        names = names[:limit]
-    return [SweepInfo.from_dict(json.loads(store.get(f"{SWEEPS_PREFIX}/{n}"))) for n in names]
+        ids = ids[:limit]
+    return [SweepInfo.from_dict(json.loads(store.get(layout.sweep_key(i)))) for i in ids]
 
 
 # --------------------------------------------------------------------------- executing
