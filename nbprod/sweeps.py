@@ -434,33 +434,16 @@ class DrainResult:
         return not self.interrupted and all(s == "succeeded" for s in self.statuses.values())
 
 
-def _queue_states(catalog: Any, store: str, run_ids: Sequence[str]) -> dict[str, tuple[str, Any]]:
-    import sqlalchemy as sa
-
-    from nbprod.catalog.schema import queue
-
-    states: dict[str, tuple[str, Any]] = {}
-    with catalog.engine.connect() as conn:
-        for start in range(0, len(run_ids), 500):
-            chunk = list(run_ids[start : start + 500])
-            rows = conn.execute(
-                sa.select(queue.c.run_id, queue.c.state, queue.c.final_status).where(
-                    queue.c.store == store, queue.c.run_id.in_(chunk)
-                )
-            )
-            states.update({r.run_id: (r.state, r.final_status) for r in rows})
-    return states
-
-
 def cancel_runs(info: SweepInfo, *, settings: Settings) -> int:
     """Cancel the sweep's queued runs and ask the workers of running ones to stop them."""
     from nbprod.api import open_catalog
+    from nbprod.catalog.sweeps import queue_states
     from nbprod.scheduler.queue import DONE, Queue, utcnow
 
     catalog = open_catalog(settings)
     try:
         queue = Queue(catalog)
-        states = _queue_states(catalog, info.store, info.run_ids)
+        states = queue_states(catalog, info.store, info.run_ids)
         count = 0
         for run_id, (state, _) in states.items():
             if state not in (DONE, "cancelled"):
@@ -581,6 +564,7 @@ def drain(
     stored; the result is then ``interrupted``.
     """
     from nbprod.api import open_catalog
+    from nbprod.catalog.sweeps import queue_states
     from nbprod.scheduler.queue import DONE, QUEUED
 
     folder = settings.home / "sweeps" / info.sweep_id
@@ -596,7 +580,7 @@ def drain(
             for _ in range(min(max_parallel, len(info.run_ids))):
                 workers.spawn()
             while True:
-                states = _queue_states(catalog, info.store, info.run_ids)
+                states = queue_states(catalog, info.store, info.run_ids)
                 for run_id, (state, final) in states.items():
                     if run_id in statuses or state not in (DONE, "cancelled"):
                         continue
@@ -630,7 +614,7 @@ def drain(
             _ignore_interrupts()
             cancel_runs(info, settings=settings)
             workers.stop(settings.kill_grace + 30)
-            states = _queue_states(catalog, info.store, info.run_ids)
+            states = queue_states(catalog, info.store, info.run_ids)
             for run_id in info.run_ids:
                 if run_id in statuses:
                     continue
@@ -839,6 +823,7 @@ def sweep_table(sweep_id: str, settings: Settings | None = None) -> SweepTable:
     """
     from nbprod.api import open_catalog
     from nbprod.catalog.query import RunFilter
+    from nbprod.catalog.sweeps import queue_states
     from nbprod.records import RunRecord
     from nbprod.store import layout
 
@@ -851,7 +836,7 @@ def sweep_table(sweep_id: str, settings: Settings | None = None) -> SweepTable:
             r.run_id: r for r in catalog.query_runs(info.store, RunFilter(tag=info.tag, limit=None))
         }
         unknown = [r for r in info.run_ids if r not in records]
-        states = _queue_states(catalog, info.store, unknown) if unknown else {}
+        states = queue_states(catalog, info.store, unknown) if unknown else {}
     finally:
         catalog.close()
     rows: list[SweepRow] = []
