@@ -31,7 +31,7 @@ def scheduler(store: str | None, workers: int | None, tick: float, log_json: boo
     from nbprod.api import open_catalog
     from nbprod.scheduler.daemon import Scheduler
     from nbprod.scheduler.events import configure
-    from nbprod.scheduler.executor import ExternalExecutor, LocalExecutor
+    from nbprod.scheduler.pool import ExternalExecutor, LocalExecutor
 
     configure(as_json=log_json)
     settings = common.settings(store=store, workers=workers)

@@ -76,8 +76,8 @@ class EmbeddedScheduler:
     def _main(self) -> None:
         from nbprod.api import open_catalog
         from nbprod.scheduler.daemon import Scheduler
-        from nbprod.scheduler.executor import LocalExecutor
         from nbprod.scheduler.lease import EMBEDDED, alive, safe_beat, should_fire
+        from nbprod.scheduler.pool import LocalExecutor
         from nbprod.scheduler.queue import utcnow
 
         try:

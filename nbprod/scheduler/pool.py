@@ -1,4 +1,4 @@
-"""Executors: where queued runs execute. The scheduler only talks to this interface.
+"""The worker pool: where queued runs execute. The scheduler only talks to this interface.
 
 The queue lives in the catalog, so executing is "have workers pulling from it":
 ``LocalExecutor`` keeps N ``nbprod worker`` processes alive on this machine; with
