@@ -20,8 +20,6 @@ import json
 import math
 import os
 import signal
-import subprocess
-import sys
 import time
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field, replace
@@ -454,99 +452,6 @@ def cancel_runs(info: SweepInfo, *, settings: Settings) -> int:
         catalog.close()
 
 
-def _worker_preexec() -> None:
-    # Like the scheduler's workers: if this process dies, its workers drain and exit
-    # (the current run finishes; the sweep's remaining runs stay queued for any worker).
-    try:
-        import ctypes
-
-        ctypes.CDLL("libc.so.6", use_errno=True).prctl(1, signal.SIGTERM)
-    except OSError:
-        pass
-
-
-class _Workers:
-    """Burst worker processes restricted to the sweep's run ids, in their own sessions."""
-
-    def __init__(self, info: SweepInfo, settings: Settings, folder: Path) -> None:
-        self.folder = folder
-        self.only_file = folder / "runs.txt"
-        self.only_file.write_text("\n".join(info.run_ids) + "\n", encoding="utf-8")
-        self.env = {
-            **os.environ,
-            "NBPROD_HOME": str(settings.home),
-            "NBPROD_STORE": info.store,
-        }
-        if settings.catalog:
-            self.env["NBPROD_CATALOG"] = settings.catalog
-        self.procs: list[subprocess.Popen] = []
-        self.logs: list[Path] = []
-        self.failures = 0
-        self.last_exit = 0.0
-
-    def alive(self) -> list[subprocess.Popen]:
-        alive = []
-        for proc in self.procs:
-            code = proc.poll()
-            if code is None:
-                alive.append(proc)
-            elif not getattr(proc, "_nbprod_seen", False):
-                proc._nbprod_seen = True  # type: ignore[attr-defined]
-                self.last_exit = time.monotonic()
-                if code != 0:
-                    self.failures += 1
-        return alive
-
-    def spawn(self) -> None:
-        log = self.folder / f"worker-{len(self.procs) + 1}.log"
-        self.logs.append(log)
-        with log.open("ab") as out:
-            proc = subprocess.Popen(
-                [
-                    sys.executable,
-                    "-m",
-                    "nbprod",
-                    "worker",
-                    "--burst",
-                    "--poll",
-                    "0.2",
-                    "--only-file",
-                    str(self.only_file),
-                ],
-                env=self.env,
-                stdin=subprocess.DEVNULL,
-                stdout=out,
-                stderr=out,
-                start_new_session=True,
-                preexec_fn=_worker_preexec,
-            )
-        self.procs.append(proc)
-
-    def stop(self, grace: float) -> None:
-        """SIGINT: each worker cancels its current run (output stored) and exits."""
-        alive = self.alive()
-        for proc in alive:
-            try:
-                proc.send_signal(signal.SIGINT)
-            except ProcessLookupError:
-                pass
-        deadline = time.monotonic() + grace
-        while time.monotonic() < deadline and any(p.poll() is None for p in alive):
-            time.sleep(0.1)
-        for proc in alive:
-            if proc.poll() is None:
-                try:
-                    os.killpg(proc.pid, signal.SIGKILL)
-                except ProcessLookupError:
-                    pass
-                proc.wait()
-
-    def wait(self) -> None:
-        for proc in self.procs:
-            proc.wait()
-        self.alive()
-
-
 def drain(
     info: SweepInfo,
     *,
@@ -565,11 +470,14 @@ def drain(
     """
     from nbprod.api import open_catalog
     from nbprod.catalog.sweeps import queue_states
+    from nbprod.scheduler.pool import BurstWorkers
     from nbprod.scheduler.queue import DONE, QUEUED
 
     folder = settings.home / "sweeps" / info.sweep_id
     folder.mkdir(parents=True, exist_ok=True)
-    workers = _Workers(info, settings, folder)
+    workers = BurstWorkers(
+        settings, info.run_ids, folder, store=info.store, capacity=max_parallel, poll=0.2
+    )
     catalog = open_catalog(settings)
     index_of = {run_id: i for i, run_id in enumerate(info.run_ids)}
     statuses: dict[str, str] = {}
@@ -631,8 +539,7 @@ def drain(
             signal.signal(signal.SIGTERM, previous)
             signal.signal(signal.SIGINT, signal.default_int_handler)
     if workers.failures == 0 and not interrupted:
-        for path in [*workers.logs, workers.only_file]:
-            path.unlink(missing_ok=True)
+        workers.remove_files()
         try:
             folder.rmdir()
         except OSError:
