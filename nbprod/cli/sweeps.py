@@ -264,7 +264,7 @@ def sweeps_show(
     """The results table of SWEEP_ID (a unique prefix is enough): one row per run with
     the swept parameters, status, duration and every scrap."""
     from nbprod.errors import BadInput
-    from nbprod.sweeps.plan import sweep_table
+    from nbprod.sweeps.table import sweep_table
 
     if as_json and as_csv:
         raise BadInput("choose one of --json and --csv")
@@ -323,7 +323,8 @@ def _cell(column: str, value: Any) -> str:
 @common.json_option
 def sweeps_list(store: str | None, limit: int, as_json: bool) -> None:
     """Sweeps in the store, newest first, with their runs' statuses."""
-    from nbprod.sweeps.plan import list_sweeps, sweep_table
+    from nbprod.sweeps.plan import list_sweeps
+    from nbprod.sweeps.table import sweep_table
 
     settings = common.settings(store=store)
     infos = list_sweeps(settings=settings, limit=limit or None)
