@@ -154,10 +154,11 @@ def sweep(
     did not, 130 when cancelled (Ctrl-C cancels the remaining runs; outputs are kept).
     Results: `nbprod sweeps show ID`.
     """
-    from nbprod.sweeps import plan as sweeps
+    from nbprod.sweeps.drain import drain
+    from nbprod.sweeps.plan import create_sweep, plan_sweep
 
     settings = common.settings(store=store, timeout=timeout, cell_timeout=cell_timeout)
-    plan = sweeps.plan_sweep(
+    plan = plan_sweep(
         notebook,
         axes=axes,
         grid_file=grid_file,
@@ -171,7 +172,7 @@ def sweep(
         for index, values in enumerate(plan.sets, 1):
             click.echo(f"  {index:>3}  {_params_text(values)}")
         return
-    info = sweeps.create_sweep(
+    info = create_sweep(
         plan,
         settings=settings,
         job=job,
@@ -208,7 +209,7 @@ def sweep(
             line += f"  {finished.error}"
         click.echo(line)
 
-    result = sweeps.drain(info, settings=settings, max_parallel=max_parallel, on_finished=progress)
+    result = drain(info, settings=settings, max_parallel=max_parallel, on_finished=progress)
     counts: dict[str, int] = {}
     for status in result.statuses.values():
         counts[status] = counts.get(status, 0) + 1
