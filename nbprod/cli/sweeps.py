@@ -155,7 +155,8 @@ def sweep(
     Results: `nbprod sweeps show ID`.
     """
     from nbprod.sweeps.drain import drain
-    from nbprod.sweeps.plan import create_sweep, plan_sweep
+    from nbprod.sweeps.plan import plan_sweep
+    from nbprod.sweeps.record import create_sweep
 
     settings = common.settings(store=store, timeout=timeout, cell_timeout=cell_timeout)
     plan = plan_sweep(
@@ -324,7 +325,7 @@ def _cell(column: str, value: Any) -> str:
 @common.json_option
 def sweeps_list(store: str | None, limit: int, as_json: bool) -> None:
     """Sweeps in the store, newest first, with their runs' statuses."""
-    from nbprod.sweeps.plan import list_sweeps
+    from nbprod.sweeps.record import list_sweeps
     from nbprod.sweeps.table import sweep_table
 
     settings = common.settings(store=store)

@@ -15,7 +15,7 @@ from typing import Any
 
 from nbprod.config import Settings
 from nbprod.errors import NbprodError
-from nbprod.sweeps.plan import SweepInfo, cancel_runs
+from nbprod.sweeps.record import SweepInfo, cancel_runs
 
 
 @dataclass

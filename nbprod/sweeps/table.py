@@ -16,7 +16,7 @@ from typing import Any
 
 from nbprod.config import Settings
 from nbprod.errors import BadInput
-from nbprod.sweeps.plan import SweepInfo, _open_store, get_sweep
+from nbprod.sweeps.record import SweepInfo, get_sweep, sweep_store
 
 FIXED_COLUMNS = ("run_id", "status", "duration_s", "error")
 
@@ -177,7 +177,7 @@ def sweep_table(sweep_id: str, settings: Settings | None = None) -> SweepTable:
 
     settings = settings or Settings.load()
     info = get_sweep(sweep_id, settings=settings)
-    store = _open_store(settings)
+    store = sweep_store(settings)
     catalog = open_catalog(settings)
     try:
         records = {

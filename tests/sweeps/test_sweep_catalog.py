@@ -6,7 +6,8 @@ from nbprod.catalog import open_catalog
 from nbprod.catalog.sweeps import CHUNK, queue_states
 from nbprod.config import Settings
 from nbprod.records import new_run_id
-from nbprod.sweeps.plan import create_sweep, plan_sweep
+from nbprod.sweeps.plan import plan_sweep
+from nbprod.sweeps.record import create_sweep
 
 
 def test_queue_states_of_more_ids_than_one_chunk(nbprod_env, make_notebook):

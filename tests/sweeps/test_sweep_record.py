@@ -10,7 +10,8 @@ import pytest
 from nbprod.config import Settings
 from nbprod.errors import BadInput
 from nbprod.store import layout
-from nbprod.sweeps.plan import create_sweep, get_sweep, list_sweeps, plan_sweep
+from nbprod.sweeps.plan import plan_sweep
+from nbprod.sweeps.record import create_sweep, get_sweep, list_sweeps
 
 SWEEP_ID = "20261201T115000123Z-0123abcd"
 
