@@ -7,10 +7,9 @@ the same in papermill-aware tools.
 from __future__ import annotations
 
 import copy
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
-if TYPE_CHECKING:
-    from nbprod.runner import RunRequest
+from nbprod.request import RunRequest
 
 INJECTED_TAG = "injected-parameters"
 

@@ -9,13 +9,11 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 from nbprod.errors import StoreError
 from nbprod.records import ErrorInfo, RunRecord, RunStatus
-
-if TYPE_CHECKING:
-    from nbprod.runner import RunRequest
+from nbprod.request import RunRequest
 from nbprod.store import layout
 
 

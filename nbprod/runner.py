@@ -1,107 +1,42 @@
 """One run, from a validated request to a stored output notebook and run record.
 
 ``prepare()`` does every check that can fail on bad input before a kernel starts;
-``run()`` executes and always ends in a terminal status with the output kept.
+``run()`` executes and always ends in a terminal status with the output kept. It reads as
+the list of its steps (``steps``: start the kernel, inject the parameters, build the
+record, execute, finalize, keep), which hand each other a ``RunState``.
 """
 
 from __future__ import annotations
 
-import copy
-import hashlib
 import os
 import signal
 import threading
-import time
 from collections.abc import Callable, Mapping, Sequence
-from concurrent.futures import ThreadPoolExecutor
-from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 from nbprod.config import Settings
 from nbprod.durations import positive_seconds
 from nbprod.errors import KernelNotFound, NotebookError
-from nbprod.records import (
-    EXIT_SPOOLED,
-    ErrorInfo,
-    NotebookInfo,
-    Progress,
-    RunRecord,
-    RunStatus,
-    host_info,
-    isoformat,
-    new_run_id,
-    utcnow,
+from nbprod.records import RunRecord, new_run_id
+from nbprod.request import Run, RunRequest
+from nbprod.steps import (
+    RunOptions,
+    RunState,
+    build_record,
+    close_kernel,
+    collect_helpers,
+    execute,
+    finalize,
+    inject_parameters,
+    keep,
+    open_spool_folder,
+    start_helpers,
+    start_kernel,
 )
-from nbprod.store import Store, layout, open_store
+from nbprod.store import layout, open_store
 
-StartCallback = Callable[["RunRequest"], None]
-
-
-@dataclass
-class RunRequest:
-    """Everything a run needs, already validated."""
-
-    notebook_path: Path
-    source: bytes
-    nb: Any
-    schema: Any
-    parameters: dict[str, Any]
-    """Only the values the caller supplied (typed)."""
-    job: str
-    kernel: str
-    cwd: Path
-    store: Store
-    settings: Settings
-    timeout: float | None = None
-    cell_timeout: float | None = None
-    trigger: str = "manual"
-    attempt: int = 1
-    job_version: int | None = None
-    rerun_of: str | None = None
-    tags: list[str] = field(default_factory=list)
-    source_path: str | None = None
-    """The path to record as the notebook's, when executing a stored snapshot."""
-    run_id: str = field(default_factory=new_run_id)
-    scheduled_for: str | None = None
-    logical_run_id: str | None = None
-
-    @property
-    def sha256(self) -> str:
-        return hashlib.sha256(self.source).hexdigest()
-
-    @property
-    def output_key(self) -> str:
-        return layout.output_key(self.job, self.run_id, self.notebook_path.name)
-
-    @property
-    def record_key(self) -> str:
-        return layout.record_key(self.job, self.run_id)
-
-
-@dataclass
-class Run:
-    """The result of a run: its record and where its files are."""
-
-    record: RunRecord
-    output_location: str
-    spooled_to: Path | None = None
-    spool_reason: str | None = None
-    problem: str | None = None
-    """One line for the user when the run's files could not all be kept (a full disk)."""
-
-    @property
-    def run_id(self) -> str:
-        return self.record.run_id
-
-    @property
-    def status(self) -> RunStatus:
-        return self.record.status
-
-    @property
-    def exit_code(self) -> int:
-        code = self.record.status.exit_code
-        return EXIT_SPOOLED if code == 0 and self.spooled_to else code
+StartCallback = Callable[[RunRequest], None]
 
 
 def load_notebook(path: str | os.PathLike[str]) -> tuple[Path, bytes, Any]:
@@ -221,19 +156,6 @@ def _notebook_kernel(nb: Any) -> str:
     return spec.get("name") or "python3"
 
 
-def effective_parameters(request: RunRequest) -> dict[str, Any]:
-    """Literal defaults overlaid with the supplied values: what the notebook ran with."""
-    from nbprod.params import recordable_default
-
-    values = {}
-    for param in request.schema.parameters:
-        ok, value = recordable_default(param)
-        if ok:  # a default such as b"x", {1, 2} or 1e999 is in the notebook, not the record
-            values[param.name] = value
-    values.update(request.parameters)
-    return values
-
-
 def run(
     request: RunRequest,
     *,
@@ -257,185 +179,31 @@ def run(
     ``on_record`` sees the record twice, as ``running`` at the start (from a helper
     thread) and in its terminal status at the end (for indexing in the catalog).
     """
-    from nbprod import spool
-    from nbprod.kernel import RunControl, StartedKernel
+    from nbprod.kernel import RunControl
 
-    settings = request.settings
-    control = control or RunControl(kill_grace=settings.kill_grace)
+    control = control or RunControl(kill_grace=request.settings.kill_grace)
+    options = RunOptions(progress_bar, log_output, on_progress, on_record)
+    state = RunState(request, control, options)
     restore = _install_signal_handlers(control) if handle_signals else (lambda: None)
     try:
         if on_start is not None:
             on_start(request)
-        folder = settings.spool_dir / request.run_id
+        open_spool_folder(state)
+        start_kernel(state)  # first: its ~1 s boot overlaps the imports and set-up below
         try:
-            spool.run_folder(settings.spool_dir, request.run_id)
-        except OSError:  # a full or read-only home: the run goes to the store directly
-            pass
-        log_path = folder / "kernel.log" if folder.is_dir() else None
-        # Launch the kernel first: its ~1 s boot overlaps the imports and set-up below.
-        kernel, start_error = None, None
-        if control.reason is None:
-            try:
-                kernel = StartedKernel(request.kernel, request.cwd, log_path)
-            except Exception as exc:  # recorded as the run's failure
-                start_error = exc
-        try:
-            return _run_with_kernel(
-                request,
-                kernel,
-                start_error,
-                folder,
-                progress_bar,
-                log_output,
-                on_progress,
-                on_record,
-                control,
-            )
+            inject_parameters(state)
+            build_record(state)
+            start_helpers(state)
+            # From here on the 'running' record may be out: whatever fails, the run ends
+            # in a record.
+            execute(state)
+            finalize(state)
+            collect_helpers(state)
+            return keep(state)
         finally:
-            if kernel is not None:
-                _close_quietly(kernel)
+            close_kernel(state)
     finally:
         restore()
-
-
-def _close_quietly(kernel: Any) -> None:
-    try:
-        kernel.close()
-    except Exception as exc:  # the run is recorded; a failed shutdown must not undo that
-        import logging
-
-        logging.getLogger("nbprod").warning("could not shut the kernel down: %s", exc)
-
-
-def _run_with_kernel(
-    request: RunRequest,
-    kernel: Any,
-    start_error: BaseException | None,
-    folder: Path,
-    progress_bar: bool,
-    log_output: bool,
-    on_progress: Callable[[int, int], None] | None,
-    on_record: Callable[[RunRecord], None] | None,
-    control: Any,
-) -> Run:
-    from nbprod import engine, environment, publish
-    from nbprod.finalize import Outcome, finalize_notebook
-    from nbprod.inject import parameterize
-    from nbprod.progress import ProgressPublisher, announce, notify, result
-
-    settings = request.settings
-    try:
-        nb = parameterize(request)
-    except Exception as exc:  # the run was announced: record it as failed, unexecuted
-        nb, start_error = copy.deepcopy(request.nb), exc
-        if kernel is not None:
-            _close_quietly(kernel)
-            kernel = None
-    record = RunRecord(
-        run_id=request.run_id,
-        job=request.job,
-        status=RunStatus.RUNNING,
-        notebook=NotebookInfo(
-            path=request.source_path or str(request.notebook_path),
-            name=request.notebook_path.name,
-            sha256=request.sha256,
-            cells=len(request.nb.cells),
-        ),
-        kernel=request.kernel,
-        store=request.store.url,
-        trigger=request.trigger,
-        attempt=request.attempt,
-        job_version=request.job_version,
-        rerun_of=request.rerun_of,
-        scheduled_for=request.scheduled_for,
-        logical_run_id=request.logical_run_id or request.run_id,
-        tags=list(request.tags),
-        created_at=isoformat(utcnow()),
-        parameters=effective_parameters(request),
-        parameters_given=sorted(request.parameters),
-        cwd=str(request.cwd),
-        timeout_s=request.timeout,
-        cell_timeout_s=request.cell_timeout,
-        progress=Progress(cells_total=len(nb.cells)),
-        artifacts={
-            "output": request.output_key,
-            "record": request.record_key,
-            "snapshot": layout.snapshot_key(request.sha256),
-        },
-        host=host_info(),
-    )
-    pool = ThreadPoolExecutor(max_workers=3, thread_name_prefix="nbprod-run")
-    env_future = pool.submit(environment.capture_environment, settings.home / "cache")
-    git_future = pool.submit(environment.capture_git, request.notebook_path)
-    started = utcnow()
-    record.started_at = isoformat(started)
-    announced = pool.submit(
-        announce, request.store, copy.deepcopy(record), request.source, on_record
-    )
-    progress = ProgressPublisher(
-        request.store, record, pool, on_record, on_progress, settings.progress_seconds
-    )
-
-    timer = None
-    if request.timeout:
-        timer = threading.Timer(request.timeout, control.stop, args=("timeout",))
-        timer.daemon = True
-        timer.start()
-    monotonic_start = time.monotonic()
-    # From here on the 'running' record may be out: whatever fails, the run ends in a record.
-    try:
-        if kernel is None:
-            execution = engine.Execution(nb, start_error, None, 0)
-        else:
-            execution = engine.run_notebook(
-                nb,
-                kernel=kernel,
-                control=control,
-                cell_timeout=request.cell_timeout,
-                progress_bar=progress_bar,
-                log_output=log_output,
-                partial_path=folder / request.notebook_path.name if folder.is_dir() else None,
-                autosave_seconds=settings.autosave_seconds,
-                on_progress=progress,
-                on_cell_start=progress.cell_started,
-            )
-    except BaseException as exc:  # nbprod's own failure (or an interrupt without handlers)
-        if isinstance(exc, KeyboardInterrupt) and control.reason is None:
-            control.reason = "cancel"
-        execution = engine.Execution(nb, exc, None, 0)
-    finally:
-        if timer:
-            timer.cancel()
-    record.finished_at = isoformat(utcnow())
-    record.duration_s = round(time.monotonic() - monotonic_start, 3)
-
-    try:
-        outcome = finalize_notebook(execution, control, request)
-    except Exception as exc:  # keep the notebook as it is, without markers
-        outcome = Outcome(RunStatus.FAILED, _internal_error(exc), {}, execution.nb)
-    record.status = outcome.status
-    record.error = outcome.error
-    record.scraps = outcome.scraps
-    record.progress = Progress(cells_total=len(nb.cells), cells_done=execution.cells_done)
-
-    env = result(env_future)
-    if env is not None:
-        record.environment = env.info
-        env_key = layout.environment_key(env.packages_sha256)
-        record.artifacts["environment"] = env_key
-    record.git = result(git_future)
-    result(announced, timeout=None)  # never let a late 'running' record win
-    progress.drain()
-    pool.shutdown(wait=False)
-
-    kept = publish.keep(request, record, outcome.nb, env, folder)
-    notify(on_record, record)
-    return Run(record, kept.output_location, kept.spooled_to, kept.spool_reason, kept.problem)
-
-
-def _internal_error(exc: BaseException) -> ErrorInfo:
-    text = str(exc).splitlines()[0] if str(exc) else ""
-    return ErrorInfo(type(exc).__name__, f"nbprod could not complete the run: {text}".rstrip(": "))
 
 
 def _install_signal_handlers(control: Any) -> Callable[[], None]:
