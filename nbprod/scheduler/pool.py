@@ -93,17 +93,21 @@ def spawn_worker(
     poll: float | None = None,
     only_file: Path | None = None,
     output: IO[bytes] | int | None = None,
+    stdin: int | None = None,
     die_with_parent: bool = True,
 ) -> subprocess.Popen:
     """Start one ``nbprod worker`` in its own session, so that a Ctrl-C at our terminal
     reaches only us, and we stop our workers ourselves (gracefully).
 
-    ``output`` is where its stdout and stderr go (None: ours).
+    ``output`` is where its stdout and stderr go, ``stdin`` what it reads (None: ours).
+    The scheduler's workers keep our stdin, as they always did: with /dev/null, workers
+    of a killed scheduler were seen not to exit in time
+    (test_daemons.py::test_restarted_scheduler_catches_up_per_policy; cause not known).
     """
     return subprocess.Popen(
         worker_command(burst=burst, poll=poll, only_file=only_file),
         env=worker_env(settings, store=store),
-        stdin=subprocess.DEVNULL,
+        stdin=stdin,
         stdout=output,
         stderr=output,
         start_new_session=True,
@@ -256,6 +260,7 @@ class BurstWorkers:
                 poll=self.poll,
                 only_file=self.only_file,
                 output=out,
+                stdin=subprocess.DEVNULL,
             )
         self.procs.append(proc)
 
