@@ -1,107 +1,42 @@
 """One run, from a validated request to a stored output notebook and run record.
 
 ``prepare()`` does every check that can fail on bad input before a kernel starts;
-``run()`` executes and always ends in a terminal status with the output kept.
+``run()`` executes and always ends in a terminal status with the output kept. It reads as
+the list of its steps (``steps``: start the kernel, inject the parameters, build the
+record, execute, finalize, keep), which hand each other a ``RunState``.
 """
 
 from __future__ import annotations
 
-import copy
-import hashlib
 import os
 import signal
 import threading
-import time
 from collections.abc import Callable, Mapping, Sequence
-from concurrent.futures import Future, ThreadPoolExecutor
-from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 from nbprod.config import Settings
 from nbprod.durations import positive_seconds
-from nbprod.errors import KernelNotFound, NotebookError, StoreError
-from nbprod.records import (
-    EXIT_SPOOLED,
-    ErrorInfo,
-    NotebookInfo,
-    Progress,
-    RunRecord,
-    RunStatus,
-    host_info,
-    isoformat,
-    new_run_id,
-    utcnow,
+from nbprod.errors import KernelNotFound, NotebookError
+from nbprod.records import RunRecord, new_run_id
+from nbprod.request import Run, RunRequest
+from nbprod.steps import (
+    RunOptions,
+    RunState,
+    build_record,
+    close_kernel,
+    collect_helpers,
+    execute,
+    finalize,
+    inject_parameters,
+    keep,
+    open_spool_folder,
+    start_helpers,
+    start_kernel,
 )
-from nbprod.store import Store, layout, open_store
+from nbprod.store import layout, open_store
 
-StartCallback = Callable[["RunRequest"], None]
-
-
-@dataclass
-class RunRequest:
-    """Everything a run needs, already validated."""
-
-    notebook_path: Path
-    source: bytes
-    nb: Any
-    schema: Any
-    parameters: dict[str, Any]
-    """Only the values the caller supplied (typed)."""
-    job: str
-    kernel: str
-    cwd: Path
-    store: Store
-    settings: Settings
-    timeout: float | None = None
-    cell_timeout: float | None = None
-    trigger: str = "manual"
-    attempt: int = 1
-    job_version: int | None = None
-    rerun_of: str | None = None
-    tags: list[str] = field(default_factory=list)
-    source_path: str | None = None
-    """The path to record as the notebook's, when executing a stored snapshot."""
-    run_id: str = field(default_factory=new_run_id)
-    scheduled_for: str | None = None
-    logical_run_id: str | None = None
-
-    @property
-    def sha256(self) -> str:
-        return hashlib.sha256(self.source).hexdigest()
-
-    @property
-    def output_key(self) -> str:
-        return layout.output_key(self.job, self.run_id, self.notebook_path.name)
-
-    @property
-    def record_key(self) -> str:
-        return layout.record_key(self.job, self.run_id)
-
-
-@dataclass
-class Run:
-    """The result of a run: its record and where its files are."""
-
-    record: RunRecord
-    output_location: str
-    spooled_to: Path | None = None
-    spool_reason: str | None = None
-    problem: str | None = None
-    """One line for the user when the run's files could not all be kept (a full disk)."""
-
-    @property
-    def run_id(self) -> str:
-        return self.record.run_id
-
-    @property
-    def status(self) -> RunStatus:
-        return self.record.status
-
-    @property
-    def exit_code(self) -> int:
-        code = self.record.status.exit_code
-        return EXIT_SPOOLED if code == 0 and self.spooled_to else code
+StartCallback = Callable[[RunRequest], None]
 
 
 def load_notebook(path: str | os.PathLike[str]) -> tuple[Path, bytes, Any]:
@@ -221,19 +156,6 @@ def _notebook_kernel(nb: Any) -> str:
     return spec.get("name") or "python3"
 
 
-def effective_parameters(request: RunRequest) -> dict[str, Any]:
-    """Literal defaults overlaid with the supplied values: what the notebook ran with."""
-    from nbprod.params import recordable_default
-
-    values = {}
-    for param in request.schema.parameters:
-        ok, value = recordable_default(param)
-        if ok:  # a default such as b"x", {1, 2} or 1e999 is in the notebook, not the record
-            values[param.name] = value
-    values.update(request.parameters)
-    return values
-
-
 def run(
     request: RunRequest,
     *,
@@ -257,485 +179,31 @@ def run(
     ``on_record`` sees the record twice, as ``running`` at the start (from a helper
     thread) and in its terminal status at the end (for indexing in the catalog).
     """
-    from nbprod import spool
-    from nbprod.kernel import RunControl, StartedKernel
+    from nbprod.kernel import RunControl
 
-    settings = request.settings
-    control = control or RunControl(kill_grace=settings.kill_grace)
+    control = control or RunControl(kill_grace=request.settings.kill_grace)
+    options = RunOptions(progress_bar, log_output, on_progress, on_record)
+    state = RunState(request, control, options)
     restore = _install_signal_handlers(control) if handle_signals else (lambda: None)
     try:
         if on_start is not None:
             on_start(request)
-        folder = settings.spool_dir / request.run_id
+        open_spool_folder(state)
+        start_kernel(state)  # first: its ~1 s boot overlaps the imports and set-up below
         try:
-            spool.run_folder(settings.spool_dir, request.run_id)
-        except OSError:  # a full or read-only home: the run goes to the store directly
-            pass
-        log_path = folder / "kernel.log" if folder.is_dir() else None
-        # Launch the kernel first: its ~1 s boot overlaps the imports and set-up below.
-        kernel, start_error = None, None
-        if control.reason is None:
-            try:
-                kernel = StartedKernel(request.kernel, request.cwd, log_path)
-            except Exception as exc:  # recorded as the run's failure
-                start_error = exc
-        try:
-            return _run_with_kernel(
-                request,
-                kernel,
-                start_error,
-                folder,
-                progress_bar,
-                log_output,
-                on_progress,
-                on_record,
-                control,
-            )
+            inject_parameters(state)
+            build_record(state)
+            start_helpers(state)
+            # From here on the 'running' record may be out: whatever fails, the run ends
+            # in a record.
+            execute(state)
+            finalize(state)
+            collect_helpers(state)
+            return keep(state)
         finally:
-            if kernel is not None:
-                _close_quietly(kernel)
+            close_kernel(state)
     finally:
         restore()
-
-
-def _close_quietly(kernel: Any) -> None:
-    try:
-        kernel.close()
-    except Exception as exc:  # the run is recorded; a failed shutdown must not undo that
-        import logging
-
-        logging.getLogger("nbprod").warning("could not shut the kernel down: %s", exc)
-
-
-def _run_with_kernel(
-    request: RunRequest,
-    kernel: Any,
-    start_error: BaseException | None,
-    folder: Path,
-    progress_bar: bool,
-    log_output: bool,
-    on_progress: Callable[[int, int], None] | None,
-    on_record: Callable[[RunRecord], None] | None,
-    control: Any,
-) -> Run:
-    from nbprod import engine, environment
-    from nbprod.finalize import Outcome, finalize_notebook
-
-    settings = request.settings
-    try:
-        nb = _parameterized(request)
-    except Exception as exc:  # the run was announced: record it as failed, unexecuted
-        nb, start_error = copy.deepcopy(request.nb), exc
-        if kernel is not None:
-            _close_quietly(kernel)
-            kernel = None
-    record = RunRecord(
-        run_id=request.run_id,
-        job=request.job,
-        status=RunStatus.RUNNING,
-        notebook=NotebookInfo(
-            path=request.source_path or str(request.notebook_path),
-            name=request.notebook_path.name,
-            sha256=request.sha256,
-            cells=len(request.nb.cells),
-        ),
-        kernel=request.kernel,
-        store=request.store.url,
-        trigger=request.trigger,
-        attempt=request.attempt,
-        job_version=request.job_version,
-        rerun_of=request.rerun_of,
-        scheduled_for=request.scheduled_for,
-        logical_run_id=request.logical_run_id or request.run_id,
-        tags=list(request.tags),
-        created_at=isoformat(utcnow()),
-        parameters=effective_parameters(request),
-        parameters_given=sorted(request.parameters),
-        cwd=str(request.cwd),
-        timeout_s=request.timeout,
-        cell_timeout_s=request.cell_timeout,
-        progress=Progress(cells_total=len(nb.cells)),
-        artifacts={
-            "output": request.output_key,
-            "record": request.record_key,
-            "snapshot": layout.snapshot_key(request.sha256),
-        },
-        host=host_info(),
-    )
-    pool = ThreadPoolExecutor(max_workers=3, thread_name_prefix="nbprod-run")
-    env_future = pool.submit(environment.capture_environment, settings.home / "cache")
-    git_future = pool.submit(environment.capture_git, request.notebook_path)
-    started = utcnow()
-    record.started_at = isoformat(started)
-    announce = pool.submit(_announce, request, copy.deepcopy(record), on_record)
-    progress = _ProgressPublisher(
-        request, record, pool, on_record, on_progress, settings.progress_seconds
-    )
-
-    timer = None
-    if request.timeout:
-        timer = threading.Timer(request.timeout, control.stop, args=("timeout",))
-        timer.daemon = True
-        timer.start()
-    monotonic_start = time.monotonic()
-    # From here on the 'running' record may be out: whatever fails, the run ends in a record.
-    try:
-        if kernel is None:
-            execution = engine.Execution(nb, start_error, None, 0)
-        else:
-            execution = engine.run_notebook(
-                nb,
-                kernel=kernel,
-                control=control,
-                cell_timeout=request.cell_timeout,
-                progress_bar=progress_bar,
-                log_output=log_output,
-                partial_path=folder / request.notebook_path.name if folder.is_dir() else None,
-                autosave_seconds=settings.autosave_seconds,
-                on_progress=progress,
-                on_cell_start=progress.cell_started,
-            )
-    except BaseException as exc:  # nbprod's own failure (or an interrupt without handlers)
-        if isinstance(exc, KeyboardInterrupt) and control.reason is None:
-            control.reason = "cancel"
-        execution = engine.Execution(nb, exc, None, 0)
-    finally:
-        if timer:
-            timer.cancel()
-    record.finished_at = isoformat(utcnow())
-    record.duration_s = round(time.monotonic() - monotonic_start, 3)
-
-    try:
-        outcome = finalize_notebook(execution, control, request)
-    except Exception as exc:  # keep the notebook as it is, without markers
-        outcome = Outcome(RunStatus.FAILED, _internal_error(exc), {}, execution.nb)
-    record.status = outcome.status
-    record.error = outcome.error
-    record.scraps = outcome.scraps
-    record.progress = Progress(cells_total=len(nb.cells), cells_done=execution.cells_done)
-
-    env = _result(env_future)
-    if env is not None:
-        record.environment = env.info
-        env_key = layout.environment_key(env.packages_sha256)
-        record.artifacts["environment"] = env_key
-    record.git = _result(git_future)
-    _result(announce, timeout=None)  # never let a late 'running' record win
-    progress.drain()
-    pool.shutdown(wait=False)
-
-    try:
-        result = _keep(request, record, outcome.nb, env, folder)
-    except Exception as exc:  # a bug of ours: still try to end the run in the store
-        result = Run(record, "", problem=f"could not store the run: {type(exc).__name__}: {exc}")
-        record.artifacts.pop("output", None)
-        if record.status is RunStatus.SUCCEEDED:
-            record.status = RunStatus.FAILED
-            record.error = ErrorInfo("OutputNotSaved", f"{type(exc).__name__}: {exc}")
-        try:
-            request.store.put(request.record_key, record.to_json().encode(), "application/json")
-        except Exception:
-            result.problem = f"{result.problem}; its record could not be written either"
-    _notify(on_record, record)
-    return result
-
-
-def _keep(request: RunRequest, record: RunRecord, nb: Any, env: Any, folder: Path) -> Run:
-    """Spool the run's files (the record last), then publish them to the store.
-
-    When the spool cannot be written (a full or read-only home), the files go to the store
-    straight from memory; an output notebook the store refuses too is kept in the system
-    temp folder, and the record says so. Nothing half-written is left in the spool.
-    """
-    from nbprod import engine, spool
-
-    settings = request.settings
-    name = request.notebook_path.name
-    files: list[tuple[spool.Upload, bytes]] = [
-        (
-            spool.Upload("input.ipynb", record.artifacts["snapshot"], "application/json", True),
-            request.source,
-        )
-    ]
-    if env is not None:
-        upload = spool.Upload("packages.txt", record.artifacts["environment"], "text/plain", True)
-        files.append((upload, env.packages_text.encode("utf-8")))
-    output = engine.notebook_bytes(nb)
-    files.append((spool.Upload(name, request.output_key, "application/x-ipynb+json"), output))
-    kernel_log = _read_or_none(folder / "kernel.log")
-    if kernel_log:
-        log_key = layout.kernel_log_key(request.job, request.run_id)
-        record.artifacts["kernel_log"] = log_key
-        files.append((spool.Upload("kernel.log", log_key, "text/plain"), kernel_log))
-    try:
-        folder.mkdir(parents=True, exist_ok=True)
-        for upload, data in files:
-            if upload.file != "kernel.log":
-                spool.write_file(folder / upload.file, data)
-        spool.write_file(folder / layout.RECORD_NAME, record.to_json().encode("utf-8"))
-        uploads = [upload for upload, _ in files]
-        uploads.append(spool.Upload(layout.RECORD_NAME, request.record_key, "application/json"))
-        spool.Manifest(request.run_id, request.job, request.store.url, uploads).save(folder)
-    except OSError as exc:
-        return _publish_unspooled(request, record, files, folder, exc)
-    try:
-        spool.publish(
-            request.store,
-            folder,
-            attempts=settings.upload_attempts,
-            backoff=settings.upload_backoff,
-        )
-    except StoreError as exc:
-        return Run(record, str(folder / name), folder, str(exc))
-    return Run(record, request.store.location(request.output_key))
-
-
-def _publish_unspooled(
-    request: RunRequest,
-    record: RunRecord,
-    files: list[tuple[Any, bytes]],
-    folder: Path,
-    spool_error: OSError,
-) -> Run:
-    """No room in the spool: publish from memory, the record last, saying what was lost."""
-    import shutil
-
-    from nbprod import spool
-
-    shutil.rmtree(folder, ignore_errors=True)  # frees what the partial writes took
-    settings = request.settings
-    problem = f"cannot write the spool {folder.parent}: {spool_error.strerror or spool_error}"
-    location = request.store.location(request.output_key)
-    for upload, data in files:
-        try:
-            spool.put(
-                request.store,
-                upload.key,
-                data,
-                upload.content_type,
-                upload.if_absent,
-                attempts=settings.upload_attempts,
-                backoff=settings.upload_backoff,
-            )
-        except StoreError as exc:
-            for role, key in list(record.artifacts.items()):
-                if key == upload.key:
-                    del record.artifacts[role]
-            if upload.key != request.output_key:
-                continue
-            kept = _keep_in_temp(request, data)
-            location = str(kept) if kept else ""
-            where = f"kept in {kept}" if kept else "lost"
-            problem += f"; the store refused the output notebook too ({exc}): {where}"
-            if record.status is RunStatus.SUCCEEDED:
-                record.status = RunStatus.FAILED
-                record.error = ErrorInfo("OutputNotSaved", f"the output notebook was {where}")
-    try:
-        spool.put(
-            request.store,
-            request.record_key,
-            record.to_json().encode("utf-8"),
-            "application/json",
-            attempts=settings.upload_attempts,
-            backoff=settings.upload_backoff,
-        )
-    except StoreError as exc:
-        problem += f"; the run record could not be written either ({exc})"
-    else:
-        if location == request.store.location(request.output_key):
-            problem += "; the run was published to the store directly"
-    return Run(record, location, problem=problem)
-
-
-def _keep_in_temp(request: RunRequest, data: bytes) -> Path | None:
-    import tempfile
-
-    folder = Path(tempfile.gettempdir()) / "nbprod-unsaved" / request.run_id
-    try:
-        folder.mkdir(parents=True, exist_ok=True)
-        path = folder / request.notebook_path.name
-        path.write_bytes(data)
-    except OSError:
-        return None
-    return path
-
-
-def _read_or_none(path: Path) -> bytes | None:
-    try:
-        return path.read_bytes()
-    except OSError:
-        return None
-
-
-def _internal_error(exc: BaseException) -> ErrorInfo:
-    text = str(exc).splitlines()[0] if str(exc) else ""
-    return ErrorInfo(type(exc).__name__, f"nbprod could not complete the run: {text}".rstrip(": "))
-
-
-def _parameterized(request: RunRequest) -> Any:
-    """A copy of the notebook with an ``injected-parameters`` cell after the parameters cell.
-
-    The values are rendered by papermill's language translators from typed values, never
-    pasted as text. No cell is injected when nothing was supplied.
-    """
-    nb = copy.deepcopy(request.nb)
-    if request.parameters:
-        import nbformat
-        from papermill.translators import translate_parameters
-
-        language = _language(nb)
-        values = dict(request.parameters)
-        source = translate_parameters(request.kernel, language, values, "Parameters")
-        cell = nbformat.v4.new_code_cell(source=source)
-        cell.metadata["tags"] = ["injected-parameters"]
-        # Earlier injected cells (a papermill output run again) go; only those above the
-        # parameters cell move it up.
-        at = request.schema.cell_index
-        at = 0 if at is None else at + 1
-        at -= sum(1 for c in nb.cells[:at] if "injected-parameters" in _tags(c))
-        cells = [c for c in nb.cells if "injected-parameters" not in _tags(c)]
-        cells.insert(max(at, 0), cell)
-        nb.cells = cells
-    nb.metadata.setdefault("papermill", {})
-    nb.metadata.papermill.update(
-        {
-            "parameters": dict(request.parameters),
-            "input_path": str(request.notebook_path),
-            "output_path": request.store.location(request.output_key),
-            "nbprod_run_id": request.run_id,
-        }
-    )
-    return nb
-
-
-def _tags(cell: Any) -> list[str]:
-    return list(cell.get("metadata", {}).get("tags", []) or [])
-
-
-def _language(nb: Any) -> str:
-    meta = nb.get("metadata", {})
-    return (
-        (meta.get("kernelspec") or {}).get("language")
-        or (meta.get("language_info") or {}).get("name")
-        or "python"
-    )
-
-
-def _announce(
-    request: RunRequest, record: RunRecord, on_record: Callable[[RunRecord], None] | None
-) -> None:
-    """Best effort: the snapshot and a 'running' record, so the run is visible at once."""
-    try:
-        request.store.put_if_absent(
-            record.artifacts["snapshot"], request.source, "application/json"
-        )
-        request.store.put(request.record_key, record.to_json().encode(), "application/json")
-    except StoreError:
-        pass  # the final publish retries and spools; a slow store must not delay the run
-    _notify(on_record, record)
-
-
-def _notify(on_record: Callable[[RunRecord], None] | None, record: RunRecord) -> None:
-    if on_record is None:
-        return
-    try:
-        on_record(record)
-    except Exception as exc:  # an index is not worth failing a run for
-        import logging
-
-        logging.getLogger("nbprod").warning("could not index run %s: %s", record.run_id, exc)
-
-
-class _ProgressPublisher:
-    """Live progress for readers elsewhere (browse UI, `runs show`, `nbprod status`): the
-    running record is re-published, at most every ``interval`` seconds and off the run's
-    thread, with cells done/total and the cell executing now with its start time. A change
-    inside the interval is published when the interval is over, so a long cell's start is
-    never skipped: a reader can tell a run stuck in one cell from one making progress."""
-
-    def __init__(
-        self,
-        request: RunRequest,
-        record: RunRecord,
-        pool: ThreadPoolExecutor,
-        on_record: Callable[[RunRecord], None] | None,
-        on_progress: Callable[[int, int], None] | None,
-        interval: float,
-    ) -> None:
-        self.request, self.record, self.pool = request, record, pool
-        self.on_record, self.on_progress, self.interval = on_record, on_progress, interval
-        self.progress = copy.deepcopy(record.progress)
-        self.last = time.monotonic()
-        self.pending: list[Future[Any]] = []
-        self._lock = threading.Lock()
-        self._timer: threading.Timer | None = None
-        self._closed = False
-
-    def __call__(self, done: int, total: int) -> None:
-        if self.on_progress:
-            self.on_progress(done, total)
-        with self._lock:
-            self.progress.cells_done, self.progress.cells_total = done, total
-            self.progress.cell_index = self.progress.cell_started_at = None
-            if done < total:  # after the last cell the final record follows at once
-                self._request()
-
-    def cell_started(self, index: int) -> None:
-        with self._lock:
-            self.progress.cell_index = index
-            self.progress.cell_started_at = isoformat(utcnow())
-            self._request()
-
-    def _request(self) -> None:
-        if self.interval <= 0 or self._closed:
-            return
-        wait = self.interval - (time.monotonic() - self.last)
-        self.pending = [f for f in self.pending if not f.done()]
-        if wait > 0 or self.pending:  # one in flight at most: a slow store delays updates
-            if self._timer is None:
-                self._timer = threading.Timer(max(wait, 0.2), self._deferred)
-                self._timer.daemon = True
-                self._timer.start()
-            return
-        self.last = time.monotonic()
-        snapshot = copy.deepcopy(self.record)
-        snapshot.progress = copy.deepcopy(self.progress)
-        self.pending.append(self.pool.submit(self._publish, snapshot))
-
-    def _deferred(self) -> None:
-        with self._lock:
-            self._timer = None
-            try:
-                self._request()
-            except RuntimeError:  # the pool is shut down: the run has ended
-                pass
-
-    def _publish(self, snapshot: RunRecord) -> None:
-        try:
-            self.request.store.put(
-                self.request.record_key, snapshot.to_json().encode(), "application/json"
-            )
-        except StoreError:
-            return
-        _notify(self.on_record, snapshot)
-
-    def drain(self) -> None:
-        """Stop, and wait for updates in flight, so none lands after the final record."""
-        with self._lock:
-            self._closed = True
-            if self._timer is not None:
-                self._timer.cancel()
-                self._timer = None
-            pending = list(self.pending)
-        for future in pending:
-            _result(future, timeout=None)
-
-
-def _result(future: Future[Any], timeout: float | None = 30) -> Any:
-    try:
-        return future.result(timeout=timeout)
-    except Exception:  # environment capture is informative, never fatal
-        return None
 
 
 def _install_signal_handlers(control: Any) -> Callable[[], None]:

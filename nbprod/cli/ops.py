@@ -26,20 +26,16 @@ from nbprod.cli import common
 def scheduler(store: str | None, workers: int | None, tick: float, log_json: bool) -> None:
     """Run schedules in the foreground: fire due jobs once, run them on local workers,
     detect lost runs and retry them. Ctrl-C / SIGTERM stop it cleanly."""
-    import os
 
     from nbprod.catalog import open_catalog
     from nbprod.scheduler.daemon import Scheduler
     from nbprod.scheduler.events import configure
-    from nbprod.scheduler.executor import ExternalExecutor, LocalExecutor
+    from nbprod.scheduler.pool import ExternalExecutor, LocalExecutor
 
     configure(as_json=log_json)
     settings = common.settings(store=store, workers=workers)
     catalog = open_catalog(settings)
-    env = {**os.environ, "NBPROD_HOME": str(settings.home), "NBPROD_STORE": settings.store}
-    if settings.catalog:
-        env["NBPROD_CATALOG"] = settings.catalog
-    executor = LocalExecutor(settings.workers, env) if settings.workers else ExternalExecutor()
+    executor = LocalExecutor(settings, settings.workers) if settings.workers else ExternalExecutor()
     try:
         Scheduler(settings, catalog, executor, tick=tick).run_forever()
     finally:

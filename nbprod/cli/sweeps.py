@@ -99,10 +99,12 @@ def sweep(
     did not, 130 when cancelled (Ctrl-C cancels the remaining runs; outputs are kept).
     Results: `nbprod sweeps show ID`.
     """
-    from nbprod import sweeps
+    from nbprod.sweeps.drain import drain
+    from nbprod.sweeps.plan import plan_sweep
+    from nbprod.sweeps.record import create_sweep
 
     settings = common.settings(store=store, timeout=timeout, cell_timeout=cell_timeout)
-    plan = sweeps.plan_sweep(
+    plan = plan_sweep(
         notebook,
         axes=axes,
         grid_file=grid_file,
@@ -116,7 +118,7 @@ def sweep(
         for index, values in enumerate(plan.sets, 1):
             click.echo(f"  {index:>3}  {_params_text(values)}")
         return
-    info = sweeps.create_sweep(
+    info = create_sweep(
         plan,
         settings=settings,
         job=job,
@@ -153,7 +155,7 @@ def sweep(
             line += f"  {finished.error}"
         click.echo(line)
 
-    result = sweeps.drain(info, settings=settings, max_parallel=max_parallel, on_finished=progress)
+    result = drain(info, settings=settings, max_parallel=max_parallel, on_finished=progress)
     counts: dict[str, int] = {}
     for status in result.statuses.values():
         counts[status] = counts.get(status, 0) + 1
@@ -209,7 +211,7 @@ def sweeps_show(
     """The results table of SWEEP_ID (a unique prefix is enough): one row per run with
     the swept parameters, status, duration and every scrap."""
     from nbprod.errors import BadInput
-    from nbprod.sweeps import sweep_table
+    from nbprod.sweeps.table import sweep_table
 
     if as_json and as_csv:
         raise BadInput("choose one of --json and --csv")
@@ -268,7 +270,8 @@ def _cell(column: str, value: Any) -> str:
 @common.json_option
 def sweeps_list(store: str | None, limit: int, as_json: bool) -> None:
     """Sweeps in the store, newest first, with their runs' statuses."""
-    from nbprod.sweeps import list_sweeps, sweep_table
+    from nbprod.sweeps.record import list_sweeps
+    from nbprod.sweeps.table import sweep_table
 
     settings = common.settings(store=store)
     infos = list_sweeps(settings=settings, limit=limit or None)

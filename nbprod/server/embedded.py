@@ -63,22 +63,12 @@ class EmbeddedScheduler:
 
     # -- the thread ---------------------------------------------------------------------
 
-    def _env(self) -> dict[str, str]:
-        env = {
-            **os.environ,
-            "NBPROD_HOME": str(self.settings.home),
-            "NBPROD_STORE": self.settings.store,
-        }
-        if self.settings.catalog:
-            env["NBPROD_CATALOG"] = self.settings.catalog
-        return env
-
     def _main(self) -> None:
         from nbprod.catalog import open_catalog
         from nbprod.catalog.lease import EMBEDDED, alive, should_fire
         from nbprod.catalog.queue import utcnow
         from nbprod.scheduler.daemon import Scheduler, safe_beat
-        from nbprod.scheduler.executor import LocalExecutor
+        from nbprod.scheduler.pool import LocalExecutor
 
         try:
             catalog = open_catalog(self.settings)
@@ -86,7 +76,7 @@ class EmbeddedScheduler:
             self.state, self.reason = "failed", f"catalog: {exc}"
             log.error("nbprod embedded scheduler: cannot open the catalog: %s", exc)
             return
-        executor = LocalExecutor(self.workers, self._env())
+        executor = LocalExecutor(self.settings, self.workers)
         scheduler = Scheduler(self.settings, catalog, executor, tick=self.tick_seconds)
         self.name = f"{scheduler.name}:embedded"
         self.store_url = scheduler.store_url

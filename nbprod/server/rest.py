@@ -10,10 +10,7 @@ a queued run nobody else would take. Bad input raises :class:`~nbprod.errors.Fie
 from __future__ import annotations
 
 import json
-import os
-import shutil
 import subprocess
-import sys
 from pathlib import Path
 from typing import Any
 
@@ -123,22 +120,9 @@ def open_output(settings: Settings, run_id: str, *, root: str | Path) -> dict[st
 
 def start_burst_worker(settings: Settings, run_id: str) -> subprocess.Popen:
     """Run one queued run in the background when no scheduler's workers would take it."""
-    folder = Path(settings.home) / "lab"
-    folder.mkdir(parents=True, exist_ok=True)
-    only = folder / f"{run_id}.only"
-    only.write_text(run_id + "\n")
-    env = {**os.environ, "NBPROD_HOME": str(settings.home), "NBPROD_STORE": settings.store}
-    if settings.catalog:
-        env["NBPROD_CATALOG"] = settings.catalog
-    nbprod = shutil.which("nbprod")
-    command = [nbprod] if nbprod else [sys.executable, "-m", "nbprod"]
-    return subprocess.Popen(
-        [*command, "worker", "--burst", "--only-file", str(only)],
-        env=env,
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.DEVNULL,
-        start_new_session=True,
-    )
+    from nbprod.scheduler import pool
+
+    return pool.start_burst_worker(settings, run_id)
 
 
 def dumps(data: Any) -> str:

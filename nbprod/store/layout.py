@@ -8,6 +8,7 @@
 <root>/.nbprod/environments/<sha256>.txt    package lists (pip-freeze style), content-addressed
 <root>/.nbprod/jobs/<job>/v000001.json      job versions (JobVersion.to_dict()), immutable
 <root>/.nbprod/jobs/<job>/state.json        {"paused": bool, "updated_at": iso}; rewritten
+<root>/.nbprod/sweeps/<sweep-id>.json       a sweep (SweepInfo.to_dict()), written once
 <root>/<job>/.deleting-<run-id>.<token>/    a run being deleted (local store; hidden)
 <root>/.nbprod/deleting/<job>/<run-id>.json a deletion in progress (S3 store)
 ```
@@ -30,10 +31,12 @@ JOB_NAME_PATTERN = r"[A-Za-z0-9][A-Za-z0-9_.-]{0,99}"
 JOB_NAME_RULE = (
     "use letters, digits, '.', '_' or '-', starting with a letter or digit (at most 100 characters)"
 )
+SWEEPS_PREFIX = f"{META}/sweeps"
 # \Z, not $: "$" also matches before a trailing newline ("daily\n" would pass).
 _JOB = re.compile(rf"^{JOB_NAME_PATTERN}\Z")
 _FILE = re.compile(r"^[^/\\\x00]{1,200}\Z")
 _RUN_ID = re.compile(r"^\d{8}T\d{9}Z-[0-9a-f]{8}\Z")
+_SWEEP_ID = _RUN_ID  # a sweep id is made like a run id (records.new_run_id)
 
 
 def check_job_name(name: str) -> str:
@@ -122,3 +125,19 @@ def parse_job_version_name(name: str) -> int | None:
     """The version number in a ``v000001.json`` file name, else None."""
     match = _VERSION_FILE.match(name)
     return int(match.group(1)) if match else None
+
+
+def is_sweep_id(value: str) -> bool:
+    return bool(_SWEEP_ID.match(value or ""))
+
+
+def sweep_key(sweep_id: str) -> str:
+    if not is_sweep_id(sweep_id):
+        raise InvalidName(f"invalid sweep id {sweep_id!r}")
+    return f"{SWEEPS_PREFIX}/{sweep_id}.json"
+
+
+def parse_sweep_name(name: str) -> str | None:
+    """The sweep id in a ``<sweep-id>.json`` file name, else None."""
+    stem = name[: -len(".json")] if name.endswith(".json") else ""
+    return stem if is_sweep_id(stem) else None

@@ -12,12 +12,6 @@ DATABASE_LIBRARIES = ("sqlalchemy", "alembic")
 TABLES = "nbprod.catalog.schema"
 """The tables: a module that imports them writes SQL with them."""
 
-KNOWN_EXCEPTIONS = {
-    # Owner: the "runtime" helper of issue 11, who moves sweeps' queue SQL into
-    # catalog/sweeps.py (and nbprod/sweeps.py into the nbprod/sweeps/ package).
-    "nbprod/sweeps.py",
-}
-
 
 def database_imports(source: str) -> list[tuple[int, str]]:
     """(line, module) of every import of a database library, or of the catalog's tables,
@@ -40,7 +34,7 @@ def test_no_module_outside_the_catalog_imports_sqlalchemy():
     offenders = []
     for path in sorted(PACKAGE.rglob("*.py")):
         relative = path.relative_to(PACKAGE.parent).as_posix()
-        if relative.startswith("nbprod/catalog/") or relative in KNOWN_EXCEPTIONS:
+        if relative.startswith("nbprod/catalog/"):
             continue
         for line, name in database_imports(path.read_text("utf-8")):
             offenders.append(f"{relative}:{line} imports {name}")

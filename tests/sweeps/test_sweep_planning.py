@@ -7,7 +7,9 @@ from pathlib import Path
 import pytest
 
 from nbprod.errors import BadInput, ParameterError
-from nbprod.sweeps import SweepInfo, SweepRow, SweepTable, plan_sweep, split_values
+from nbprod.sweeps.plan import plan_sweep, split_values
+from nbprod.sweeps.record import SweepInfo
+from nbprod.sweeps.table import SweepRow, SweepTable
 
 PARAMS = """
 lr: float = 0.1  # learning rate
