@@ -25,13 +25,20 @@ EXAMPLES = REPO / "example_notebooks"
 @pytest.fixture
 def nbprod_env(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> dict[str, str]:
     """NBPROD_* pointed into tmp_path, for in-process calls and subprocesses alike."""
-    home = tmp_path / "nbprod-home"
-    monkeypatch.setenv("NBPROD_HOME", str(home))
-    monkeypatch.setenv("NBPROD_CONFIG", str(tmp_path / "no-config.toml"))
     for name in ("NBPROD_STORE", "NBPROD_KERNEL", "NBPROD_TIMEOUT", "NBPROD_CELL_TIMEOUT"):
         monkeypatch.delenv(name, raising=False)
-    monkeypatch.setenv("NBPROD_UPLOAD_BACKOFF", "0.05")
+    for name, value in isolated_env(tmp_path).items():
+        monkeypatch.setenv(name, value)
     return dict(os.environ)
+
+
+def isolated_env(base: Path) -> dict[str, str]:
+    """The NBPROD_* settings of a home under ``base`` (for fixtures wider than a test)."""
+    return {
+        "NBPROD_HOME": str(base / "nbprod-home"),
+        "NBPROD_CONFIG": str(base / "no-config.toml"),
+        "NBPROD_UPLOAD_BACKOFF": "0.05",
+    }
 
 
 @pytest.fixture

@@ -3,22 +3,41 @@
 from __future__ import annotations
 
 import json
+import os
+import shutil
+import subprocess
 from pathlib import Path
 
 import pytest
 
-from tests.conftest import EXAMPLES
+from tests.conftest import EXAMPLES, isolated_env, nbprod_command, write_notebook
 
 
-@pytest.fixture
-def history(cli, make_notebook):
-    """Four runs of one notebook and a failure of another, via the real CLI."""
-    nb = make_notebook(
+@pytest.fixture(scope="module")
+def built_history(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, Path, dict]:
+    """Four runs of one notebook and a failure of another, via the real CLI, made once per
+    module in ``live`` and copied to ``golden``; each test gets ``live`` back as built."""
+    base = tmp_path_factory.mktemp("history")
+    live = base / "live"
+    env = {k: v for k, v in os.environ.items() if not k.startswith("NBPROD_")}
+    env.update(isolated_env(live))
+    nb = write_notebook(
+        live / "notebooks" / "metrics.ipynb",
         "import scrapbook as sb\nsb.glue('score', days / 10)\nprint('CODE-V1', region)",
         parameters="region = 'eu'\ndays = 1",
-        name="metrics.ipynb",
     )
-    ids = {}
+
+    def cli(*args: str) -> subprocess.CompletedProcess:
+        return subprocess.run(
+            [*nbprod_command(), *args],
+            env=env,
+            cwd=live,
+            capture_output=True,
+            text=True,
+            timeout=120,
+        )
+
+    ids: dict = {}
     for region, days in (("eu", 1), ("us", 5), ("eu", 9), ("apac", 3)):
         done = cli(
             "exec",
@@ -37,7 +56,28 @@ def history(cli, make_notebook):
         ids[(region, days)] = json.loads(done.stdout)["run_id"]
     failed = cli("exec", str(EXAMPLES / "failing_example.ipynb"), "--json")
     ids["failed"] = json.loads(failed.stdout)["run_id"]
-    return nb, ids
+    shutil.copytree(live, base / "golden", symlinks=True)
+    return live, base / "golden", ids
+
+
+@pytest.fixture
+def nbprod_env(built_history, monkeypatch: pytest.MonkeyPatch) -> dict[str, str]:
+    """The module's NBPROD_HOME, restored to the built history before each test (tests
+    rerun, delete, gc and drop the catalog; every path in the records stays the same)."""
+    live, golden, _ = built_history
+    shutil.rmtree(live)
+    shutil.copytree(golden, live, symlinks=True)
+    for name in ("NBPROD_STORE", "NBPROD_KERNEL", "NBPROD_TIMEOUT", "NBPROD_CELL_TIMEOUT"):
+        monkeypatch.delenv(name, raising=False)
+    for name, value in isolated_env(live).items():
+        monkeypatch.setenv(name, value)
+    return dict(os.environ)
+
+
+@pytest.fixture
+def history(nbprod_env, built_history) -> tuple[Path, dict]:
+    live, _, ids = built_history
+    return live / "notebooks" / "metrics.ipynb", ids
 
 
 def _ids(cli, *args):

@@ -1,0 +1,120 @@
+"""The REST handlers in this process: a jupyter_server with the nbprod extension, built by
+pytest-jupyter and called with its ``jp_fetch`` (no subprocess, no port scan, no token file).
+
+The validation and read-only answers of the API are checked here in seconds; the real
+`jupyter server` process with runs executing in its embedded scheduler stays the proof in
+test_lab_api.py (which these tests do not replace).
+"""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+pytest.importorskip("pytest_jupyter")
+from pytest_jupyter.jupyter_server import *  # noqa: E402, F403 - jp_fetch and its fixtures
+
+from tests.lab.conftest import make_root  # noqa: E402
+
+API = ("nbprod", "api")
+
+
+@pytest.fixture
+def jp_server_config() -> dict[str, Any]:
+    return {"ServerApp": {"jpserver_extensions": {"nbprod.server": True}}}
+
+
+@pytest.fixture
+def jp_root_dir(tmp_path: Path) -> Path:
+    return make_root(tmp_path / "root")
+
+
+@pytest.fixture
+def fetch(nbprod_env, monkeypatch, jp_fetch, jp_asyncio_loop):
+    """``fetch(method, *path, params=..., body=...)`` -> (status, JSON), errors included."""
+    monkeypatch.setenv("NBPROD_EMBEDDED_SCHEDULER", "off")  # nothing runs in these tests
+    from tornado.httpclient import HTTPClientError
+
+    def call(method: str, *parts: str, params=None, body: Any = None, raw: str | None = None):
+        data = raw if raw is not None else (json.dumps(body) if body is not None else None)
+        if method == "POST" and data is None:
+            data = "{}"
+
+        async def go():
+            try:
+                return await jp_fetch(*API, *parts, method=method, params=params, body=data)
+            except HTTPClientError as exc:
+                return exc.response
+
+        answer = jp_asyncio_loop.run_until_complete(go())
+        return answer.code, json.loads(answer.body or b"null")
+
+    return call
+
+
+def test_info_names_the_store_and_the_api_version(fetch):
+    status, data = fetch("GET", "info")
+    assert status == 200
+    assert data["api_version"] == "1" and data["store"].startswith("file://")
+
+
+def test_parameters_of_a_notebook_and_the_bad_paths(fetch):
+    status, data = fetch("GET", "parameters", params={"path": "sales_report.ipynb"})
+    assert status == 200, data
+    assert data["job"] == "sales_report" and data["kernel"] == "python3"
+    days = next(p for p in data["parameters"] if p["name"] == "days")
+    assert days["type"] == "int" and days["default"] == 7 and days["help"]
+    for path, expected in [
+        ("", 400),
+        ("missing.ipynb", 404),
+        ("../outside.ipynb", 400),
+        ("notes.txt", 400),
+    ]:
+        status, data = fetch("GET", "parameters", params={"path": path})
+        assert status == expected and data["message"], (path, data)
+    assert fetch("GET", "parameters", params={"job": "no-such-job"})[0] == 404
+
+
+def test_cron_preview_and_its_field_errors(fetch):
+    status, data = fetch(
+        "GET", "cron", params={"schedule": "0 7 * * 1-5", "timezone": "Europe/Berlin"}
+    )
+    assert status == 200
+    assert data["description"] == "At 07:00, on Monday through Friday"
+    assert len(data["next"]) == 3 and all("T07:00:00+0" in t for t in data["next"])
+    for params, field in [
+        ({"schedule": "0 7 *"}, "schedule"),
+        ({"schedule": "0 7 * * *", "timezone": "Mars/Base"}, "timezone"),
+        ({"schedule": "0 7 * * *", "count": "0"}, "count"),
+    ]:
+        status, data = fetch("GET", "cron", params=params)
+        assert status == 400 and data["field"] == field, data
+
+
+def test_run_now_refuses_bad_input_naming_the_field_and_queues_nothing(fetch):
+    cases = [
+        ({"path": "trivial.ipynb", "parameters": {"times": "two"}}, 400, "parameters.times"),
+        ({"path": "trivial.ipynb", "parameters": {"color": "red"}}, 400, "parameters.color"),
+        ({"path": "trivial.ipynb", "name": "bad name!"}, 400, "name"),
+        ({"path": "trivial.ipynb", "timeout": "soon"}, 400, "timeout"),
+        ({"path": "trivial.ipynb", "kernel": "no-such-kernel"}, 400, "kernel"),
+        ({"path": "missing.ipynb"}, 404, None),
+        ({}, 400, "path"),
+    ]
+    for body, expected, field in cases:
+        status, data = fetch("POST", "runs", body=body)
+        assert status == expected and data["field"] == field, (body, data)
+    assert fetch("POST", "runs", raw="{not json")[0] == 400
+    assert fetch("POST", "runs", raw="[1]")[0] == 400
+    status, data = fetch("GET", "runs")
+    assert status == 200 and data["runs"] == []
+
+
+def test_unknown_runs_and_routes_are_json_404s(fetch):
+    for method, route in [("GET", ""), ("POST", "/cancel"), ("POST", "/open")]:
+        status, data = fetch(method, f"runs/20260101T000000000Z-00000000{route}")
+        assert status == 404 and data["message"], (route, data)
+    assert fetch("GET", "no-such-route")[0] == 404
