@@ -99,9 +99,10 @@ def sweep(
     did not, 130 when cancelled (Ctrl-C cancels the remaining runs; outputs are kept).
     Results: `nbprod sweeps show ID`.
     """
+    from nbprod.core import Workspace
+    from nbprod.core.sweeps import create_sweep
     from nbprod.sweeps.drain import drain
     from nbprod.sweeps.plan import plan_sweep
-    from nbprod.sweeps.record import create_sweep
 
     settings = common.settings(store=store, timeout=timeout, cell_timeout=cell_timeout)
     plan = plan_sweep(
@@ -118,14 +119,8 @@ def sweep(
         for index, values in enumerate(plan.sets, 1):
             click.echo(f"  {index:>3}  {_params_text(values)}")
         return
-    info = create_sweep(
-        plan,
-        settings=settings,
-        job=job,
-        kernel=kernel,
-        cwd=cwd,
-        max_parallel=max_parallel,
-    )
+    with Workspace(settings) as ws:
+        info = create_sweep(ws, plan, job=job, kernel=kernel, cwd=cwd, max_parallel=max_parallel)
     total = len(info.run_ids)
     if quiet:
         click.echo(info.sweep_id)

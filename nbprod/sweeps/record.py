@@ -1,5 +1,5 @@
 """The stored sweep record: ``<store>/.nbprod/sweeps/<id>.json`` (``layout.sweep_key``),
-written once, so a sweep survives a catalog rebuild; creating it queues the sweep's runs.
+written once, so a sweep survives a catalog rebuild (``nbprod.core.sweeps`` creates it).
 
 Each run is a normal queued run (one snapshot for all), tagged ``sweep:<id>``.
 """
@@ -7,14 +7,12 @@ Each run is a normal queued run (one snapshot for all), tagged ``sweep:<id>``.
 from __future__ import annotations
 
 import json
-import os
 from collections.abc import Iterator
 from dataclasses import dataclass
 from typing import Any
 
 from nbprod.config import Settings
 from nbprod.errors import BadInput
-from nbprod.sweeps.plan import SweepPlan, jsonable
 
 SCHEMA_VERSION = 1
 TAG_PREFIX = "sweep:"
@@ -69,63 +67,17 @@ class SweepInfo:
         return cls(**{k: v for k, v in data.items() if k in known})
 
 
-def create_sweep(
-    plan: SweepPlan,
-    *,
-    settings: Settings,
-    job: str | None = None,
-    kernel: str | None = None,
-    cwd: str | os.PathLike[str] | None = None,
-    timeout: float | None = None,
-    cell_timeout: float | None = None,
-    max_parallel: int | None = None,
-) -> SweepInfo:
-    """Queue the plan's runs (validated again, all or none) and store the sweep record."""
-    from nbprod.core.queueing import enqueue_notebook
-    from nbprod.core.workspace import Workspace
-    from nbprod.records import isoformat, new_run_id, utcnow
+def store_sweep(info: SweepInfo, store: Any, settings: Settings) -> None:
+    """Write the sweep record once; if that fails, cancel its queued runs (runs without
+    their sweep would be orphans) and raise."""
     from nbprod.store import layout
 
-    created = utcnow()
-    sweep_id = new_run_id(created)
-    with Workspace(settings) as ws:
-        requests = enqueue_notebook(
-            ws,
-            plan.notebook,
-            [plan.parameters(i) for i in range(len(plan.sets))],
-            job=job,
-            kernel=kernel,
-            cwd=cwd,
-            timeout=timeout,
-            cell_timeout=cell_timeout,
-            tags=[sweep_tag(sweep_id)],
-            trigger=TRIGGER,
-        )
-    first = requests[0]
-    info = SweepInfo(
-        sweep_id=sweep_id,
-        created_at=isoformat(created),
-        notebook={
-            "path": str(first.notebook_path),
-            "name": first.notebook_path.name,
-            "sha256": first.sha256,
-        },
-        job=first.job,
-        store=first.store.url,
-        swept=list(plan.swept),
-        grid=plan.grid,
-        base=jsonable(plan.base),
-        parameter_sets=jsonable(plan.sets),
-        run_ids=[r.run_id for r in requests],
-        max_parallel=max_parallel,
-    )
     data = (json.dumps(info.to_dict(), indent=2, ensure_ascii=False) + "\n").encode()
     try:
-        first.store.put(layout.sweep_key(sweep_id), data, "application/json")
+        store.put(layout.sweep_key(info.sweep_id), data, "application/json")
     except BaseException:
-        cancel_runs(info, settings=settings)  # queued runs without their sweep: drop them
+        cancel_runs(info, settings=settings)
         raise
-    return info
 
 
 def sweep_store(settings: Settings) -> Any:

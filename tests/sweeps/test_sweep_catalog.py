@@ -5,15 +5,16 @@ from __future__ import annotations
 from nbprod.catalog import open_catalog
 from nbprod.catalog.sweeps import CHUNK, queue_states
 from nbprod.config import Settings
+from nbprod.core import Workspace
+from nbprod.core.sweeps import create_sweep
 from nbprod.records import new_run_id
 from nbprod.sweeps.plan import plan_sweep
-from nbprod.sweeps.record import create_sweep
 
 
 def test_queue_states_of_more_ids_than_one_chunk(nbprod_env, make_notebook):
     nb = make_notebook("pass", parameters="n: int = 1", name="states.ipynb")
     settings = Settings.load()
-    info = create_sweep(plan_sweep(nb, axes=[("n", "1,2,3")]), settings=settings)
+    info = create_sweep(Workspace(settings), plan_sweep(nb, axes=[("n", "1,2,3")]))
     unknown = [new_run_id() for _ in range(CHUNK + 10)]
     catalog = open_catalog(settings)
     try:

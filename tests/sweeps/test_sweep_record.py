@@ -8,10 +8,12 @@ from pathlib import Path
 import pytest
 
 from nbprod.config import Settings
+from nbprod.core import Workspace
+from nbprod.core.sweeps import create_sweep
 from nbprod.errors import BadInput
 from nbprod.store import layout
 from nbprod.sweeps.plan import plan_sweep
-from nbprod.sweeps.record import create_sweep, get_sweep, list_sweeps
+from nbprod.sweeps.record import get_sweep, list_sweeps
 
 SWEEP_ID = "20261201T115000123Z-0123abcd"
 
@@ -30,7 +32,7 @@ def test_a_created_sweep_is_stored_once_and_found_by_prefix(nbprod_env, make_not
     nb = make_notebook("pass", parameters="lr: float = 0.1", name="rec.ipynb")
     settings = Settings.load()
     plan = plan_sweep(nb, axes=[("lr", "0.1,0.2")])
-    info = create_sweep(plan, settings=settings, max_parallel=2)
+    info = create_sweep(Workspace(settings), plan, max_parallel=2)
 
     stored = Path(settings.store) / layout.sweep_key(info.sweep_id)
     data = json.loads(stored.read_text())

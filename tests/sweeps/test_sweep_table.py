@@ -3,9 +3,10 @@
 from __future__ import annotations
 
 from nbprod.config import Settings
+from nbprod.core import Workspace
+from nbprod.core.sweeps import create_sweep
 from nbprod.sweeps.drain import drain
 from nbprod.sweeps.plan import plan_sweep
-from nbprod.sweeps.record import create_sweep
 from nbprod.sweeps.table import sweep_table
 
 CODE = "import scrapbook as sb\nassert n != 3, 'three fails'\nsb.glue('square', n * n)"
@@ -14,7 +15,7 @@ CODE = "import scrapbook as sb\nassert n != 3, 'three fails'\nsb.glue('square', 
 def test_drain_reports_each_run_and_the_table_has_their_scraps(nbprod_env, make_notebook):
     nb = make_notebook(CODE, parameters="n: int = 1\nlabel: str = 'x'", name="sq.ipynb")
     settings = Settings.load()
-    info = create_sweep(plan_sweep(nb, axes=[("n", "1,2,3")]), settings=settings)
+    info = create_sweep(Workspace(settings), plan_sweep(nb, axes=[("n", "1,2,3")]))
 
     queued = sweep_table(info.sweep_id, settings)
     assert [r.status for r in queued.rows] == ["queued"] * 3
