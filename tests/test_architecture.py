@@ -17,6 +17,11 @@ FACADE = "nbprod.api"
 FACADE_USERS = ("nbprod", "nbprod.api", "nbprod.cli", "nbprod.server")
 """Modules (and packages, with everything under them) that may import the facade."""
 
+CORE = "nbprod.core"
+CORE_USERS = (*FACADE_USERS, "nbprod.core")
+"""The core is called by the faces and the facade; the domain and infrastructure under it
+never reach up into it."""
+
 KNOWN_CYCLES: set[frozenset[str]] = set()
 """Import pairs that form a cycle another helper's branch removes, each with its owner
 (the coordinator empties this at merge). None left on this branch."""
@@ -148,6 +153,22 @@ def test_only_the_faces_import_the_facade():
 
     offenders = sorted(name for name, deps in graph().items() if FACADE in deps and not may(name))
     assert not offenders, f"modules below the facade import {FACADE}: {', '.join(offenders)}"
+
+
+def test_only_the_faces_and_the_facade_import_the_core():
+    def may(name: str) -> bool:
+        return any(
+            name == user or (user != "nbprod" and name.startswith(user + "."))
+            for user in CORE_USERS
+        )
+
+    offenders = sorted(
+        f"{name} imports {dep}"
+        for name, deps in graph().items()
+        for dep in deps
+        if (dep == CORE or dep.startswith(CORE + ".")) and not may(name)
+    )
+    assert not offenders, "modules below the core import it:\n" + "\n".join(offenders)
 
 
 def test_the_checks_see_cycles_and_function_level_imports(tmp_path):
