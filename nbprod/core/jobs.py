@@ -18,7 +18,7 @@ from typing import Any
 from nbprod.core.workspace import Workspace
 from nbprod.errors import BadInput, Conflict, FieldError, NotFound
 from nbprod.jobs.model import JobDefinition, JobVersion
-from nbprod.jobs.service import ApplyResult, JobNotFound
+from nbprod.jobs.versions import ApplyResult, JobNotFound
 
 FORM_FIELDS = ("name", "schedule", "timezone", "kernel", "retries", "timeout", "store")
 """The dialog's fields that are validated one by one, so an error names its field."""
@@ -43,17 +43,17 @@ def apply_job(ws: Workspace, path: str | os.PathLike[str]) -> ApplyResult:
 def apply_definition(ws: Workspace, definition: JobDefinition, source: str = "job") -> ApplyResult:
     """Check a validated definition against its notebook and store it as a new version if
     anything changed (what `nbprod jobs apply` and the REST API both do)."""
-    from nbprod.jobs import service
+    from nbprod.jobs import versions
     from nbprod.jobs.definition import check_against_notebook
 
     source_bytes, _ = check_against_notebook(definition, source)
     store = _definition_store(ws, definition)
-    result = service.apply(definition, store, source_bytes)
+    result = versions.apply(definition, store, source_bytes)
     paused = definition.paused
     if paused is None and result.created and result.version.version == 1:
         paused = False
     if paused is not None:
-        service.write_state(store, definition.name, paused=paused)
+        versions.write_state(store, definition.name, paused=paused)
     ws.catalog.index_job_version(store.url, result.version)
     if paused is not None:
         ws.catalog.set_paused(store.url, definition.name, paused)
@@ -102,7 +102,7 @@ class JobView:
 
 def _view(summary: Any, next_count: int = 1) -> JobView:
     from nbprod.jobs.definition import stored_problem
-    from nbprod.jobs.service import next_fire_times
+    from nbprod.jobs.versions import next_fire_times
 
     broken = stored_problem(summary.definition)
     definition = _readable(summary) if broken else JobDefinition.from_dict(summary.definition)
@@ -147,7 +147,7 @@ def list_jobs(ws: Workspace) -> list[JobView]:
 
 def show_job(ws: Workspace, name: str, next_count: int = 3) -> JobView:
     """A job with its versions; JobNotFound (a NotFound) for an unknown one."""
-    from nbprod.jobs.service import working_copy_differs
+    from nbprod.jobs.versions import working_copy_differs
 
     url = ws.store.url
     summary = ws.catalog.job(url, name)
@@ -168,7 +168,7 @@ def job_history(ws: Workspace, name: str) -> list[JobVersion]:
 
 
 def next_runs(ws: Workspace, name: str, count: int = 5) -> list[datetime]:
-    from nbprod.jobs.service import next_fire_times
+    from nbprod.jobs.versions import next_fire_times
 
     if not 0 <= count <= 1000:
         raise FieldError(f"count must be from 0 to 1000, got {count}", "count")
@@ -195,7 +195,7 @@ def prepare_job_run(
 
     ``extra`` passes run identity through (run_id, attempt, scheduled_for, ...).
     """
-    from nbprod.jobs.service import pinned_version, prepare_version_run
+    from nbprod.jobs.versions import pinned_version, prepare_version_run
 
     pinned = pinned_version(ws.catalog, ws.store.url, name, version)
     return prepare_version_run(
@@ -213,7 +213,7 @@ def prepare_job_run(
 
 def set_paused(ws: Workspace, name: str, paused: bool) -> JobView:
     """Pause or resume a job (store state first, then the catalog); the job as it is now."""
-    from nbprod.jobs.service import write_state
+    from nbprod.jobs.versions import write_state
 
     show_job(ws, name, next_count=0)  # raises JobNotFound
     write_state(ws.store, name, paused=paused)
@@ -268,7 +268,7 @@ def save_job(
     """Create a job from the dialog's form (``name`` None; Conflict if it exists) or store
     a new version of job ``name``. Errors name the form field to blame."""
     from nbprod.core.notebooks import field_of
-    from nbprod.jobs.service import VersionConflict
+    from nbprod.jobs.versions import VersionConflict
 
     existing = None
     if name is None:
@@ -399,7 +399,7 @@ def run_job_now(ws: Workspace, name: str, parameters: Mapping[str, Any] | None =
 def pinned_schema(ws: Workspace, name: str, version: int | None = None) -> Any:
     """The parameter schema of a job version's pinned snapshot (default: the latest)."""
     from nbprod.core.notebooks import schema_of
-    from nbprod.jobs.service import materialize_snapshot, pinned_version
+    from nbprod.jobs.versions import materialize_snapshot, pinned_version
 
     pinned = pinned_version(ws.catalog, ws.store.url, name, version)
     path = materialize_snapshot(

@@ -138,7 +138,7 @@ def fire_times(definition: Any, count: int) -> list[Any]:
     point; this guard keeps the answer bad input (REST 400) either way."""
     from croniter import CroniterBadDateError
 
-    from nbprod.jobs.service import next_fire_times
+    from nbprod.jobs.versions import next_fire_times
 
     try:
         return next_fire_times(definition, count)

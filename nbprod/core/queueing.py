@@ -31,7 +31,7 @@ def enqueue_job(
     picks the run up.
     """
     from nbprod.catalog.queue import utcnow
-    from nbprod.jobs.service import pinned_version, prepare_version_run
+    from nbprod.jobs.versions import pinned_version, prepare_version_run
 
     pinned = pinned_version(ws.catalog, ws.store.url, name)
     request = prepare_version_run(

@@ -150,7 +150,7 @@ def rerun(
     prepare_only: bool = False,
 ) -> Any:
     """Run the stored snapshot of ``run_id`` again with its parameters (plus overrides)."""
-    from nbprod.jobs.service import materialize_snapshot
+    from nbprod.jobs.versions import materialize_snapshot
     from nbprod.runner import prepare
 
     original = get_run(ws, run_id)

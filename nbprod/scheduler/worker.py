@@ -327,7 +327,7 @@ def prepare_item(item: Any, settings: Settings) -> Any:
     from dataclasses import replace
 
     from nbprod.catalog import open_catalog
-    from nbprod.jobs.service import pinned_version, prepare_version_run
+    from nbprod.jobs.versions import pinned_version, prepare_version_run
     from nbprod.store import open_store
 
     payload = item.payload
@@ -359,7 +359,7 @@ def _prepare_snapshot(item: Any, payload: QueuedRun, settings: Settings) -> Any:
     """A queued run of a stored notebook snapshot (no job definition), e.g. a sweep's."""
     from pathlib import Path
 
-    from nbprod.jobs.service import materialize_snapshot
+    from nbprod.jobs.versions import materialize_snapshot
     from nbprod.runner import prepare
     from nbprod.store import open_store
 

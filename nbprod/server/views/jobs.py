@@ -47,7 +47,7 @@ def build(service: BrowseService) -> JobsContext:
 def job_row(summary: Any) -> JobRow:
     """A catalog JobSummary as a row, with the next fire time computed."""
     from nbprod.jobs.model import JobDefinition
-    from nbprod.jobs.service import next_fire_times
+    from nbprod.jobs.versions import next_fire_times
 
     next_run = None
     defined = summary.latest_version is not None

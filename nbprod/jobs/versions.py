@@ -117,13 +117,6 @@ def apply(definition: JobDefinition, store: Store, notebook_source: bytes) -> Ap
     return ApplyResult(version, True, store.url)
 
 
-def read_state(store: Store, job: str) -> dict[str, Any]:
-    try:
-        return json.loads(store.get(layout.job_state_key(job)))
-    except KeyError:
-        return {"paused": False}
-
-
 def write_state(store: Store, job: str, *, paused: bool) -> None:
     state = {"paused": paused, "updated_at": isoformat(utcnow())}
     store.put(layout.job_state_key(job), json.dumps(state).encode(), "application/json")
