@@ -94,7 +94,6 @@ class RunControl:
         self._pgid: int | None = None
         self._lock = threading.Lock()
         self._killer: threading.Timer | None = None
-        self.killed = False
 
     def attach(self, km: Any) -> None:
         provisioner = getattr(km, "provisioner", None)
@@ -142,5 +141,4 @@ class RunControl:
             timer.start()
 
     def kill(self) -> None:
-        if self._signal(signal.SIGKILL):
-            self.killed = True
+        self._signal(signal.SIGKILL)

@@ -47,7 +47,3 @@ class WorkerRows:
         with self._read() as conn:
             rows = conn.execute(sa.select(workers).order_by(workers.c.worker)).fetchall()
         return [dict(r._mapping) for r in rows]
-
-    def forget_workers(self, older_than: datetime) -> None:
-        with self._write() as conn:
-            conn.execute(workers.delete().where(workers.c.heartbeat_at < iso(older_than)))
