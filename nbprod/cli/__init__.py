@@ -145,9 +145,9 @@ def params_(notebook: str, as_json: bool) -> None:
 def _register() -> None:
     from nbprod.cli.browse import browse
     from nbprod.cli.catalog import catalog
+    from nbprod.cli.daemons import scheduler, status, worker
     from nbprod.cli.gc import gc
     from nbprod.cli.jobs import jobs
-    from nbprod.cli.ops import scheduler, status, worker
     from nbprod.cli.runs import runs
     from nbprod.cli.store import store
     from nbprod.cli.sweeps import sweep, sweeps_group

@@ -72,10 +72,10 @@ class BrowseApp(ExtensionApp):
         return "nbprod.server"  # the module with _jupyter_server_extension_points
 
     def initialize_settings(self) -> None:
-        from nbprod.server.service import BrowseService
+        from nbprod.server.browse_data import BrowseData
         from nbprod.server.templating import make_environment
 
-        service = BrowseService.from_store(self.store or None)
+        service = BrowseData.from_store(self.store or None)
         self.settings.update(
             {
                 "nbprod_service": service,

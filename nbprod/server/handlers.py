@@ -28,7 +28,7 @@ from nbprod.errors import (
     NotFound,
     StoreError,
 )
-from nbprod.server.service import BrowseService
+from nbprod.server.browse_data import BrowseData
 from nbprod.server.views import diff as diff_view
 from nbprod.server.views import files as files_view
 from nbprod.server.views import job as job_view
@@ -144,7 +144,7 @@ class BaseHandler(ExtensionHandlerMixin, JupyterHandler):
         return PAGE_CSP
 
     @property
-    def service(self) -> BrowseService:
+    def service(self) -> BrowseData:
         return self.settings["nbprod_service"]
 
     @property
@@ -258,7 +258,7 @@ class JobHandler(BaseHandler):
         self.respond("job.html", ctx, f"Job {name}", nav="jobs")
 
 
-def _job_name(service: BrowseService, name: str) -> tuple[str, str | None]:
+def _job_name(service: BrowseData, name: str) -> tuple[str, str | None]:
     """``daily.json`` is the JSON of job ``daily`` unless a job is named ``daily.json``."""
     if name.endswith(".json") and service.catalog.job(service.store.url, name) is None:
         return name[: -len(".json")], ".json"

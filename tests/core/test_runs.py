@@ -127,7 +127,7 @@ def test_listing_merges_queue_catalog_and_store_with_the_freshest_copy(ws):
 def test_rest_listing_and_browse_page_show_the_same_copy(ws):
     """One rule: the REST listing, the REST run and the browse UI's run page agree."""
     from nbprod.server import rest
-    from nbprod.server.service import BrowseService
+    from nbprod.server.browse_data import BrowseData
 
     ahead = record(ws, 1, "running", cells=1)
     index(ws, ahead)
@@ -136,7 +136,7 @@ def test_rest_listing_and_browse_page_show_the_same_copy(ws):
     index(ws, stale)
     publish(ws, replace(stale, progress=Progress(5, 2)))
 
-    service = BrowseService(ws.settings)
+    service = BrowseData(ws.settings)
     try:
         for rec, cells in ((ahead, 3), (stale, 4)):
             assert service.fresh_run(rec.run_id).progress.cells_done == cells

@@ -6,7 +6,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
-from nbprod.server.service import BrowseService
+from nbprod.server.browse_data import BrowseData
 from nbprod.server.views.common import RunRow, doc, short_value
 
 
@@ -47,7 +47,7 @@ class DiffContext:
     output_keys: list[str | None] = doc("Output notebook keys of a and b.")
 
 
-def build(service: BrowseService, run_a: str, run_b: str) -> DiffContext:
+def build(service: BrowseData, run_a: str, run_b: str) -> DiffContext:
     from nbprod.diff import diff_runs
 
     a, b = service.run(run_a), service.run(run_b)

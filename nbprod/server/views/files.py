@@ -11,8 +11,8 @@ from urllib.parse import urlencode
 
 from nbprod.errors import BadInput, NotFound
 from nbprod.server import listing
+from nbprod.server.browse_data import BrowseData
 from nbprod.server.listing import FileEntry
-from nbprod.server.service import BrowseService
 from nbprod.server.viewers import contents_model, mimetype, prepare
 from nbprod.server.views.common import doc, int_arg
 from nbprod.store import check_key
@@ -100,7 +100,7 @@ def _arg(args: Mapping[str, Sequence[str]], name: str) -> str | None:
     return values[-1] if values else None
 
 
-def build(service: BrowseService, path: str, args: Mapping[str, Sequence[str]]) -> Any:
+def build(service: BrowseData, path: str, args: Mapping[str, Sequence[str]]) -> Any:
     """A FolderContext or a FileContext for ``path``; NotFound when there is neither."""
     path = listing.normalize_folder(path)
     if path:
@@ -110,7 +110,7 @@ def build(service: BrowseService, path: str, args: Mapping[str, Sequence[str]]) 
     return _folder(service, path, args)
 
 
-def _folder(service: BrowseService, path: str, args: Mapping[str, Sequence[str]]) -> Any:
+def _folder(service: BrowseData, path: str, args: Mapping[str, Sequence[str]]) -> Any:
     sort = _arg(args, "sort") or "name"
     order = _arg(args, "order") or "asc"
     if sort not in ("name", "size", "modified") or order not in ("asc", "desc"):
@@ -160,7 +160,7 @@ def _folder(service: BrowseService, path: str, args: Mapping[str, Sequence[str]]
 
 
 def _file(
-    service: BrowseService, path: str, info: FileEntry, args: Mapping[str, Sequence[str]]
+    service: BrowseData, path: str, info: FileEntry, args: Mapping[str, Sequence[str]]
 ) -> FileContext:
     from nbprod.server.render import cell_anchor
 
@@ -189,7 +189,7 @@ def _file(
     )
 
 
-def contents(service: BrowseService, path: str, args: Mapping[str, Sequence[str]]) -> dict:
+def contents(service: BrowseData, path: str, args: Mapping[str, Sequence[str]]) -> dict:
     """The Jupyter contents-API model of a file or folder (read-only)."""
     path = listing.normalize_folder(path)
     with_content = _arg(args, "content") not in ("0", "false")

@@ -8,8 +8,8 @@ from dataclasses import dataclass, replace
 from typing import Any
 
 from nbprod.errors import NotFound
+from nbprod.server.browse_data import BrowseData
 from nbprod.server.charts import Chart, charts_for
-from nbprod.server.service import BrowseService
 from nbprod.server.views.common import (
     MAX_PER_PAGE,
     PER_PAGE,
@@ -40,7 +40,7 @@ class JobContext:
     charts: list[Chart] = doc(f"Duration and numeric scraps of the newest {CHART_RUNS} runs.")
 
 
-def build(service: BrowseService, name: str, args: Mapping[str, Sequence[str]]) -> JobContext:
+def build(service: BrowseData, name: str, args: Mapping[str, Sequence[str]]) -> JobContext:
     summary = service.catalog.job(service.store.url, name)
     if summary is None:
         raise NotFound(f"no job {name!r} in {service.store.url}")

@@ -6,7 +6,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
-from nbprod.server.service import BrowseService
+from nbprod.server.browse_data import BrowseData
 from nbprod.server.views.common import doc
 
 
@@ -39,7 +39,7 @@ class JobsContext:
     jobs: list[JobRow] = doc("Every job, by name.")
 
 
-def build(service: BrowseService) -> JobsContext:
+def build(service: BrowseData) -> JobsContext:
     summaries = service.catalog.jobs(service.store.url, include_adhoc=True)
     return JobsContext(store=service.store.url, jobs=[job_row(s) for s in summaries])
 

@@ -8,8 +8,8 @@ from typing import Any
 
 from nbprod.records import RunRecord
 from nbprod.scraps import inline_value
+from nbprod.server.browse_data import BrowseData
 from nbprod.server.render import cell_anchor
-from nbprod.server.service import BrowseService
 from nbprod.server.views.common import doc, short_value
 from nbprod.store import layout
 
@@ -79,12 +79,12 @@ class RunStatusContext:
     error: str | None = doc("'ename: evalue' when the run failed.")
 
 
-def build(service: BrowseService, run_id: str) -> RunContext:
+def build(service: BrowseData, run_id: str) -> RunContext:
     record = service.fresh_run(run_id)
     return context_for(service, record)
 
 
-def context_for(service: BrowseService, record: RunRecord) -> RunContext:
+def context_for(service: BrowseData, record: RunRecord) -> RunContext:
     given = set(record.parameters_given)
     parameters = [
         ParameterRow(name, value, short_value(value, 120), name in given)
@@ -119,7 +119,7 @@ def context_for(service: BrowseService, record: RunRecord) -> RunContext:
     )
 
 
-def status(service: BrowseService, run_id: str) -> RunStatusContext:
+def status(service: BrowseData, run_id: str) -> RunStatusContext:
     record = service.fresh_run(run_id)
     error = asdict(record.error) if record.error else None
     return RunStatusContext(

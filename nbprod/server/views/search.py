@@ -13,7 +13,7 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 
 from nbprod.errors import BadInput, RunNotFound
-from nbprod.server.service import BrowseService
+from nbprod.server.browse_data import BrowseData
 from nbprod.server.views.common import MAX_PER_PAGE, PER_PAGE, Pagination, RunRow, doc, int_arg
 from nbprod.server.views.filters import STATUSES, FilterForm, form_from
 
@@ -60,7 +60,7 @@ def parse_quick(q: str, jobs: list[str]) -> tuple[dict[str, list[str]], str | No
     return args, run_prefix
 
 
-def build(service: BrowseService, args: Mapping[str, Sequence[str]]) -> SearchContext:
+def build(service: BrowseData, args: Mapping[str, Sequence[str]]) -> SearchContext:
     q = " ".join(v for v in args.get("q", []) if v.strip()).strip()
     jobs = [s.name for s in service.catalog.jobs(service.store.url, include_adhoc=True)]
     quick, run_prefix = parse_quick(q, jobs) if q else ({}, None)

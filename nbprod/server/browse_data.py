@@ -18,7 +18,7 @@ from nbprod.server.render import NotebookRenderer
 from nbprod.store import Store, layout, open_store
 
 
-class BrowseService:
+class BrowseData:
     def __init__(self, settings: Settings, store: Store | None = None) -> None:
         self.settings = settings
         self.workspace = Workspace(settings, store=store or open_store(settings.store))
@@ -26,7 +26,7 @@ class BrowseService:
         self.renderer = NotebookRenderer(Path(settings.home) / "cache" / "html")
 
     @classmethod
-    def from_store(cls, store_url: str | None = None) -> BrowseService:
+    def from_store(cls, store_url: str | None = None) -> BrowseData:
         return cls(Settings.load({"store": store_url}))
 
     @property
