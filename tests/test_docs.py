@@ -51,3 +51,19 @@ def test_the_exit_code_table_matches_the_code():
     for name in ("BadInput", "StoreError", "CatalogError"):
         assert f"`{name}`" in rows[str(getattr(errors, name).exit_code)], name
     assert "`EXIT_SPOOLED`" in rows[str(EXIT_SPOOLED)]
+
+
+def test_the_architecture_page_names_every_module_and_only_real_ones():
+    doc = (REPO / "docs" / "architecture.md").read_text()
+    package = REPO / "nbprod"
+    for path in package.rglob("*.py"):
+        relative = path.relative_to(package).as_posix()
+        if path.name in ("__init__.py", "__main__.py") or "migrations/" in relative:
+            continue
+        placed = f"`{relative}`" in doc or f"`nbprod/{relative}`" in doc
+        assert placed, f"docs/architecture.md does not place {relative}"
+    named = re.findall(r"`((?:[\w]+/)*[\w]+\.py)`", doc)
+    assert named
+    for relative in named:
+        where = REPO if relative.startswith(("tests/", "nbprod/")) else package
+        assert (where / relative).is_file(), f"docs/architecture.md names {relative}"
