@@ -6,6 +6,7 @@ import json
 from typing import Any
 
 from nbprod.records import RunRecord
+from nbprod.scraps import inline_value
 
 
 def describe(record: RunRecord, store: Any) -> str:
@@ -40,10 +41,11 @@ def describe(record: RunRecord, store: Any) -> str:
     if record.scraps:
         lines.append("scraps")
         for name, scrap in record.scraps.items():
+            inline, value = inline_value(scrap)
             shown = (
-                json.dumps(scrap["value"], ensure_ascii=False)
-                if scrap.get("inline")
-                else (f"<{scrap.get('encoder')}>")
+                json.dumps(value, ensure_ascii=False)
+                if inline
+                else f"<{scrap.get('encoder') if isinstance(scrap, dict) else '?'}>"
             )
             lines.append(f"  {name} = {shown}")
     if record.error:

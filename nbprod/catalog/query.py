@@ -11,7 +11,7 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta, timezone
 
 from nbprod.errors import BadInput
-from nbprod.records import RunStatus, isoformat, utcnow
+from nbprod.records import RunStatus, isoformat, parse_iso, utcnow
 
 OPERATORS = ("=", "!=", "<", "<=", ">", ">=")
 
@@ -96,7 +96,7 @@ def parse_when(text: str, now: datetime | None = None) -> str:
         except (OverflowError, ValueError):  # before the year 1: no run is that old
             raise BadInput(f"invalid time {text!r}: too far back") from None
     try:
-        moment = datetime.fromisoformat(value[:-1] + "+00:00" if value.endswith("Z") else value)
+        moment = parse_iso(value)
     except ValueError:
         raise BadInput(
             f"invalid time {text!r}: use e.g. 7d, 12h, 30m, 2026-11-01 or 2026-11-01T08:00Z"

@@ -29,7 +29,7 @@ from nbprod.catalog.queued import HELD, FireDecision, QueuedRun, QueueState
 from nbprod.catalog.schema import fires, queue
 from nbprod.catalog.sql import reading, writing
 from nbprod.catalog.workers import WorkerRows
-from nbprod.records import isoformat
+from nbprod.records import isoformat, parse_iso
 
 QUEUED, RUNNING, FINISHING = QueueState.QUEUED, QueueState.RUNNING, QueueState.FINISHING
 DONE, CANCELLED = QueueState.DONE, QueueState.CANCELLED
@@ -37,10 +37,6 @@ DONE, CANCELLED = QueueState.DONE, QueueState.CANCELLED
 
 def iso(moment: datetime) -> str:
     return isoformat(moment)
-
-
-def parse_iso(text: str) -> datetime:
-    return datetime.fromisoformat(text.replace("Z", "+00:00"))
 
 
 def worker_id() -> str:

@@ -15,6 +15,7 @@ from nbprod.catalog.schema import run_values, runs
 from nbprod.catalog.sql import CHUNK, Connected, insert_ignore, safe_text, upsert
 from nbprod.errors import InvalidName, RunNotFound
 from nbprod.records import RunRecord
+from nbprod.scraps import inline_value
 
 
 class RunIndex(Connected):
@@ -127,7 +128,7 @@ def _run_row(store: str, record: RunRecord) -> dict[str, Any]:
         "started_at": record.started_at,
         "finished_at": record.finished_at,
         "duration_s": record.duration_s,
-        "error_text": safe_text(f"{error.ename}: {error.evalue}") if error else None,
+        "error_text": safe_text(error.line) if error else None,
         "tags": list(record.tags),
         "record": record.to_dict(),
     }
@@ -165,8 +166,9 @@ def _value_rows(store: str, record: RunRecord) -> list[dict[str, Any]]:
     for name, value in record.parameters.items():
         add("param", name, value)
     for name, scrap in record.scraps.items():
-        if isinstance(scrap, dict) and scrap.get("inline") and "value" in scrap:
-            add("scrap", name, scrap["value"])
+        inline, value = inline_value(scrap)
+        if inline:
+            add("scrap", name, value)
     for tag in record.tags:
         add("tag", tag, tag)
     return list(rows.values())

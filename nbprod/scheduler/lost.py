@@ -22,6 +22,7 @@ from nbprod.records import (
     RunRecord,
     RunStatus,
     isoformat,
+    parse_iso,
 )
 from nbprod.scheduler.events import event
 from nbprod.store import layout, open_store
@@ -54,7 +55,7 @@ def process_gone(host: str | None, pid: int | None, since: str | None = None) ->
     started = _process_start(pid)
     if started is None or not since:
         return False
-    known_alive = datetime.fromisoformat(since.replace("Z", "+00:00")).timestamp()
+    known_alive = parse_iso(since).timestamp()
     return started > known_alive + 1.0  # a younger process: the pid was reused
 
 
@@ -130,7 +131,7 @@ def mark_lost(
     record.status = RunStatus.LOST
     record.finished_at = isoformat(now)
     if record.started_at:
-        started = datetime.fromisoformat(record.started_at.replace("Z", "+00:00"))
+        started = parse_iso(record.started_at)
         record.duration_s = round((now - started).total_seconds(), 3)
     record.error = ErrorInfo(
         "Lost",

@@ -7,6 +7,7 @@ from datetime import datetime, timedelta
 from typing import Any
 
 from nbprod.catalog.queued import Trigger
+from nbprod.records import parse_iso
 
 RETRIED = {"failed", "timed_out", "kernel_died", "lost"}
 """Endings worth another attempt; succeeded and cancelled are final."""
@@ -56,4 +57,4 @@ def enqueue_retry(queue: Any, item: Any, status: str, now: datetime) -> str | No
 
 
 def _parse(text: str) -> datetime:
-    return datetime.fromisoformat(text.replace("Z", "+00:00"))
+    return parse_iso(text)

@@ -164,5 +164,5 @@ def _finished(catalog: Any, info: SweepInfo, index: int, status: str) -> Finishe
     if record is None:
         error = "never started (cancelled)" if status == "cancelled" else "did not start"
         return Finished(index, run_id, status, parameters, None, error)
-    error = f"{record.error.ename}: {record.error.evalue}" if record.error else None
+    error = record.error.line if record.error else None
     return Finished(index, run_id, record.status.value, parameters, record.duration_s, error)

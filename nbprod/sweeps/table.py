@@ -216,7 +216,7 @@ def sweep_table(sweep_id: str, settings: Settings | None = None) -> SweepTable:
                 record.status.value,
                 record.duration_s,
                 scraps,
-                f"{record.error.ename}: {record.error.evalue}" if record.error else None,
+                record.error.line if record.error else None,
                 store.location(output_key) if output_key else None,
             )
         )
