@@ -3,8 +3,9 @@
 from __future__ import annotations
 
 from nbprod.server import handlers as h
+from nbprod.store import layout
 
-_RUN = r"(\d{8}T\d{9}Z-[0-9a-f]{8}|[^/]+?)"
+_RUN = rf"({layout.RUN_ID_PATTERN}|[^/]+?)"
 
 ROUTES = [
     (r"/nbprod/?", h.JobsHandler),

@@ -35,7 +35,9 @@ SWEEPS_PREFIX = f"{META}/sweeps"
 # \Z, not $: "$" also matches before a trailing newline ("daily\n" would pass).
 _JOB = re.compile(rf"^{JOB_NAME_PATTERN}\Z")
 _FILE = re.compile(r"^[^/\\\x00]{1,200}\Z")
-_RUN_ID = re.compile(r"^\d{8}T\d{9}Z-[0-9a-f]{8}\Z")
+RUN_ID_PATTERN = r"\d{8}T\d{9}Z-[0-9a-f]{8}"
+"""A run id as ``records.new_run_id`` makes it: UTC time to the millisecond, 32 random bits."""
+_RUN_ID = re.compile(rf"^{RUN_ID_PATTERN}\Z")
 _SWEEP_ID = _RUN_ID  # a sweep id is made like a run id (records.new_run_id)
 
 
