@@ -28,7 +28,9 @@ from nbprod.scraps import inline_values
 logger = logging.getLogger("nbprod.notify")
 
 EVENTS = ("on_start", "on_success", "on_failure")
-TARGET_TYPES = ("email", "webhook", "slack")
+TARGET_FIELDS = {"email": "to", "webhook": "url", "slack": "url"}
+"""Each target type and the field it cannot do without."""
+TARGET_TYPES = tuple(TARGET_FIELDS)
 """The kinds of notification target ``send`` delivers to."""
 _DEFAULT_SUBJECT = "[nbprod] {job} {status} ({run_id})"
 

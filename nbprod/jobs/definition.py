@@ -16,8 +16,6 @@ from nbprod.jobs.model import PRESETS, JobDefinition, Retention
 from nbprod.store import layout
 
 _KNOWN = set(JobDefinition.__dataclass_fields__)
-_NOTIFY_EVENTS = ("on_failure", "on_success", "on_start")
-_NOTIFY_TYPES = {"webhook": "url", "slack": "url", "email": "to"}
 
 
 def _fail(source: str, message: str) -> BadInput:
@@ -236,22 +234,22 @@ def _tags(value: Any, source: str) -> list[str]:
 
 
 def _notifications(value: Any, source: str) -> dict[str, Any]:
+    from nbprod.notify import EVENTS, TARGET_FIELDS
+
     if not isinstance(value, dict):
         raise _fail(source, "'notifications' must be a mapping of on_failure/on_success/on_start")
     for event, targets in value.items():
-        if event not in _NOTIFY_EVENTS:
-            raise _fail(
-                source, f"unknown notification event '{event}' ({', '.join(_NOTIFY_EVENTS)})"
-            )
+        if event not in EVENTS:
+            raise _fail(source, f"unknown notification event '{event}' ({', '.join(EVENTS)})")
         if not isinstance(targets, list):
             raise _fail(source, f"notifications.{event} must be a list of targets")
         for target in targets:
             kind = target.get("type") if isinstance(target, dict) else None
-            if not isinstance(kind, str) or kind not in _NOTIFY_TYPES:
+            if not isinstance(kind, str) or kind not in TARGET_FIELDS:
                 raise _fail(source, f"notifications.{event}: type must be webhook, slack or email")
-            if not target.get(_NOTIFY_TYPES[kind]):
+            if not target.get(TARGET_FIELDS[kind]):
                 raise _fail(
-                    source, f"notifications.{event}: a {kind} target needs '{_NOTIFY_TYPES[kind]}'"
+                    source, f"notifications.{event}: a {kind} target needs '{TARGET_FIELDS[kind]}'"
                 )
             if kind in ("webhook", "slack"):
                 from nbprod.notify import url_problem

@@ -96,13 +96,16 @@ def test_active_statuses_are_the_documented_unfinished_ones():
 
 
 def test_events_targets_and_anchor_are_the_servers():
-    from nbprod.jobs.definition import _NOTIFY_TYPES
-    from nbprod.notify import EVENTS
+    from nbprod.jobs.definition import _notifications
+    from nbprod.notify import EVENTS, TARGET_FIELDS
     from nbprod.server.render import cell_anchor
 
     rules = ui_rules()
     assert rules["notification_events"] == list(EVENTS)
-    assert set(rules["notification_targets"]) == set(_NOTIFY_TYPES)
+    assert set(rules["notification_targets"]) == set(TARGET_FIELDS)
+    for kind in rules["notification_targets"]:  # each one the UI offers, a definition accepts
+        value = "ops@example.com" if TARGET_FIELDS[kind] == "to" else "https://example.com/h"
+        _notifications({"on_failure": [{"type": kind, TARGET_FIELDS[kind]: value}]}, "job.yaml")
     assert rules["cell_anchor"].format(index=3) == cell_anchor(3)
 
 
