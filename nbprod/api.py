@@ -21,7 +21,8 @@ from nbprod.core import status as status_report
 from nbprod.core.maintenance import FlushResult
 from nbprod.core.workspace import Workspace
 from nbprod.records import RunRecord, RunStatus
-from nbprod.runner import Run, RunRequest, prepare
+from nbprod.request import Run, RunRequest
+from nbprod.runner import prepare
 
 __all__ = [
     "FlushResult",
@@ -108,10 +109,9 @@ def execute(
 
 def notebook_parameters(notebook: str | os.PathLike[str]) -> Any:
     """The typed parameter schema of a notebook's ``parameters`` cell."""
-    from nbprod.params import infer_schema
-    from nbprod.runner import load_notebook
+    from nbprod.core.notebooks import schema_of
 
-    return infer_schema(load_notebook(notebook)[2])
+    return schema_of(notebook)
 
 
 def list_runs(

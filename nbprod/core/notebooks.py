@@ -8,6 +8,7 @@ notebook that is not there.
 
 from __future__ import annotations
 
+import os
 from collections.abc import Mapping
 from dataclasses import replace
 from pathlib import Path
@@ -62,7 +63,7 @@ def notebook_info(root: str | Path, path: str) -> dict[str, Any]:
     }
 
 
-def schema_of(path: Path) -> Any:
+def schema_of(path: str | os.PathLike[str]) -> Any:
     """The typed parameter schema of the notebook at ``path``."""
     from nbprod.params import infer_schema
     from nbprod.runner import load_notebook
