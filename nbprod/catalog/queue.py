@@ -1,5 +1,8 @@
 """The run queue and the fire ledger, in the catalog database.
 
+(Just over 500 lines: every fenced state change of a queued run is here, where one
+reading shows that each write checks the claim token.)
+
 Every state change is one short write transaction (SQLite: BEGIN IMMEDIATE; PostgreSQL:
 row locks), so several schedulers and workers on one catalog never double-fire or
 double-claim: a fire is an insert on the (store, job, scheduled_for) primary key, a claim
