@@ -43,6 +43,17 @@ class CellChange:
     what: list[str]
     summary: str
 
+    @property
+    def where(self) -> str:
+        """Which cell, in the terms of both runs: ``cell 3``, ``cell 3 → 4``, ``cell 5 (b)``."""
+        if self.kind == "added":
+            return f"cell {self.index_b} (b)"
+        if self.kind == "removed":
+            return f"cell {self.index_a} (a)"
+        if self.index_a == self.index_b:
+            return f"cell {self.index_a}"
+        return f"cell {self.index_a} → {self.index_b}"
+
 
 @dataclass
 class RunDiff:
@@ -484,14 +495,6 @@ def render_text(d: RunDiff, color: bool = False) -> str:
 def _render_cells(changes: list[CellChange], s: _Style) -> list[str]:
     out = []
     for c in changes:
-        if c.kind == "added":
-            where = f"cell {c.index_b} (b)"
-        elif c.kind == "removed":
-            where = f"cell {c.index_a} (a)"
-        elif c.index_a == c.index_b:
-            where = f"cell {c.index_a}"
-        else:
-            where = f"cell {c.index_a} → {c.index_b}"
-        out.append(f"  {where} {c.kind} ({', '.join(c.what)}):")
+        out.append(f"  {c.where} {c.kind} ({', '.join(c.what)}):")
         out += [f"    {s.line(line)}" for line in c.summary.splitlines()]
     return out

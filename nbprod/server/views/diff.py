@@ -80,14 +80,7 @@ def _change(change: Any) -> ChangeRow:
 
 
 def _cell(change: Any, outputs: bool) -> CellRow:
-    if change.kind == "added":
-        where = f"cell {change.index_b} (b)"
-    elif change.kind == "removed":
-        where = f"cell {change.index_a} (a)"
-    elif change.index_a == change.index_b:
-        where = f"cell {change.index_a}"
-    else:
-        where = f"cell {change.index_a} → {change.index_b}"
+    where = change.where
     lines = []
     for text in change.summary.splitlines():
         kind = "ctx"
