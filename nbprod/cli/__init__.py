@@ -13,6 +13,13 @@ import click
 from nbprod.cli import common
 from nbprod.cli.common import parameter_options
 
+# jsonschema (under nbformat, which every notebook read and run imports, and under
+# jupyter_server) loads the optional rfc3987_syntax package when it is installed, and that
+# builds 39 lark grammars at import: 1-3 s per nbprod process, for IRI format checks that
+# neither nbformat's schema nor jupyter's event schemas ask for. The command's own process
+# goes without it; a program that imports nbprod as a library is left as it is.
+sys.modules.setdefault("rfc3987_syntax", None)  # type: ignore[assignment]
+
 
 class _Group(click.Group):
     """Maps nbprod errors to one line on stderr and their documented exit code."""

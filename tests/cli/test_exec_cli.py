@@ -222,6 +222,33 @@ def test_help_lists_commands_and_cli_imports_stay_lazy():
     assert "nbclient" not in lazy.stderr and "yaml" not in lazy.stderr
 
 
+def test_the_command_skips_the_iri_grammars_jsonschema_would_build(tmp_path):
+    """`nbprod params` reads a notebook (nbformat -> jsonschema) without importing
+    rfc3987_syntax, whose 39 lark grammars cost 1-3 s per process; a library import of
+    nbformat outside the command still gets it."""
+    nb = tmp_path / "n.ipynb"
+    nb.write_text(
+        '{"cells": [{"cell_type": "code", "metadata": {"tags": ["parameters"]}, "source": "x = 1",'
+        ' "outputs": [], "execution_count": null}], "metadata": {}, "nbformat": 4,'
+        ' "nbformat_minor": 5}'
+    )
+    code = "import sys; from nbprod.cli import main; main(['params', sys.argv[1]])"
+    done = subprocess.run(
+        ["python", "-X", "importtime", "-c", code, str(nb)], capture_output=True, text=True
+    )
+    assert done.returncode == 0, done.stderr
+    assert "x " in done.stdout and "int" in done.stdout
+
+    def imported(stderr: str) -> set[str]:
+        return {line.rsplit("|", 1)[-1].strip() for line in stderr.splitlines() if "|" in line}
+
+    assert "nbformat" in imported(done.stderr) and "lark" not in imported(done.stderr)
+    plain = subprocess.run(
+        ["python", "-X", "importtime", "-c", "import nbformat"], capture_output=True, text=True
+    )
+    assert "lark" in imported(plain.stderr)  # installed here: the check above means something
+
+
 def test_running_record_shows_live_progress(nbprod_env, make_notebook, store_dir):
     cells = [f"import time; time.sleep(0.7); print({n})" for n in range(8)]
     nb = make_notebook(*cells, name="slowcells.ipynb")
