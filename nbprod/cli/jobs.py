@@ -273,11 +273,12 @@ def jobs_resume(name: str, store: str | None) -> None:
 def jobs_delete(name: str, store: str | None, yes: bool, as_json: bool) -> None:
     """Delete a job: every version of its definition and its queued runs (what the
     JupyterLab panel's Delete does). Its past runs stay, as runs of an ad-hoc job."""
-    from nbprod.core.jobs import delete_job
+    from nbprod.core.jobs import delete_job, show_job
 
-    if not yes:
-        click.confirm(f"delete job {name} (every version; its past runs stay)?", abort=True)
     with _workspace(store) as ws:
+        show_job(ws, name, next_count=0)  # an unknown job is bad input, before any question
+        if not yes:
+            click.confirm(f"delete job {name} (every version; its past runs stay)?", abort=True)
         deleted = delete_job(ws, name)
     if as_json:
         common.echo_json({"deleted": deleted.name, "cancelled_queued": deleted.cancelled_queued})

@@ -142,6 +142,9 @@ def test_jobs_delete_refuses_unknown_jobs_and_cancels_queued_runs(cli, job_files
     unknown = cli("jobs", "delete", "no-such-job", "--yes")
     assert unknown.returncode == 2 and len(unknown.stderr.strip().splitlines()) == 1
     assert "no job 'no-such-job'" in unknown.stderr
+    unknown_unasked = cli("jobs", "delete", "no-such-job")  # refused before any question
+    assert unknown_unasked.returncode == 2 and "no job 'no-such-job'" in unknown_unasked.stderr
+    assert "[y/N]" not in unknown_unasked.stdout + unknown_unasked.stderr
 
     deleted = cli("jobs", "delete", "daily-report", "--yes", "--json")
     assert deleted.returncode == 0, deleted.stderr
