@@ -249,6 +249,16 @@ class Env:
 
         return wait_until(running, timeout, f"run {run_id} to be claimed")
 
+    def finished_row(self, run_id: str, timeout: float = 10) -> dict[str, Any]:
+        """The queue row once it is final: a worker publishes run.json before it finishes
+        the row (the ``finishing`` state between), so a live worker's row lags the record."""
+
+        def final() -> dict[str, Any] | None:
+            row = self.queue_row(run_id)
+            return row if row and row["final_status"] else None
+
+        return wait_until(final, timeout, f"the queue row of {run_id} to be final")
+
 
 def outputs_text(nb: nbformat.NotebookNode) -> str:
     texts = []
@@ -510,7 +520,7 @@ def test_cancel_a_running_run_from_another_process(world: Env) -> None:
     assert time.monotonic() - asked < 10
     assert record["status"] == "cancelled", record
     assert "before the nap" in outputs_text(world.output(record))
-    assert world.queue_row(run_id)["final_status"] == "cancelled"
+    assert world.finished_row(run_id)["final_status"] == "cancelled"
     worker.signal(signal.SIGTERM)
     assert worker.wait(15) == 0, worker.log()
     # cancelling it again is refused: it has finished
