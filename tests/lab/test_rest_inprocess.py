@@ -8,7 +8,9 @@ test_lab_api.py (which these tests do not replace).
 
 from __future__ import annotations
 
+import asyncio
 import json
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -20,6 +22,23 @@ from pytest_jupyter.jupyter_server import *  # noqa: E402, F403 - jp_fetch and i
 from tests.lab.conftest import make_root  # noqa: E402
 
 API = ("nbprod", "api")
+
+
+@pytest.fixture
+def jp_asyncio_loop() -> Iterator[asyncio.AbstractEventLoop]:
+    """A loop of this test's own. The session's Playwright (sync API) keeps its loop set as
+    this thread's running loop once a browser test ran in this worker; pytest-jupyter's own
+    fixture would take that loop, fail to run it, and close it under Playwright."""
+    running = asyncio.events._get_running_loop()
+    asyncio.events._set_running_loop(None)
+    loop = asyncio.new_event_loop()
+    asyncio.set_event_loop(loop)
+    try:
+        yield loop
+    finally:
+        loop.close()
+        asyncio.set_event_loop(running)
+        asyncio.events._set_running_loop(running)
 
 
 @pytest.fixture
