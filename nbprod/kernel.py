@@ -20,6 +20,21 @@ def resolve_kernel_name(name: str) -> str:
     return NATIVE_KERNEL_NAME if name == "python" else name
 
 
+def installed_kernels() -> dict[str, str]:
+    """Kernel names -> resource directories, as jupyter_client finds them.
+
+    jupyter_client's default kernel directories import IPython (0.4 s) only to locate
+    ``~/.ipython/kernels``; this process never runs a kernel itself, so that directory is
+    named here the way IPython names it (``$IPYTHONDIR`` or ``~/.ipython``).
+    """
+    from jupyter_client.kernelspec import KernelSpecManager
+    from jupyter_core.paths import jupyter_path
+
+    ipython_dir = os.environ.get("IPYTHONDIR") or os.path.join(os.path.expanduser("~"), ".ipython")
+    dirs = [*jupyter_path("kernels"), os.path.join(ipython_dir, "kernels")]
+    return KernelSpecManager(kernel_dirs=dirs).find_kernel_specs()
+
+
 class StartedKernel:
     """A kernel process launched before the heavy imports, so its boot overlaps them.
 

@@ -66,16 +66,14 @@ def load_notebook(path: str | os.PathLike[str]) -> tuple[Path, bytes, Any]:
 
 def check_kernel(name: str) -> str:
     """The installed kernel's name for ``name`` (resolved as Jupyter does), or KernelNotFound."""
-    from jupyter_client.kernelspec import KernelSpecManager, NoSuchKernel
-
-    from nbprod.kernel import resolve_kernel_name
+    from nbprod.kernel import installed_kernels, resolve_kernel_name
 
     resolved = resolve_kernel_name(name)
-    try:
-        KernelSpecManager().get_kernel_spec(resolved)
-    except NoSuchKernel:
-        names = ", ".join(sorted(KernelSpecManager().find_kernel_specs())) or "none"
-        raise KernelNotFound(f"no kernel named {name!r} (installed: {names})") from None
+    # not get_kernel_spec: for ``python3`` that imports ipykernel (and IPython) here
+    installed = installed_kernels()
+    if resolved not in installed:
+        names = ", ".join(sorted(installed)) or "none"
+        raise KernelNotFound(f"no kernel named {name!r} (installed: {names})")
     return resolved
 
 

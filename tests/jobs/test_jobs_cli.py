@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import json
+import subprocess
+import sys
 from pathlib import Path
 
 import pytest
@@ -59,6 +61,23 @@ def test_apply_versions_and_history(cli, job_files, store_dir):
     assert history[0]["notebook_sha256"] != history[2]["notebook_sha256"]
     text = cli("jobs", "history", "daily-report").stdout
     assert text.index("version 3") < text.index("version 1")
+
+
+def test_the_kernel_check_does_not_import_ipython(job_files, nbprod_env, tmp_path):
+    """Checking that ``python3`` is installed must not load IPython (0.4 s) into a
+    process that never runs a kernel; jupyter_client's defaults would."""
+    _, path, _ = job_files
+    code = "import sys; from nbprod.cli import main; main(['jobs', 'apply', sys.argv[1]])"
+    done = subprocess.run(
+        [sys.executable, "-X", "importtime", "-c", code, str(path)],
+        capture_output=True,
+        text=True,
+        env=nbprod_env,
+        cwd=tmp_path,
+    )
+    assert done.returncode == 0, done.stderr
+    imported = {line.rsplit("|", 1)[-1].strip() for line in done.stderr.splitlines()}
+    assert "jupyter_client.kernelspec" in imported and "IPython" not in imported
 
 
 @pytest.mark.parametrize(
