@@ -132,6 +132,7 @@ def status(stalled_after: float, as_json: bool) -> None:
         click.echo(
             f"  queued  {item['run_id']}  {item['job']}  attempt {item['attempt']}  "
             f"from {item['available_at']}"
+            + (f"  WAITING: {item['waiting_reason']}" if item.get("waiting_reason") else "")
         )
     for item in data["unmanaged"]:
         click.echo(
