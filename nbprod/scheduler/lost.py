@@ -36,7 +36,7 @@ def worker_gone(worker: str | None, since: str | None = None) -> bool:
     """
     if not worker:
         return False
-    host, _, pid = worker.rpartition(":")
+    host, _, pid = worker.split("#", 1)[0].rpartition(":")  # host:pid, or host:pid#dask-N
     return process_gone(host, int(pid) if pid.isdigit() else None, since)
 
 
