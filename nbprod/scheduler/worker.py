@@ -165,6 +165,7 @@ class Worker:
             return "failed"
         store = FencedStore(request.store, fence, request.job, request.run_id)
         request.store = store
+        request.autosave_to_store = True  # a reaper on another machine keeps the partial
         self.control = RunControl(kill_grace=self.settings.kill_grace)
         if (self.cancel_pending or fence.fenced()) and self.control.reason is None:
             self.control.stop("cancel")
