@@ -115,9 +115,9 @@ def sweep(
         dask_scheduler=dask_scheduler,
     )
     if not no_wait and not dry_run:
-        from nbprod.executors.registry import factory
+        from nbprod.executors.registry import check_executor
 
-        factory(settings.executor)  # an unknown executor is refused before anything is queued
+        check_executor(settings)  # a bad or unreachable executor: refused before queueing
     plan = plan_sweep(
         notebook,
         axes=axes,

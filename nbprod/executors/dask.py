@@ -96,6 +96,9 @@ class DaskExecutor:
         return self.threads
 
     def _connect(self) -> Any:
+        if self.client is not None and self.client.status not in ("running", "connecting"):
+            event("dask_disconnected", scheduler=self.address, status=self.client.status)
+            self._drop_client()  # it gave up on a scheduler that went away: a new one
         if self.client is not None:
             return self.client
         if time.monotonic() - self._last_connect < 2.0:

@@ -45,6 +45,16 @@ def factory(name: str) -> Factory:
     raise BadInput(f"unknown executor {name!r} (known: {', '.join(executor_names())})")
 
 
+def check_executor(settings: Settings) -> None:
+    """Refuse a bad executor setting (unknown name, missing or unreachable cluster) before
+    anything is queued for it: an executor for no runs is made, started and closed."""
+    executor = make_executor(settings, runs=[])
+    try:
+        executor.start()
+    finally:
+        executor.close()
+
+
 def make_executor(
     settings: Settings,
     *,
