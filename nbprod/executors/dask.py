@@ -1,13 +1,14 @@
 """The ``dask`` executor: queued runs execute as tasks on a Dask distributed cluster.
 
 The catalog queue stays the durable record and the only place a run is claimed. Each
-tick, the executor submits the queued runs that are due (as many as the cluster has free
-threads) as tasks ``execute_run(store, run_id)`` under the key ``nbprod-<run id>``, so
-one run is never in flight twice, even with two schedulers submitting. Dask's own retries
-are off (``retries=0``): a task whose run was not claimable returns ``refused`` and the run
-is submitted again on a later tick; a task lost with its worker is nbprod's business
-(heartbeats, ``lost_after``, the job's retry policy), not Dask's. Cancels go through the
-catalog's flag, which the task's heartbeat picks up (Dask cannot stop a running task).
+tick, the executor submits the queued runs that are due (up to two per thread of the
+cluster: one running, one waiting) as tasks ``execute_run(store, run_id)`` under the key
+``nbprod-<run id>``, so one run is never in flight twice, even with two schedulers
+submitting. Dask's own retries are off (``retries=0``): a task whose run was not
+claimable returns ``refused`` and the run is submitted again on a later tick; a task lost
+with its worker is nbprod's business (heartbeats, ``lost_after``, the job's retry
+policy), not Dask's. Cancels go through the catalog's flag, which the task's heartbeat
+picks up (Dask cannot stop a running task).
 
 A run whose job asks for resources (``resources: {gpu: 1}``) becomes a task with those
 Dask resources; while no worker of the cluster has them, the run stays queued and its row
@@ -238,7 +239,9 @@ class DaskExecutor:
         )
 
     def _submit_due(self, client: Any) -> None:
-        free = max(0, self.threads - len(self.inflight))
+        # one task waiting per thread beyond the running ones: a thread that finishes a
+        # run starts the next at once, not on our next tick
+        free = max(0, 2 * self.threads - len(self.inflight))
         for item in self._due():
             if item.run_id in self.inflight:
                 continue
