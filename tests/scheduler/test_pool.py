@@ -1,4 +1,4 @@
-"""executors/pool.py and local.py: the one worker spawner, with real worker processes and real runs."""
+"""executors/pool.py and local.py: the one worker spawner, real worker processes, real runs."""
 
 from __future__ import annotations
 
@@ -7,8 +7,6 @@ import os
 import signal
 import time
 from pathlib import Path
-
-import pytest
 
 from nbprod.api import enqueue_notebook
 from nbprod.catalog import open_catalog
