@@ -53,6 +53,11 @@ class Settings:
     workers: int = 2
     """Worker processes `nbprod scheduler` starts: the global concurrency limit (0: none,
     for external `nbprod worker` processes only)."""
+    executor: str = "local"
+    """Where queued runs execute: ``local`` (worker processes here, or elsewhere with
+    ``workers = 0``), ``dask`` (a Dask distributed cluster), or a plug-in's name."""
+    dask_scheduler: str | None = None
+    """The Dask scheduler's address (``tcp://host:8786``) for the ``dask`` executor."""
     heartbeat_seconds: float = 2.0
     """How often a worker refreshes its running run's heartbeat (and sees cancels)."""
     lost_after: float = 30.0

@@ -46,9 +46,11 @@ class _Manager(NotebookExecutionManager):
         autosave_seconds: float,
         on_progress: ProgressCallback | None,
         on_cell_start: Callable[[int], None] | None = None,
+        on_partial: Callable[[Path], None] | None = None,
     ) -> None:
         super().__init__(nb, output_path=None, progress_bar=progress_bar, autosave_cell_every=0)
         self.on_cell_start = on_cell_start
+        self.on_partial = on_partial
         self.partial_path = partial_path
         self.autosave_seconds = autosave_seconds
         self.on_progress = on_progress
@@ -92,6 +94,12 @@ class _Manager(NotebookExecutionManager):
             write_notebook(self.nb, self.partial_path)
         except OSError as exc:  # a full disk must not fail the notebook; the final write tells
             log.debug("partial save failed: %s", exc)
+            return
+        if self.on_partial is not None:
+            try:
+                self.on_partial(self.partial_path)
+            except Exception as exc:  # noqa: BLE001 - a store hiccup must not fail the run
+                log.debug("partial upload failed: %s", exc)
 
     def autosave_cell(self) -> None:
         self.save()
@@ -238,12 +246,17 @@ def run_notebook(
     autosave_seconds: float = 10.0,
     on_progress: ProgressCallback | None = None,
     on_cell_start: Callable[[int], None] | None = None,
+    on_partial: Callable[[Path], None] | None = None,
     startup_timeout: float = 60,
 ) -> Execution:
-    """Run every cell of ``nb`` (already parameterized); never raises for notebook faults."""
+    """Run every cell of ``nb`` (already parameterized); never raises for notebook faults.
+
+    ``on_partial`` is called with ``partial_path`` after each (throttled) partial save."""
     import sys
 
-    manager = _Manager(nb, partial_path, progress_bar, autosave_seconds, on_progress, on_cell_start)
+    manager = _Manager(
+        nb, partial_path, progress_bar, autosave_seconds, on_progress, on_cell_start, on_partial
+    )
     manager.notebook_start()
     exception: BaseException | None = None
     try:

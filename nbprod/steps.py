@@ -64,6 +64,8 @@ class RunState:
     outcome: Any = None
     env: Any = None
     """The captured environment (environment.Environment), if capture succeeded."""
+    autosave: Any = None
+    """An autosave.PartialUploader when the partial output also goes to the store."""
 
     @property
     def settings(self) -> Settings:
@@ -212,6 +214,11 @@ def execute(state: RunState) -> None:
             state.execution = engine.Execution(state.nb, state.start_error, None, 0)
         else:
             folder = state.folder
+            partial = folder / request.notebook_path.name if folder.is_dir() else None
+            if partial is not None and request.autosave_to_store:
+                from nbprod.autosave import PartialUploader
+
+                state.autosave = PartialUploader(request.store, request.job, request.run_id)
             state.execution = engine.run_notebook(
                 state.nb,
                 kernel=state.kernel,
@@ -219,10 +226,11 @@ def execute(state: RunState) -> None:
                 cell_timeout=request.cell_timeout,
                 progress_bar=state.options.progress_bar,
                 log_output=state.options.log_output,
-                partial_path=folder / request.notebook_path.name if folder.is_dir() else None,
+                partial_path=partial,
                 autosave_seconds=state.settings.autosave_seconds,
                 on_progress=state.progress,
                 on_cell_start=state.progress.cell_started,
+                on_partial=state.autosave,
             )
     except BaseException as exc:  # nbprod's own failure (or an interrupt without handlers)
         if isinstance(exc, KeyboardInterrupt) and control.reason is None:
@@ -231,6 +239,8 @@ def execute(state: RunState) -> None:
     finally:
         if timer:
             timer.cancel()
+        if state.autosave is not None:
+            state.autosave.close()  # no partial copy may land after the final output
     record.finished_at = isoformat(utcnow())
     record.duration_s = round(time.monotonic() - monotonic_start, 3)
 
@@ -275,6 +285,8 @@ def keep(state: RunState) -> Run:
     record = state.record
     assert record is not None
     kept = publish.keep(state.request, record, state.outcome.nb, state.env, state.folder)
+    if state.autosave is not None and kept.spooled_to is None:
+        state.autosave.remove()
     progress.notify(state.options.on_record, record)
     return Run(record, kept.output_location, kept.spooled_to, kept.spool_reason, kept.problem)
 

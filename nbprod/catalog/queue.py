@@ -77,6 +77,7 @@ class Item:
     progress_at: str | None = None
     cells_done: int | None = None
     cells_total: int | None = None
+    waiting_reason: str | None = None
 
     @classmethod
     def from_row(cls, row: Any) -> Item:
@@ -464,6 +465,26 @@ class Queue(WorkerRows):
                 sa.select(queue.c.state, sa.func.count()).group_by(queue.c.state)
             ).fetchall()
         return {state: count for state, count in rows}
+
+    def due(self, now: datetime, limit: int = 500) -> list[Item]:
+        """Queued rows whose time has come, oldest first: what an executor hands out."""
+        with self._read() as conn:
+            rows = conn.execute(
+                sa.select(queue)
+                .where(queue.c.state == QUEUED, queue.c.available_at <= iso(now))
+                .order_by(queue.c.available_at, queue.c.run_id)
+                .limit(limit)
+            ).fetchall()
+        return [Item.from_row(r) for r in rows]
+
+    def set_waiting(self, store: str, run_id: str, reason: str | None) -> None:
+        """Note why a queued run is not handed out (None: it is again)."""
+        with self._write() as conn:
+            conn.execute(
+                queue.update()
+                .where(queue.c.store == store, queue.c.run_id == run_id, queue.c.state == QUEUED)
+                .values(waiting_reason=reason[:200] if reason else None)
+            )
 
     def items(self, states: tuple[str, ...], limit: int = 100) -> list[Item]:
         with self._read() as conn:

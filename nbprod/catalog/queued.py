@@ -110,6 +110,8 @@ class QueuedRun:
     timeout: float | None = None
     cell_timeout: float | None = None
     tags: list[str] = field(default_factory=list)
+    resources: dict[str, float] = field(default_factory=dict)
+    """What the run needs of its worker (a job's ``resources``); stored only when set."""
 
     def to_dict(self) -> dict[str, Any]:
         """The stored JSON: the keys of its kind only (as every version stored them)."""
@@ -130,9 +132,11 @@ class QueuedRun:
             "cell_timeout": self.cell_timeout,
             "tags": list(self.tags),
         }
-        if self.kind is RunKind.SNAPSHOT:
-            return {key: data[key] for key in _SNAPSHOT_KEYS}
-        return {key: data[key] for key in (*_JOB_KEYS, "notifications")}
+        keys = _SNAPSHOT_KEYS if self.kind is RunKind.SNAPSHOT else (*_JOB_KEYS, "notifications")
+        stored = {key: data[key] for key in keys}
+        if self.resources:
+            stored["resources"] = dict(self.resources)
+        return stored
 
     @classmethod
     def from_dict(cls, data: Mapping[str, Any] | None, where: str = "queued run") -> QueuedRun:
@@ -164,6 +168,7 @@ class QueuedRun:
             timeout=read.number("timeout", None),
             cell_timeout=read.number("cell_timeout", None),
             tags=read.texts("tags"),
+            resources=read.amounts("resources"),
         )
         if kind is RunKind.SNAPSHOT:
             for name in ("sha256", "notebook_name"):
@@ -221,6 +226,19 @@ class _Reader:
         ):
             raise self._bad(name, "a number >= 0")
         return value
+
+    def amounts(self, name: str) -> dict[str, float]:
+        value = self.mapping(name)
+        for key, amount in value.items():
+            if (
+                not isinstance(key, str)
+                or isinstance(amount, bool)
+                or not isinstance(amount, (int, float))
+                or not math.isfinite(amount)
+                or amount <= 0
+            ):
+                raise self._bad(name, "an object of positive amounts")
+        return {key: float(amount) for key, amount in value.items()}
 
     def text(self, name: str) -> str | None:
         value = self.data.get(name)

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import sqlalchemy as sa
 
-HEAD_REVISION = "0004"
+HEAD_REVISION = "0005"
 """The alembic revision this code expects; checked on open without importing alembic."""
 
 
@@ -134,6 +134,7 @@ queue = sa.Table(
     sa.Column("progress_at", text_key(40), nullable=True),
     sa.Column("cells_done", sa.Integer, nullable=True),
     sa.Column("cells_total", sa.Integer, nullable=True),
+    sa.Column("waiting_reason", sa.String(200), nullable=True),
     sa.Index("ix_queue_state_available", "state", "available_at"),
     sa.Index("ix_queue_store_job_state", "store", "job", "state"),
 )
@@ -143,7 +144,9 @@ store cannot recreate it, and rebuild leaves it alone.
 ``claim`` is the fencing token of the worker holding the row (a new one per claim; cleared
 when a reaper takes the row over): heartbeats and the end of a run are conditional on it.
 ``progress_at``/``cells_done``/``cells_total`` are what the worker's heartbeat last said
-about the run's progress (for `nbprod status` to flag a run that makes none)."""
+about the run's progress (for `nbprod status` to flag a run that makes none).
+``waiting_reason`` is an executor's note on a queued run it cannot place (no Dask worker
+has the resources the run needs)."""
 
 workers = sa.Table(
     "workers",

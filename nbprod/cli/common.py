@@ -50,6 +50,22 @@ def store_option(fn: Any) -> Any:
     return click.option("--store", envvar="NBPROD_STORE", help=STORE_HELP)(fn)
 
 
+def executor_options(fn: Any) -> Any:
+    """``--executor`` and ``--dask-scheduler`` (also NBPROD_EXECUTOR, NBPROD_DASK_SCHEDULER;
+    Settings reads those, so no envvar here: a flag only overrides)."""
+    fn = click.option(
+        "--dask-scheduler",
+        metavar="ADDRESS",
+        help="The Dask scheduler for --executor dask (tcp://host:8786).",
+    )(fn)
+    return click.option(
+        "--executor",
+        "executor_name",
+        metavar="NAME",
+        help="Where queued runs execute: local, dask, or a plug-in [default: local].",
+    )(fn)
+
+
 def json_option(fn: Any) -> Any:
     return click.option("--json", "as_json", is_flag=True, help="Print JSON.")(fn)
 

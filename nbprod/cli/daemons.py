@@ -22,20 +22,31 @@ from nbprod.cli import common
     show_default=True,
     help="Seconds between scheduling passes.",
 )
+@common.executor_options
 @click.option("--log-json", is_flag=True, help="Log decisions as JSON lines.")
-def scheduler(store: str | None, workers: int | None, tick: float, log_json: bool) -> None:
-    """Run schedules in the foreground: fire due jobs once, run them on local workers,
-    detect lost runs and retry them. Ctrl-C / SIGTERM stop it cleanly."""
+def scheduler(
+    store: str | None,
+    workers: int | None,
+    tick: float,
+    executor_name: str | None,
+    dask_scheduler: str | None,
+    log_json: bool,
+) -> None:
+    """Run schedules in the foreground: fire due jobs once, run them on the executor
+    (local workers by default), detect lost runs and retry them. Ctrl-C / SIGTERM stop
+    it cleanly."""
 
     from nbprod.catalog import open_catalog
+    from nbprod.executors.registry import make_executor
     from nbprod.scheduler.daemon import Scheduler
     from nbprod.scheduler.events import configure
-    from nbprod.scheduler.pool import ExternalExecutor, LocalExecutor
 
     configure(as_json=log_json)
-    settings = common.settings(store=store, workers=workers)
+    settings = common.settings(
+        store=store, workers=workers, executor=executor_name, dask_scheduler=dask_scheduler
+    )
+    executor = make_executor(settings)  # an unknown executor is refused before anything
     catalog = open_catalog(settings)
-    executor = LocalExecutor(settings, settings.workers) if settings.workers else ExternalExecutor()
     try:
         Scheduler(settings, catalog, executor, tick=tick).run_forever()
     finally:
@@ -121,6 +132,7 @@ def status(stalled_after: float, as_json: bool) -> None:
         click.echo(
             f"  queued  {item['run_id']}  {item['job']}  attempt {item['attempt']}  "
             f"from {item['available_at']}"
+            + (f"  WAITING: {item['waiting_reason']}" if item.get("waiting_reason") else "")
         )
     for item in data["unmanaged"]:
         click.echo(

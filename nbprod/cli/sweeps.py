@@ -69,6 +69,7 @@ from nbprod.cli import common
 @common.store_option
 @click.option("--job", help="Job name of the runs [default: the notebook's stem].")
 @common.execution_options
+@common.executor_options
 @click.option("-q", "--quiet", is_flag=True, help="Print only the sweep id.")
 def sweep(
     notebook: str,
@@ -86,6 +87,8 @@ def sweep(
     cwd: str | None,
     timeout: float | None,
     cell_timeout: float | None,
+    executor_name: str | None,
+    dask_scheduler: str | None,
     quiet: bool,
 ) -> None:
     """Run NOTEBOOK once per combination of parameter values, in parallel.
@@ -104,7 +107,17 @@ def sweep(
     from nbprod.sweeps.drain import drain
     from nbprod.sweeps.plan import plan_sweep
 
-    settings = common.settings(store=store, timeout=timeout, cell_timeout=cell_timeout)
+    settings = common.settings(
+        store=store,
+        timeout=timeout,
+        cell_timeout=cell_timeout,
+        executor=executor_name,
+        dask_scheduler=dask_scheduler,
+    )
+    if not no_wait and not dry_run:
+        from nbprod.executors.registry import check_executor
+
+        check_executor(settings)  # a bad or unreachable executor: refused before queueing
     plan = plan_sweep(
         notebook,
         axes=axes,

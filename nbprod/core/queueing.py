@@ -56,6 +56,7 @@ def enqueue_job(
             "retries": definition.retries,
             "retry_delay": definition.retry_delay,
             "notifications": definition.notifications,
+            "resources": definition.resources,
         },
     )
 

@@ -108,6 +108,7 @@ def _item_view(
         "worker": item.worker,
         "running_s": age(item.started_at),
         "cancel_requested": item.cancel_requested,
+        "waiting_reason": item.waiting_reason,
     }
     if lost_after is not None:
         quiet = age(item.progress_at or item.started_at)

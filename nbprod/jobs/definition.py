@@ -7,6 +7,8 @@ bad cron, unknown timezone, unknown or mistyped parameter, unsafe name, missing 
 from __future__ import annotations
 
 import difflib
+import math
+import re
 from pathlib import Path
 from typing import Any
 
@@ -59,6 +61,7 @@ def validate_definition(data: Any, *, base_dir: Path, source: str = "job") -> Jo
     values["tags"] = _tags(values.get("tags") or [], source)
     values["notifications"] = _notifications(values.get("notifications") or {}, source)
     values["retention"] = _retention(values.get("retention") or {}, source)
+    values["resources"] = _resources(values.get("resources") or {}, source)
     if values.get("paused") is not None and not isinstance(values["paused"], bool):
         raise _fail(source, "'paused' must be true or false")
     if not isinstance(values.get("description", ""), str):
@@ -225,6 +228,41 @@ def _choice(value: Any, key: str, options: tuple[str, ...], source: str) -> str:
     if value not in options:
         raise _fail(source, f"'{key}' must be one of {', '.join(options)}, got {brief(value)}")
     return str(value)
+
+
+_RESOURCE_NAME = re.compile(r"^[A-Za-z_][A-Za-z0-9_.-]{0,63}$")
+_SIZE = re.compile(r"^\s*([0-9]+(?:\.[0-9]+)?)\s*([kmgtp]?)(i?)b?\s*$", re.IGNORECASE)
+_SIZE_POWER = {"": 0, "k": 1, "m": 2, "g": 3, "t": 4, "p": 5}
+
+
+def _resources(value: Any, source: str) -> dict[str, float]:
+    """``{gpu: 1, memory: 8GB}`` -> ``{"gpu": 1.0, "memory": 8e9}``: each a positive
+    amount; sizes with a unit (8GB, 512MiB) are bytes, as Dask's ``memory`` resource."""
+    if not isinstance(value, dict):
+        raise _fail(source, "'resources' must be a mapping of name: amount, e.g. {gpu: 1}")
+    checked: dict[str, float] = {}
+    for name, amount in value.items():
+        if not isinstance(name, str) or not _RESOURCE_NAME.match(name):
+            raise _fail(source, f"resources: {brief(name)} is not a resource name")
+        checked[name] = _amount(amount, name, source)
+    return checked
+
+
+def _amount(amount: Any, name: str, source: str) -> float:
+    number: float | None = None
+    if isinstance(amount, (int, float)) and not isinstance(amount, bool):
+        number = float(amount)
+    elif isinstance(amount, str):
+        match = _SIZE.match(amount)
+        if match:
+            base = 1024 if match.group(3) else 1000
+            number = float(match.group(1)) * base ** _SIZE_POWER[match.group(2).lower()]
+    if number is None or not math.isfinite(number) or number <= 0:
+        raise _fail(
+            source,
+            f"resources.{name} must be a positive amount (1, 0.5, 8GB), got {brief(amount)}",
+        )
+    return number
 
 
 def _tags(value: Any, source: str) -> list[str]:

@@ -56,6 +56,9 @@ class JobDefinition:
     paused: bool | None = None
     """Pause state to set on apply; None leaves the current state (new jobs start active)."""
     description: str = ""
+    resources: dict[str, float] = field(default_factory=dict)
+    """What a run needs of the worker that executes it (``gpu: 1``, ``memory: 8e9`` bytes):
+    Dask worker resources with the dask executor; the local executor ignores them."""
 
     def to_dict(self) -> dict[str, Any]:
         return asdict(self)

@@ -146,6 +146,7 @@ class Scheduler:
             retries=definition.retries,
             retry_delay=definition.retry_delay,
             notifications=definition.notifications,
+            resources=definition.resources,
         )
         won = self.queue.record_fire(
             self.store_url,

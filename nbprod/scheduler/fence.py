@@ -134,6 +134,7 @@ class FencedStore:
         self._fence = fence
         self._prefix = layout.run_prefix(job, run_id) + "/"
         self._record = layout.record_key(job, run_id)
+        self._partial = layout.partial_key(job, run_id)
         self.kept_aside: list[str] = []
 
     def __getattr__(self, name: str) -> Any:
@@ -153,6 +154,8 @@ class FencedStore:
     def _route(self, key: str, data: bytes) -> str | None:
         if not key.startswith(self._prefix):
             return key
+        if key == self._partial:  # the autosaved partial output: while the claim holds
+            return None if self._fence.fenced() else key
         if key == self._record:
             if _is_running_record(data):
                 return None if self._fence.fenced() else key

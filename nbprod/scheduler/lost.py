@@ -36,7 +36,7 @@ def worker_gone(worker: str | None, since: str | None = None) -> bool:
     """
     if not worker:
         return False
-    host, _, pid = worker.rpartition(":")
+    host, _, pid = worker.split("#", 1)[0].rpartition(":")  # host:pid, or host:pid#dask-N
     return process_gone(host, int(pid) if pid.isdigit() else None, since)
 
 
@@ -155,6 +155,10 @@ def mark_lost(
             store.put(log_key, log.read_bytes(), "text/plain")
             record.artifacts["kernel_log"] = log_key
             kept.append("kernel_log")
+    if "output" not in kept and record.notebook.name:
+        kept.extend(_adopt_autosaved(store, item, record))
+    else:
+        _remove_quietly(store, layout.partial_key(item.job, item.run_id), item.run_id)
     store.put(key, record.to_json().encode(), "application/json")
     catalog.index_run(store.url, record)
     if keep_spool and folder.is_dir():
@@ -168,6 +172,30 @@ def mark_lost(
         kept=",".join(kept) or "record only",
     )
     return record
+
+
+def _adopt_autosaved(store: Any, item: Any, record: RunRecord) -> list[str]:
+    """The partial output the worker autosaved to the store (it died elsewhere, so this
+    host has no spool copy) becomes the run's output."""
+    partial = layout.partial_key(item.job, item.run_id)
+    try:
+        data = store.get(partial)
+    except KeyError:
+        return []
+    output = record.artifacts.get("output") or layout.output_key(
+        item.job, item.run_id, record.notebook.name
+    )
+    store.put(output, data, "application/x-ipynb+json")
+    record.artifacts["output"] = output
+    _remove_quietly(store, partial, item.run_id)
+    return ["output (autosaved in the store)"]
+
+
+def _remove_quietly(store: Any, key: str, run_id: str) -> None:
+    try:
+        store.delete(key)
+    except Exception as exc:  # noqa: BLE001 - a left-over partial copy is harmless
+        event("partial_not_removed", run_id=run_id, error=str(exc))
 
 
 def settle_lost(

@@ -38,13 +38,14 @@ class Worker:
         burst: bool = False,
         poll: float = 0.5,
         only: set[str] | None = None,
+        name: str | None = None,
     ) -> None:
         self.settings = settings
         self.catalog = catalog
         self.queue = Queue(catalog)
         self.burst = burst
         self.poll = poll
-        self.name = worker_id()
+        self.name = name or worker_id()
         self.only = only
         self.draining = threading.Event()
         self.control: Any = None
@@ -97,6 +98,27 @@ class Worker:
         event("worker_stopped", worker=self.name, runs=done)
         return done
 
+    def run_one(self, store: str, run_id: str) -> str | None:
+        """Claim exactly this run and execute it (a cluster executor's task); its final
+        status, or None when the catalog did not give the claim (claimed elsewhere,
+        cancelled, its job at its concurrency limit, not due yet)."""
+        item = self.queue.claim(
+            self.name,
+            utcnow(),
+            self.catalog.concurrency_limits(),
+            store=store,
+            only={run_id},
+        )
+        if item is None:
+            return None
+        try:
+            return self.execute(item)
+        finally:
+            try:
+                self.queue.worker_beat(self.name, utcnow(), "idle", None)
+            except Exception as exc:  # noqa: BLE001 - informative only
+                event("worker_beat_failed", worker=self.name, error=str(exc).splitlines()[0])
+
     def execute(self, item: Any) -> str:
         """Run one claimed item to its end; returns the final status (``fenced`` when the
         claim was taken over and this worker's ending was not recorded)."""
@@ -143,6 +165,7 @@ class Worker:
             return "failed"
         store = FencedStore(request.store, fence, request.job, request.run_id)
         request.store = store
+        request.autosave_to_store = True  # a reaper on another machine keeps the partial
         self.control = RunControl(kill_grace=self.settings.kill_grace)
         if (self.cancel_pending or fence.fenced()) and self.control.reason is None:
             self.control.stop("cancel")

@@ -146,7 +146,7 @@ class ApiHandler(BaseHandler):
         if embedded is not None and embedded.state == "active":
             return
         if not await self.core(core_jobs.workers_alive):
-            await self.call(rest.start_burst_worker, self.settings_, run_id)
+            await self.call(rest.execute_now, self.settings_, run_id)
 
     def int_arg(self, name: str, default: int) -> int:
         text = self.get_argument(name, str(default))

@@ -1,10 +1,11 @@
 """The scheduler embedded in a Jupyter server, for a single user who runs nothing else.
 
 It runs the same ``Scheduler`` ticks as ``nbprod scheduler`` in a background thread, with
-local worker processes (``nbprod worker``) executing the queue. It beats a lease in the
-catalog and fires/reaps only while no ``nbprod scheduler`` is alive on the same store (and
-no older embedded one is): a team's daemon wins, and a culled notebook server stops nothing
-that the daemon runs. Fires stay exactly-once regardless (a primary key per scheduled time).
+the configured executor (local ``nbprod worker`` processes by default) executing the queue.
+It beats a lease in the catalog and fires/reaps only while no ``nbprod scheduler`` is alive
+on the same store (and no older embedded one is): a team's daemon wins, and a culled
+notebook server stops nothing that the daemon runs. Fires stay exactly-once regardless (a
+primary key per scheduled time).
 
 Workers are spawned from the background thread itself: they die with it (PDEATHSIG is tied
 to the spawning thread), and the thread lives until the server stops.
@@ -67,8 +68,8 @@ class EmbeddedScheduler:
         from nbprod.catalog import open_catalog
         from nbprod.catalog.lease import EMBEDDED, alive, should_fire
         from nbprod.catalog.queue import utcnow
+        from nbprod.executors.registry import make_executor
         from nbprod.scheduler.daemon import Scheduler, safe_beat
-        from nbprod.scheduler.pool import LocalExecutor
 
         try:
             catalog = open_catalog(self.settings)
@@ -76,7 +77,13 @@ class EmbeddedScheduler:
             self.state, self.reason = "failed", f"catalog: {exc}"
             log.error("nbprod embedded scheduler: cannot open the catalog: %s", exc)
             return
-        executor = LocalExecutor(self.settings, self.workers)
+        try:
+            executor = make_executor(self.settings, workers=self.workers)
+        except Exception as exc:  # noqa: BLE001 - reported by /nbprod/api/info
+            self.state, self.reason = "failed", f"executor: {exc}"
+            log.error("nbprod embedded scheduler: cannot make its executor: %s", exc)
+            catalog.close()
+            return
         scheduler = Scheduler(self.settings, catalog, executor, tick=self.tick_seconds)
         self.name = f"{scheduler.name}:embedded"
         self.store_url = scheduler.store_url

@@ -10,7 +10,6 @@ a queued run nobody else would take. Bad input raises :class:`~nbprod.errors.Fie
 from __future__ import annotations
 
 import json
-import subprocess
 from pathlib import Path
 from typing import Any
 
@@ -118,11 +117,19 @@ def open_output(settings: Settings, run_id: str, *, root: str | Path) -> dict[st
 # -- executing queued runs --------------------------------------------------------------
 
 
-def start_burst_worker(settings: Settings, run_id: str) -> subprocess.Popen:
-    """Run one queued run in the background when no scheduler's workers would take it."""
-    from nbprod.scheduler import pool
+def execute_now(settings: Settings, run_id: str) -> None:
+    """Have one queued run executed now when no scheduler's workers would take it: a
+    background burst worker, or a task on the configured executor's cluster."""
+    from nbprod.executors.base import RunRef
+    from nbprod.executors.registry import make_executor
+    from nbprod.store import open_store
 
-    return pool.start_burst_worker(settings, run_id)
+    store = open_store(settings.store).url
+    executor = make_executor(settings, runs=[RunRef(store, run_id)])
+    try:
+        executor.submit([RunRef(store, run_id)])
+    finally:
+        executor.close()
 
 
 def dumps(data: Any) -> str:

@@ -84,6 +84,13 @@ def output_key(job: str, run_id: str, notebook_name: str) -> str:
     return f"{run_prefix(job, run_id)}/{check_file_name(notebook_name)}"
 
 
+def partial_key(job: str, run_id: str) -> str:
+    """The partial output notebook a queued run autosaves to the store while it executes
+    (a reaper on another machine keeps it if the worker dies); removed when the run ends.
+    A dot name: no notebook's own output name can be it."""
+    return f"{run_prefix(job, run_id)}/.partial.ipynb"
+
+
 def kernel_log_key(job: str, run_id: str) -> str:
     return f"{run_prefix(job, run_id)}/kernel.log"
 

@@ -1,7 +1,8 @@
-"""Executing a sweep's queued runs on local burst workers, reporting each finished run.
+"""Executing a sweep's queued runs on the configured executor, reporting each finished run.
 
-The workers are ``nbprod worker --burst --only-file`` processes from ``scheduler/pool``,
-the same worker the scheduler uses (heartbeats, cancel, lost-run detection).
+Locally the workers are ``nbprod worker --burst --only-file`` processes (executors/local),
+the same worker the scheduler uses (heartbeats, cancel, lost-run detection); on Dask they
+are tasks claiming the same queue rows.
 """
 
 from __future__ import annotations
@@ -52,7 +53,7 @@ def drain(
     poll: float = 0.2,
     handle_signals: bool = True,
 ) -> DrainResult:
-    """Run the sweep's queued runs on up to ``max_parallel`` local worker processes.
+    """Run the sweep's queued runs on the executor (up to ``max_parallel`` at once locally).
 
     Returns when every run has ended. Runs claimed meanwhile by other workers (a running
     ``nbprod scheduler``) are waited for too. Ctrl-C or SIGTERM cancel the remaining runs:
@@ -62,12 +63,18 @@ def drain(
     from nbprod.catalog import open_catalog
     from nbprod.catalog.queue import DONE, QUEUED
     from nbprod.catalog.sweeps import queue_states
-    from nbprod.scheduler.pool import BurstWorkers
+    from nbprod.executors.base import RunRef
+    from nbprod.executors.registry import make_executor
 
     folder = settings.home / "sweeps" / info.sweep_id
     folder.mkdir(parents=True, exist_ok=True)
-    workers = BurstWorkers(
-        settings, info.run_ids, folder, store=info.store, capacity=max_parallel, poll=0.2
+    executor = make_executor(
+        settings,
+        workers=max_parallel,
+        runs=[RunRef(info.store, run_id) for run_id in info.run_ids],
+        folder=folder,
+        store=info.store,
+        poll=0.2,
     )
     catalog = open_catalog(settings)
     index_of = {run_id: i for i, run_id in enumerate(info.run_ids)}
@@ -76,8 +83,7 @@ def drain(
     previous = _install_sigterm() if handle_signals else None
     try:
         try:
-            for _ in range(min(max_parallel, len(info.run_ids))):
-                workers.spawn()
+            executor.start()
             while True:
                 states = queue_states(catalog, info.store, info.run_ids)
                 for run_id, (state, final) in states.items():
@@ -91,28 +97,17 @@ def drain(
                     statuses[run_id] = "cancelled"
                 if len(statuses) == len(info.run_ids):
                     break
-                alive = workers.alive()
-                waiting = sum(1 for state, _ in states.values() if state == QUEUED)
-                if workers.failures > 3 * max_parallel:
-                    raise NbprodError(
-                        f"sweep {info.sweep_id}: its worker processes keep failing; "
-                        f"see {workers.logs[-1]}"
-                    )
-                # Burst workers exit when nothing is claimable (e.g. a job concurrency
-                # limit); keep capacity while runs wait, at most one start per second.
-                if (
-                    waiting
-                    and len(alive) < min(max_parallel, waiting)
-                    and time.monotonic() - workers.last_exit > 1.0
-                ):
-                    workers.spawn()
+                problem = executor.problem()
+                if problem:
+                    raise NbprodError(f"sweep {info.sweep_id}: {problem}")
+                executor.supervise(sum(1 for state, _ in states.values() if state == QUEUED))
                 time.sleep(poll)
-            workers.wait()
+            executor.close()
         except KeyboardInterrupt:
             interrupted = True
             _ignore_interrupts()
             cancel_runs(info, settings=settings)
-            workers.stop(settings.kill_grace + 30)
+            executor.stop(settings.kill_grace + 30)
             states = queue_states(catalog, info.store, info.run_ids)
             for run_id in info.run_ids:
                 if run_id in statuses:
@@ -129,13 +124,14 @@ def drain(
         if previous is not None:
             signal.signal(signal.SIGTERM, previous)
             signal.signal(signal.SIGINT, signal.default_int_handler)
-    if workers.failures == 0 and not interrupted:
-        workers.remove_files()
+    logs = list(getattr(executor, "logs", []))
+    failures = int(getattr(executor, "failures", 0))
+    if failures == 0 and not interrupted:
         try:
             folder.rmdir()
         except OSError:
             pass
-    return DrainResult(statuses, interrupted, list(workers.logs), workers.failures)
+    return DrainResult(statuses, interrupted, logs, failures)
 
 
 def _install_sigterm() -> Any:

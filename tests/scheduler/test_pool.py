@@ -1,4 +1,4 @@
-"""scheduler/pool.py: the one worker spawner, with real worker processes and real runs."""
+"""executors/pool.py and local.py: the one worker spawner, real worker processes, real runs."""
 
 from __future__ import annotations
 
@@ -8,19 +8,12 @@ import signal
 import time
 from pathlib import Path
 
-import pytest
-
 from nbprod.api import enqueue_notebook
 from nbprod.catalog import open_catalog
 from nbprod.catalog.sweeps import queue_states
 from nbprod.config import Settings
-from nbprod.scheduler.pool import (
-    BurstWorkers,
-    LocalExecutor,
-    start_burst_worker,
-    wait_all,
-    worker_env,
-)
+from nbprod.executors.local import LocalExecutor
+from nbprod.executors.pool import BurstWorkers, start_burst_worker, wait_all, worker_env
 
 TIMEOUT = 180  # a loaded 2-core machine: kernel start-up alone can take seconds
 
@@ -141,13 +134,3 @@ def test_local_executor_replaces_a_dead_worker_and_stops_the_rest(nbprod_env):
     assert executor.procs == [] and all(p.poll() is not None for p in procs)
     # SIGTERM is a drain: idle workers exit cleanly.
     assert [p.returncode for p in procs] == [0, 0]
-
-
-@pytest.mark.parametrize("name", ["LocalExecutor", "ExternalExecutor"])
-def test_executors_have_the_seam_a_distributed_engine_plugs_into(name):
-    from nbprod.scheduler import pool
-
-    cls = getattr(pool, name)
-    for method in ("start", "supervise", "stop"):
-        assert callable(getattr(cls, method))
-    assert hasattr(cls, "capacity")

@@ -1,17 +1,10 @@
-"""The worker pool: where queued runs execute. The scheduler only talks to this interface.
+"""Local worker processes: the one place ``nbprod worker`` processes are started.
 
-The queue lives in the catalog, so executing is "have workers pulling from it". Every
-``nbprod worker`` process nbprod starts comes from :func:`spawn_worker`, with the
-environment built by :func:`worker_env`, whoever asks:
-
-- ``LocalExecutor``: the scheduler's N long-lived workers (``nbprod scheduler``, the
-  embedded scheduler of the Jupyter server);
-- ``BurstWorkers``: a sweep's burst workers, restricted to its run ids;
-- :func:`start_burst_worker`: the Jupyter server's one-off worker for one run.
-
-With ``ExternalExecutor`` the workers run elsewhere (``nbprod worker`` on other machines
-sharing the catalog and the store). An executor is the seam a distributed engine plugs in
-at: ``start``/``supervise``/``stop`` and a ``capacity``.
+The queue lives in the catalog, so executing locally is "have workers pulling from it".
+Every ``nbprod worker`` process nbprod starts comes from :func:`spawn_worker`, with the
+environment built by :func:`worker_env`, whoever asks: the local executor's long-lived
+workers (``executors/local.py``), a sweep's burst workers (:class:`BurstWorkers`,
+restricted to its run ids) and the one-off worker of :func:`start_burst_worker`.
 """
 
 from __future__ import annotations
@@ -24,26 +17,10 @@ import sys
 import time
 from collections.abc import Iterable, Sequence
 from pathlib import Path
-from typing import IO, TYPE_CHECKING, Protocol
-
-from nbprod.scheduler.events import event
+from typing import IO, TYPE_CHECKING
 
 if TYPE_CHECKING:
     from nbprod.config import Settings
-
-
-class Executor(Protocol):
-    @property
-    def capacity(self) -> int:
-        """How many runs it executes at once on this machine (0: elsewhere)."""
-
-    def start(self) -> None: ...
-
-    def supervise(self) -> None:
-        """Called every tick: keep capacity up (restart dead workers)."""
-
-    def stop(self, grace: float) -> None:
-        """Drain: running runs get ``grace`` seconds, then are cancelled with output kept."""
 
 
 # -- spawning ---------------------------------------------------------------------------
@@ -150,62 +127,6 @@ def kill_all(procs: Iterable[subprocess.Popen]) -> None:
             except ProcessLookupError:
                 pass
             proc.wait()
-
-
-# -- executors --------------------------------------------------------------------------
-
-
-class ExternalExecutor:
-    """Workers run elsewhere; nothing to manage here."""
-
-    capacity = 0
-
-    def start(self) -> None:
-        event("executor", kind="external")
-
-    def supervise(self) -> None:
-        pass
-
-    def stop(self, grace: float) -> None:
-        pass
-
-
-class LocalExecutor:
-    """A pool of long-lived worker processes: the global concurrency limit is their number."""
-
-    def __init__(self, settings: Settings, size: int) -> None:
-        self.settings = settings
-        self.size = size
-        self.procs: list[subprocess.Popen] = []
-
-    @property
-    def capacity(self) -> int:
-        return self.size
-
-    def _spawn(self) -> subprocess.Popen:
-        proc = spawn_worker(self.settings)
-        event("worker_spawned", pid=proc.pid)
-        return proc
-
-    def start(self) -> None:
-        self.procs = [self._spawn() for _ in range(self.size)]
-
-    def supervise(self) -> None:
-        for index, proc in enumerate(self.procs):
-            code = proc.poll()
-            if code is not None:
-                event("worker_exited", pid=proc.pid, code=code)
-                self.procs[index] = self._spawn()
-
-    def stop(self, grace: float) -> None:
-        alive = [p for p in self.procs if p.poll() is None]
-        signal_all(alive, signal.SIGTERM)  # finish the current run, take no new one
-        late = wait_all(alive, grace)
-        for proc in late:
-            event("worker_cancelling", pid=proc.pid, grace_s=grace)
-        signal_all(late, signal.SIGINT)  # cancel: output stored, record cancelled
-        kill_all(wait_all(late, 30))
-        self.procs = []
 
 
 class BurstWorkers:
