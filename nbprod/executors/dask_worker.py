@@ -40,6 +40,9 @@ class NbprodWorkerPlugin(WorkerPlugin):
 
     def setup(self, worker: Any) -> None:
         self.address = str(getattr(worker, "address", ""))
+        # the first run would import the run machinery (papermill, nbclient; seconds):
+        # do it now, off the worker's event loop, so that run starts as fast as the next
+        threading.Thread(target=_import_run_machinery, name="nbprod-warm", daemon=True).start()
         self._lock = threading.Lock()
         self._catalogs: dict[str, Any] = {}
         self._runners: set[Any] = set()
@@ -85,6 +88,15 @@ class NbprodWorkerPlugin(WorkerPlugin):
     def untrack(self, runner: Any) -> None:
         with self._lock:
             self._runners.discard(runner)
+
+
+def _import_run_machinery() -> None:
+    try:
+        import nbprod.engine  # noqa: F401 - papermill, nbclient, jupyter_client
+        import nbprod.runner  # noqa: F401
+        import nbprod.scheduler.worker  # noqa: F401
+    except Exception:  # noqa: BLE001, S110 - the first run imports them again, and says why
+        pass
 
 
 def worker_name(address: str) -> str:
