@@ -82,7 +82,7 @@ def probe(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Probe]:
     home = root / "home"
     env = _env(home, str(home / "store"))
     notebook = write_notebook(root / "exfil.ipynb", PROBE, parameters="port: int = 0")
-    run_id = _exec(env, root, notebook, "-p", "port", str(listener.server_address[1]))
+    (run_id,) = _exec(env, root, (notebook, "-p", "port", str(listener.server_address[1])))
     key = f"exfil/{run_id}/exfil.ipynb"
     assert (home / "store" / key).is_file()
     server = BrowseServer(env).start()
