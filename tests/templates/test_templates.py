@@ -1,4 +1,8 @@
-"""Notebook templates: each executes with its defaults; list / new / --job; the wheel has them."""
+"""Notebook templates: each executes with its defaults; list / new / --job; the wheel has them.
+
+`templates list`, `new --job` and `jobs apply` are called in this process (`cli_inproc`: no
+kernel starts); test_new_refuses_to_overwrite is the proof through the real console script.
+"""
 
 from __future__ import annotations
 
@@ -79,7 +83,8 @@ def test_generator_is_idempotent(tmp_path: Path):
         assert generated == (REPO / "templates" / f"{name}.ipynb").read_text(), name
 
 
-def test_templates_list(cli):
+def test_templates_list(cli_inproc):
+    cli = cli_inproc
     done = cli("templates", "list")
     assert done.returncode == 0, done.stderr
     lines = done.stdout.splitlines()
@@ -93,7 +98,8 @@ def test_templates_list(cli):
     assert report["parameters"][0]["name"] == "end_date"
 
 
-def test_user_templates_add_and_override_by_name(cli, tmp_path: Path):
+def test_user_templates_add_and_override_by_name(cli_inproc, tmp_path: Path):
+    cli = cli_inproc
     folder = tmp_path / "my-templates"
     folder.mkdir()
     nb = nbformat.read(builtin_dir() / "basic.ipynb", as_version=4)
@@ -142,7 +148,8 @@ def test_new_refuses_to_overwrite(cli, tmp_path: Path):
 
 
 @pytest.mark.parametrize("name", BUILTINS)
-def test_new_with_job_writes_a_definition_that_jobs_apply_accepts(cli, tmp_path: Path, name):
+def test_new_with_job_writes_a_definition_that_jobs_apply_accepts(cli_inproc, tmp_path: Path, name):
+    cli = cli_inproc
     target = tmp_path / f"my_{name}.ipynb"
     done = cli("new", str(target), "--template", name, "--job")
     assert done.returncode == 0, done.stderr
