@@ -12,7 +12,9 @@ import shutil
 import subprocess
 import sys
 import zipfile
+from collections.abc import Callable
 from pathlib import Path
+from typing import Any
 
 import nbformat
 import pytest
@@ -20,9 +22,10 @@ import yaml
 
 import nbprod
 from nbprod.templates import builtin_dir
-from tests.conftest import REPO
+from tests.conftest import REPO, isolated_env
 
 BUILTINS = ["basic", "data_quality", "report", "train_model"]
+UNSET = ("NBPROD_STORE", "NBPROD_KERNEL", "NBPROD_TIMEOUT", "NBPROD_CELL_TIMEOUT")
 
 
 def test_builtin_templates_are_the_repository_folder_in_a_checkout():
@@ -30,8 +33,28 @@ def test_builtin_templates_are_the_repository_folder_in_a_checkout():
     assert sorted(p.stem for p in builtin_dir().glob("*.ipynb")) == BUILTINS
 
 
+@pytest.fixture(scope="module")
+def default_run(tmp_path_factory: pytest.TempPathFactory) -> Callable[[str], Any]:
+    """A template's run with its defaults, made once per module (in a home of its own):
+    test_every_template_runs_with_its_defaults checks it and test_templates_are_deterministic
+    compares report's with a second run, so report's kernel starts twice, not three times."""
+    made: dict[str, Any] = {}
+
+    def run(name: str) -> Any:
+        if name not in made:
+            with pytest.MonkeyPatch.context() as patch:
+                for var in UNSET:
+                    patch.delenv(var, raising=False)
+                for var, value in isolated_env(tmp_path_factory.mktemp(name)).items():
+                    patch.setenv(var, value)
+                made[name] = nbprod.execute(builtin_dir() / f"{name}.ipynb")
+        return made[name]
+
+    return run
+
+
 @pytest.mark.parametrize("name", BUILTINS)
-def test_every_template_runs_with_its_defaults(nbprod_env, name: str):
+def test_every_template_runs_with_its_defaults(default_run, name: str):
     path = builtin_dir() / f"{name}.ipynb"
     nb = nbformat.read(path, as_version=4)
     meta = nb.metadata["nbprod"]["template"]
@@ -39,15 +62,15 @@ def test_every_template_runs_with_its_defaults(nbprod_env, name: str):
     schema = nbprod.notebook_parameters(path)
     assert schema.parameters and all(p.help and p.type != "any" for p in schema.parameters)
 
-    run = nbprod.execute(path)
+    run = default_run(name)
     assert run.status.value == "succeeded", run.record.error
     assert run.record.scraps and all(s["inline"] for s in run.record.scraps.values())
     assert run.record.duration_s < 30
 
 
-def test_templates_are_deterministic(nbprod_env):
+def test_templates_are_deterministic(default_run, nbprod_env):
     path = builtin_dir() / "report.ipynb"
-    first, second = nbprod.execute(path), nbprod.execute(path)
+    first, second = default_run("report"), nbprod.execute(path)
     assert first.record.scraps == second.record.scraps
     assert first.record.scraps["total_revenue"]["value"] > 0
 
