@@ -10,6 +10,7 @@ import socket
 import subprocess
 import sys
 import time
+import traceback
 import uuid
 from collections.abc import Callable, Iterator
 from pathlib import Path
@@ -132,6 +133,56 @@ def cli(nbprod_env: dict[str, str], tmp_path: Path) -> Callable[..., subprocess.
         )
 
     return run
+
+
+@pytest.fixture
+def cli_inproc(
+    nbprod_env: dict[str, str], monkeypatch: pytest.MonkeyPatch
+) -> Callable[..., subprocess.CompletedProcess]:
+    """``nbprod`` called in this process, like `cli` but without its ~1 s of imports per call.
+
+    For commands that start no kernel and whose process-level behaviour (entry point, signals,
+    exit of the interpreter) is not under test: keep one `cli` test per command group for that.
+    There is no cwd: callers pass absolute paths. ``env`` is applied for the call only; a
+    ``timeout`` the call overran is raised afterwards as subprocess.TimeoutExpired. An exception
+    that escapes the command becomes a traceback on stderr and exit 1, as in a real process.
+    """
+    from click.testing import CliRunner
+
+    main = _cli_main()
+
+    def run(
+        *args: str,
+        env: dict[str, str] | None = None,
+        timeout: float = 120,
+    ) -> subprocess.CompletedProcess:
+        argv = ["nbprod", *args]
+        with monkeypatch.context() as patch:
+            for name, value in (env or {}).items():
+                patch.setenv(name, value)
+            started = time.monotonic()
+            result = CliRunner().invoke(main, list(args), prog_name="nbprod")
+            elapsed = time.monotonic() - started
+        if elapsed > timeout:
+            raise subprocess.TimeoutExpired(argv, timeout, result.stdout, result.stderr)
+        stderr, code = result.stderr, result.exit_code
+        if result.exc_info is not None and not issubclass(result.exc_info[0], SystemExit):
+            stderr += "".join(traceback.format_exception(*result.exc_info))
+            code = 1
+        return subprocess.CompletedProcess(argv, code, result.stdout, stderr)
+
+    return run
+
+
+def _cli_main() -> Any:
+    """nbprod.cli.main, imported without leaving its console-script-only import trick (the
+    `rfc3987_syntax` block) in this process: other tests in the worker see the library as is."""
+    absent = "rfc3987_syntax" not in sys.modules
+    from nbprod.cli import main
+
+    if absent and sys.modules.get("rfc3987_syntax", ...) is None:
+        del sys.modules["rfc3987_syntax"]
+    return main
 
 
 def free_port() -> int:

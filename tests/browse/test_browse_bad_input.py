@@ -2,7 +2,11 @@
 longer than 255 bytes and out-of-range filters answer 400/404 (never 500); a corrupt
 ``run.json`` or a truncated output notebook gives a page that says so (run page, render,
 contents API, diff) and a one-line CLI error (``runs show``, ``runs diff``), never a
-traceback."""
+traceback.
+
+The corrupt-record CLI cases call the CLI in this process (`cli_inproc`);
+test_cli_diff_of_a_truncated_notebook_notes_it is the proof through the real console script.
+"""
 
 from __future__ import annotations
 
@@ -162,14 +166,14 @@ def _cli(damaged: Damaged, *args: str) -> subprocess.CompletedProcess:
     )
 
 
-def test_cli_show_and_diff_of_a_corrupt_record_is_one_line(damaged: Damaged):
+def test_cli_show_and_diff_of_a_corrupt_record_is_one_line(damaged: Damaged, cli_inproc):
     for args in (
         ("runs", "show", damaged.corrupt_record),
         ("runs", "show", damaged.corrupt_record, "--json"),
         ("runs", "diff", damaged.corrupt_record, damaged.good),
         ("runs", "diff", damaged.good, damaged.corrupt_record, "--json"),
     ):
-        done = _cli(damaged, *args)
+        done = cli_inproc(*args, env=damaged.env)
         assert done.returncode == 5, (args, done.returncode, done.stderr)
         lines = done.stderr.strip().splitlines()
         assert len(lines) == 1 and "Traceback" not in done.stderr, done.stderr

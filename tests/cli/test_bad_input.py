@@ -2,8 +2,13 @@
 traceback, nothing recorded (no run folder, no job version, no catalog row), and fast.
 
 Each case is a command line plus the files it reads, written into the test's folder. The
-subprocess timeout is generous (a loaded machine) but far below what an alias bomb took
-before it was refused (a minute, then out of memory).
+timeout is generous (a loaded machine) but far below what an alias bomb took before it was
+refused (a minute, then out of memory).
+
+Most cases call the CLI in this process (`cli_inproc`: no kernel starts, ~1 s of imports saved
+per case); the cases in SUBPROCESS_CASES, and
+test_bounded_aliases_and_fractions_are_still_accepted, are the proof through the real console
+script (its exit code and one-line error from a process of its own).
 """
 
 from __future__ import annotations
@@ -166,6 +171,9 @@ USAGE_CASES: list[tuple[str, dict[str, Any], list[str], dict[str, str], str]] = 
 """Usage errors (click's own checks) are one line too."""
 
 CASES = FILE_CASES + VALUE_CASES + SCHEDULE_CASES + USAGE_CASES
+SUBPROCESS_CASES = {"job-alias-bomb", "params-alias-bomb", "config-dev-zero", "exec-timeout-text"}
+"""Run through the real `nbprod` process: a YAML refusal of each command, a settings refusal
+and a usage error."""
 
 
 def _recorded(home: Path) -> dict[str, Any]:
@@ -193,17 +201,22 @@ def _nothing(found: dict[str, Any]) -> bool:
 
 
 @pytest.mark.parametrize(
-    ("files", "argv", "env", "expected"), [c[1:] for c in CASES], ids=[c[0] for c in CASES]
+    ("case", "files", "argv", "env", "expected"), CASES, ids=[c[0] for c in CASES]
 )
 def test_bad_input_exits_2_with_one_line_and_records_nothing(
-    cli, make_notebook, tmp_path, nbprod_env, files, argv, env, expected
+    request, make_notebook, tmp_path, nbprod_env, case, files, argv, env, expected
 ):
+    cli = request.getfixturevalue("cli" if case in SUBPROCESS_CASES else "cli_inproc")
     notebook = make_notebook("print('ran')", parameters="x: int = 1")
     for name, content in files.items():
         path = tmp_path / name
         path.write_bytes(content if isinstance(content, bytes) else content.encode())
     argv = argv or ["jobs", "apply", "job.yaml"]
-    argv = [str(notebook) if a == "NB" else a for a in argv]
+    # Absolute paths: the in-process CLI has no cwd of its own.
+    argv = [
+        str(notebook) if a == "NB" else str(tmp_path / a) if a in {*files, "notebooks"} else a
+        for a in argv
+    ]
     env = {
         k: str(tmp_path / v) if k == "NBPROD_CONFIG" and v != "/dev/zero" else v
         for k, v in env.items()
@@ -243,7 +256,8 @@ def test_bounded_aliases_and_fractions_are_still_accepted(cli, make_notebook, tm
     assert json.loads(done.stdout)["parameters"] == {"x": 3}
 
 
-def test_status_choices_follow_the_core_statuses(cli):
+def test_status_choices_follow_the_core_statuses(cli_inproc):
+    cli = cli_inproc
     from nbprod.records import RunStatus
 
     for status in RunStatus:

@@ -1,4 +1,11 @@
-"""`nbprod exec`, `params`, `runs` through the installed console script."""
+"""`nbprod exec`, `params`, `runs` through the installed console script.
+
+Every run goes through the real console script; bad-input refusals (no kernel starts),
+`params` and the listings of made runs call the CLI in this process (`cli_inproc`). The
+subprocess proofs of those: test_a_non_utf8_parameter_is_bad_input (exit 2 from argv bytes),
+test_the_command_skips_the_iri_grammars_jsonschema_would_build (`params`), and
+test_a_kernel_that_cannot_start_ends_the_announced_run_in_a_record (`runs list`).
+"""
 
 from __future__ import annotations
 
@@ -65,7 +72,8 @@ def test_parameters_from_yaml_file_and_inline_yaml(cli, make_notebook, tmp_path)
     assert json.loads(done.stdout)["parameters"] == {"a": 5, "b": "inline"}
 
 
-def test_bad_input_exits_2_with_one_line_and_records_nothing(cli, make_notebook, store_dir):
+def test_bad_input_exits_2_with_one_line_and_records_nothing(cli_inproc, make_notebook, store_dir):
+    cli = cli_inproc
     nb = make_notebook("print(days)", parameters="days = 7  # history")
     broken = nb.with_name("broken.ipynb")
     broken.write_text("{not json")
@@ -152,7 +160,8 @@ def test_log_output_streams_cell_output(cli, make_notebook):
     assert done.returncode == 0 and "streamed-line" in done.stdout
 
 
-def test_params_command(cli):
+def test_params_command(cli_inproc):
+    cli = cli_inproc
     table = cli("params", str(EXAMPLES / "sales_report.ipynb"))
     assert table.returncode == 0
     assert table.stdout.splitlines()[0].split() == ["NAME", "TYPE", "DEFAULT", "HELP"]
@@ -164,7 +173,7 @@ def test_params_command(cli):
     assert none.returncode == 0 and "no parameters cell" in none.stdout
 
 
-def test_runs_list_and_show(cli, make_notebook):
+def test_runs_list_and_show(cli, cli_inproc, make_notebook):
     nb = make_notebook("import scrapbook as sb\nsb.glue('n', n)", parameters="n = 1")
     ids = []
     for n in ("1", "2"):
@@ -173,20 +182,20 @@ def test_runs_list_and_show(cli, make_notebook):
     failed = cli("exec", str(EXAMPLES / "failing_example.ipynb"), "--json")
     failed_id = json.loads(failed.stdout)["run_id"]
 
-    listing = cli("runs", "list")
+    listing = cli_inproc("runs", "list")
     rows = listing.stdout.splitlines()[1:]
     assert [row.split()[0] for row in rows] == [failed_id, ids[1], ids[0]]
-    only = json.loads(cli("runs", "list", "--job", "counter", "--json", "-n", "1").stdout)
+    only = json.loads(cli_inproc("runs", "list", "--job", "counter", "--json", "-n", "1").stdout)
     assert [r["run_id"] for r in only] == [ids[1]]
-    failures = json.loads(cli("runs", "list", "--status", "failed", "--json").stdout)
+    failures = json.loads(cli_inproc("runs", "list", "--status", "failed", "--json").stdout)
     assert [r["run_id"] for r in failures] == [failed_id]
 
-    shown = cli("runs", "show", ids[0])
+    shown = cli_inproc("runs", "show", ids[0])
     assert shown.returncode == 0
     assert "status     succeeded" in shown.stdout and "n = 1" in shown.stdout
-    as_json = json.loads(cli("runs", "show", ids[0], "--json").stdout)
+    as_json = json.loads(cli_inproc("runs", "show", ids[0], "--json").stdout)
     assert as_json["scraps"]["n"]["value"] == 1
-    missing = cli("runs", "show", "20200101T000000000Z-00000000")
+    missing = cli_inproc("runs", "show", "20200101T000000000Z-00000000")
     assert missing.returncode == 2 and "no run" in missing.stderr
 
 
@@ -283,7 +292,7 @@ def _stored_record(store_dir: Path, job: str, run_id: str) -> dict:
 
 
 def test_ctrl_c_right_after_the_run_id_is_printed_still_ends_in_a_record(
-    cli, nbprod_env, make_notebook, store_dir
+    cli_inproc, nbprod_env, make_notebook, store_dir
 ):
     nb = make_notebook("print('first')", "print('second')")
     proc = subprocess.Popen(
@@ -304,7 +313,7 @@ def test_ctrl_c_right_after_the_run_id_is_printed_still_ends_in_a_record(
     assert record["status"] == "cancelled"
     out = load_output(_output_path(rest))
     assert out.metadata["papermill"]["nbprod_run_id"] == run_id
-    listed = cli("runs", "list", "--json")
+    listed = cli_inproc("runs", "list", "--json")
     assert [r["status"] for r in json.loads(listed.stdout) if r["run_id"] == run_id] == [
         "cancelled"
     ]
@@ -351,7 +360,10 @@ def test_ipython_syntax_in_the_parameters_cell_runs(cli, make_notebook):
     assert record["scraps"]["got"]["value"] == [5, True, True]
 
 
-def test_parameter_values_a_strict_json_record_cannot_hold_exit_2(cli, make_notebook, store_dir):
+def test_parameter_values_a_strict_json_record_cannot_hold_exit_2(
+    cli_inproc, make_notebook, store_dir
+):
+    cli = cli_inproc
     nb = make_notebook("print(rate, n)", parameters="rate = 1.0\nn = 1")
     for args in (("-p", "rate", "nan"), ("-p", "rate", "inf"), ("-p", "n", "9" * 5000)):
         done = cli("exec", str(nb), *args)
@@ -362,25 +374,29 @@ def test_parameter_values_a_strict_json_record_cannot_hold_exit_2(cli, make_note
 
 
 def test_untyped_parameter_words_stay_strings(cli, make_notebook):
+    """Two words in one run (one kernel): a YAML boolean word and a YAML mapping-like text."""
     nb = make_notebook(
-        "import scrapbook as sb\nsb.glue('got', [msg, type(msg).__name__])", parameters="msg = None"
+        "import scrapbook as sb\n"
+        "sb.glue('got', [[msg, type(msg).__name__], [note, type(note).__name__]])",
+        parameters="msg = None\nnote = None",
     )
-    for text, expected in (("yes", ["yes", "str"]), ("Note: hello", ["Note: hello", "str"])):
-        done = cli("exec", str(nb), "-p", "msg", text, "--json")
-        assert done.returncode == 0, done.stderr
-        record = json.loads(done.stdout)
-        assert record["parameters"]["msg"] == text
-        assert record["scraps"]["got"]["value"] == expected
+    done = cli("exec", str(nb), "-p", "msg", "yes", "-p", "note", "Note: hello", "--json")
+    assert done.returncode == 0, done.stderr
+    record = json.loads(done.stdout)
+    assert record["parameters"] == {"msg": "yes", "note": "Note: hello"}
+    assert record["scraps"]["got"]["value"] == [["yes", "str"], ["Note: hello", "str"]]
 
 
-def test_cell_timeout_fractional_times_out_and_nan_is_bad_input(cli, make_notebook, store_dir):
+def test_cell_timeout_fractional_times_out_and_nan_is_bad_input(
+    cli, cli_inproc, make_notebook, store_dir
+):
     nb = make_notebook("import time; time.sleep(30)")
     done = cli("exec", str(nb), "--cell-timeout", "0.5")
     assert done.returncode == 3, done.stderr
     assert "Traceback" not in done.stderr and "timed_out" in done.stdout
     record = _stored_record(store_dir, "nb", done.stdout.split()[1])
     assert record["status"] == "timed_out" and record["cell_timeout_s"] == 0.5
-    bad = cli("exec", str(nb), "--cell-timeout", "nan")
+    bad = cli_inproc("exec", str(nb), "--cell-timeout", "nan")
     assert bad.returncode == 2 and bad.stderr.count("\n") == 1, bad.stderr
     assert len(list((store_dir / "nb").iterdir())) == 1  # the nan run recorded nothing
 

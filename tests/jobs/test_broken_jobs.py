@@ -1,6 +1,10 @@
 """A job definition that is broken in the store (from an older version, or written by hand)
 is skipped with a reason, never a crash: the scheduler keeps firing the other jobs, and
-`jobs list` / `jobs show` show it as broken."""
+`jobs list` / `jobs show` show it as broken.
+
+The CLI is called in this process (`cli_inproc`) but for the scheduler daemon and `jobs run`
+of test_listings_show_a_broken_job_with_its_reason, the proof through the real console script.
+"""
 
 from __future__ import annotations
 
@@ -24,14 +28,14 @@ BROKEN = {
 
 
 @pytest.fixture
-def world(cli, make_notebook, tmp_path, store_dir):
+def world(cli_inproc, make_notebook, tmp_path, store_dir):
     """A healthy job firing every 2 s and a job `bad` broken by hand in the store."""
 
     def apply(name: str, **fields) -> None:
         notebook = make_notebook("print('hello')", name=f"{name}.ipynb")
         path = tmp_path / f"{name}.yaml"
         path.write_text(yaml.safe_dump({"name": name, "notebook": str(notebook), **fields}))
-        done = cli("jobs", "apply", str(path))
+        done = cli_inproc("jobs", "apply", str(path))
         assert done.returncode == 0, done.stderr
 
     def break_bad(field: str, value: object) -> None:
@@ -40,7 +44,7 @@ def world(cli, make_notebook, tmp_path, store_dir):
         version["version"] = 2
         version["definition"][field] = value
         (folder / "v000002.json").write_text(json.dumps(version))
-        synced = cli("catalog", "sync")
+        synced = cli_inproc("catalog", "sync")
         assert synced.returncode == 0, synced.stderr
 
     apply("bad", schedule="@daily")
@@ -48,13 +52,13 @@ def world(cli, make_notebook, tmp_path, store_dir):
 
 
 @pytest.mark.parametrize("field", sorted(BROKEN))
-def test_listings_show_a_broken_job_with_its_reason(cli, world, field):
+def test_listings_show_a_broken_job_with_its_reason(cli, cli_inproc, world, field):
     apply, break_bad = world
     apply("good", schedule="@hourly")
     value, reason = BROKEN[field]
     break_bad(field, value)
 
-    listing = cli("jobs", "list")
+    listing = cli_inproc("jobs", "list")
     assert listing.returncode == 0, listing.stderr
     row = next(line for line in listing.stdout.splitlines() if line.startswith("bad "))
     assert "broken" in row
@@ -63,16 +67,16 @@ def test_listings_show_a_broken_job_with_its_reason(cli, world, field):
     good = next(line for line in listing.stdout.splitlines() if line.startswith("good "))
     assert "T" in good.split()[-2]  # the healthy job still has its next run
 
-    views = {v["name"]: v for v in json.loads(cli("jobs", "list", "--json").stdout)}
+    views = {v["name"]: v for v in json.loads(cli_inproc("jobs", "list", "--json").stdout)}
     assert reason in views["bad"]["broken"] and views["bad"]["next_runs"] == []
     assert views["good"]["broken"] is None and views["good"]["next_runs"]
 
-    shown = cli("jobs", "show", "bad")
+    shown = cli_inproc("jobs", "show", "bad")
     assert shown.returncode == 0, shown.stderr
     assert "broken" in shown.stdout and reason in shown.stdout
     assert "Traceback" not in shown.stderr
 
-    nxt = cli("jobs", "next", "bad")
+    nxt = cli_inproc("jobs", "next", "bad")
     assert nxt.returncode == 2 and reason in nxt.stderr
     assert len(nxt.stderr.strip().splitlines()) == 1
 
@@ -81,7 +85,9 @@ def test_listings_show_a_broken_job_with_its_reason(cli, world, field):
     assert len(run.stderr.strip().splitlines()) == 1
 
 
-def test_a_broken_job_does_not_stop_the_scheduler_firing_another(cli, world, nbprod_env, tmp_path):
+def test_a_broken_job_does_not_stop_the_scheduler_firing_another(
+    cli_inproc, world, nbprod_env, tmp_path
+):
     apply, break_bad = world
     break_bad("schedule", "0 0 31 2 *")
     apply("good", schedule="* * * * * */2")
@@ -100,7 +106,7 @@ def test_a_broken_job_does_not_stop_the_scheduler_firing_another(cli, world, nbp
         succeeded = []
         while time.monotonic() < deadline and not succeeded:
             time.sleep(1)
-            listed = cli("runs", "list", "--job", "good", "--json", "-n", "0")
+            listed = cli_inproc("runs", "list", "--job", "good", "--json", "-n", "0")
             succeeded = [r for r in json.loads(listed.stdout) if r["status"] == "succeeded"]
         assert succeeded, log.read_text()
     finally:
@@ -115,12 +121,12 @@ def test_a_broken_job_does_not_stop_the_scheduler_firing_another(cli, world, nbp
     broken = [line for line in text.splitlines() if " job_broken " in line]
     assert len(broken) == 1 and "job=bad" in broken[0] and "never fires" in broken[0], text
     assert "tick_failed" not in text, text
-    assert not cli("runs", "list", "--job", "bad", "--json", "-n", "0").stdout.strip("[]\n ")
+    assert not cli_inproc("runs", "list", "--job", "bad", "--json", "-n", "0").stdout.strip("[]\n ")
 
 
-def test_apply_fixes_a_broken_job(cli, world, tmp_path):
+def test_apply_fixes_a_broken_job(cli_inproc, world, tmp_path):
     apply, break_bad = world
     break_bad("schedule", "0 0 31 2 *")
     apply("bad", schedule="@weekly")
-    views = {v["name"]: v for v in json.loads(cli("jobs", "list", "--json").stdout)}
+    views = {v["name"]: v for v in json.loads(cli_inproc("jobs", "list", "--json").stdout)}
     assert views["bad"]["broken"] is None and views["bad"]["version"] == 3

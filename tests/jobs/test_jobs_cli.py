@@ -1,4 +1,10 @@
-"""Job definitions through the real CLI: apply, versions, show, run, history, pause."""
+"""Job definitions through the CLI: apply, versions, show, run, history, pause.
+
+Commands that start no kernel are called in this process (`cli_inproc`); the proof through the
+real console script is test_jobs_run_uses_the_pinned_snapshot_and_validates_overrides (`jobs
+run` and its exit-2 refusal) and the confirmation-less `jobs delete` calls of
+test_jobs_delete_refuses_unknown_jobs_and_cancels_queued_runs (no terminal to ask on).
+"""
 
 from __future__ import annotations
 
@@ -36,7 +42,8 @@ def job_files(make_notebook, tmp_path):
     return nb, path, write
 
 
-def test_apply_versions_and_history(cli, job_files, store_dir):
+def test_apply_versions_and_history(cli_inproc, job_files, store_dir):
+    cli = cli_inproc
     nb, path, write = job_files
     first = cli("jobs", "apply", str(path))
     assert first.returncode == 0, first.stderr
@@ -95,7 +102,8 @@ def test_the_kernel_check_does_not_import_ipython(job_files, nbprod_env, tmp_pat
         ({"kernel": "no-such-kernel"}, "no kernel named"),
     ],
 )
-def test_invalid_definitions_change_nothing(cli, job_files, store_dir, change, message):
+def test_invalid_definitions_change_nothing(cli_inproc, job_files, store_dir, change, message):
+    cli = cli_inproc
     _, _, write = job_files
     done = cli("jobs", "apply", str(write(**change)))
     assert done.returncode == 2, done.stdout
@@ -103,7 +111,8 @@ def test_invalid_definitions_change_nothing(cli, job_files, store_dir, change, m
     assert not (store_dir / ".nbprod" / "jobs").exists()
 
 
-def test_list_show_next_and_pause(cli, job_files):
+def test_list_show_next_and_pause(cli_inproc, job_files):
+    cli = cli_inproc
     _, path, _ = job_files
     cli("jobs", "apply", str(path))
     listing = cli("jobs", "list")
@@ -124,9 +133,9 @@ def test_list_show_next_and_pause(cli, job_files):
     assert missing.returncode == 2 and "no job 'nope'" in missing.stderr
 
 
-def test_jobs_run_uses_the_pinned_snapshot_and_validates_overrides(cli, job_files):
+def test_jobs_run_uses_the_pinned_snapshot_and_validates_overrides(cli, cli_inproc, job_files):
     nb, path, _ = job_files
-    cli("jobs", "apply", str(path))
+    assert cli_inproc("jobs", "apply", str(path)).returncode == 0
     nb.write_text(nb.read_text().replace("VERSION-A", "VERSION-B"))  # not applied
 
     done = cli("jobs", "run", "daily-report", "-p", "days", "30", "--json")
@@ -143,38 +152,39 @@ def test_jobs_run_uses_the_pinned_snapshot_and_validates_overrides(cli, job_file
     bad = cli("jobs", "run", "daily-report", "-p", "days", "lots")
     assert bad.returncode == 2 and "parameter 'days' expects int" in bad.stderr
 
-    shown = cli("jobs", "show", "daily-report")
+    shown = cli_inproc("jobs", "show", "daily-report")
     assert record["run_id"] in shown.stdout and "1/1 succeeded" in shown.stdout
 
 
-def test_jobs_delete_refuses_unknown_jobs_and_cancels_queued_runs(cli, job_files):
+def test_jobs_delete_refuses_unknown_jobs_and_cancels_queued_runs(cli, cli_inproc, job_files):
     _, path, _ = job_files
-    assert cli("jobs", "apply", str(path)).returncode == 0
-    queued = cli("jobs", "run", "daily-report", "--queue", "-q")
+    assert cli_inproc("jobs", "apply", str(path)).returncode == 0
+    queued = cli_inproc("jobs", "run", "daily-report", "--queue", "-q")
     assert queued.returncode == 0, queued.stderr
     run_id = queued.stdout.strip()
 
     unasked = cli("jobs", "delete", "daily-report")  # no terminal to confirm on: nothing done
     assert unasked.returncode == 1 and "aborted" in unasked.stderr
-    assert cli("jobs", "show", "daily-report").returncode == 0
+    assert cli_inproc("jobs", "show", "daily-report").returncode == 0
 
-    unknown = cli("jobs", "delete", "no-such-job", "--yes")
+    unknown = cli_inproc("jobs", "delete", "no-such-job", "--yes")
     assert unknown.returncode == 2 and len(unknown.stderr.strip().splitlines()) == 1
     assert "no job 'no-such-job'" in unknown.stderr
     unknown_unasked = cli("jobs", "delete", "no-such-job")  # refused before any question
     assert unknown_unasked.returncode == 2 and "no job 'no-such-job'" in unknown_unasked.stderr
     assert "[y/N]" not in unknown_unasked.stdout + unknown_unasked.stderr
 
-    deleted = cli("jobs", "delete", "daily-report", "--yes", "--json")
+    deleted = cli_inproc("jobs", "delete", "daily-report", "--yes", "--json")
     assert deleted.returncode == 0, deleted.stderr
     assert json.loads(deleted.stdout) == {"deleted": "daily-report", "cancelled_queued": [run_id]}
-    gone = cli("jobs", "show", "daily-report")
+    gone = cli_inproc("jobs", "show", "daily-report")
     assert gone.returncode == 2 and "no job 'daily-report'" in gone.stderr
-    again = cli("jobs", "delete", "daily-report", "--yes")
+    again = cli_inproc("jobs", "delete", "daily-report", "--yes")
     assert again.returncode == 2 and again.stderr.startswith("nbprod: error: no job")
 
 
-def test_jobs_next_previews_a_schedule_without_a_job(cli):
+def test_jobs_next_previews_a_schedule_without_a_job(cli_inproc):
+    cli = cli_inproc
     preview = cli(
         "jobs", "next", "--schedule", "0 7 * * *", "--timezone", "Europe/Berlin", "-n", "2"
     )

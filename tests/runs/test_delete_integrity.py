@@ -3,6 +3,12 @@
 A run is deleted whole or not at all, store and catalog together; links inside a run are
 removed as links, never followed. Interruptions are real: an immutable file (chattr +i,
 which stops root too), a mount point inside a run folder (in a private mount namespace).
+
+Listing, syncing and most deletions call the CLI in this process (`cli_inproc`); the proof
+through the real console script is the `runs delete` of
+test_runs_delete_removes_links_not_their_targets and of
+test_an_undeletable_file_refuses_the_whole_command (exit 5), the `gc` of
+test_gc_removes_links_not_their_targets, the killed deletions and the mount-namespace test.
 """
 
 from __future__ import annotations
@@ -15,7 +21,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.conftest import nbprod_command
+from tests.conftest import isolated_env, nbprod_command, write_notebook
 
 
 def clone_run(store_dir: Path, source: dict, job: str, run_id: str, started_at: str) -> str:
@@ -34,14 +40,39 @@ def clone_run(store_dir: Path, source: dict, job: str, run_id: str, started_at: 
     return run_id
 
 
-@pytest.fixture
-def runs(cli, make_notebook, store_dir):
-    """Three finished runs of job 'metrics' (oldest first) and one of job 'other': one real
-    run, and copies of its folder under older ids (one kernel per test, not four)."""
-    nb = make_notebook("print('day', day)", parameters="day = 0", name="metrics.ipynb")
-    done = cli("exec", str(nb), "-p", "day", "3", "--job", "metrics", "--json")
+@pytest.fixture(scope="module")
+def real_run(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, dict]:
+    """One real run of job 'metrics' (one kernel per module, not per test): its store
+    folder and record, copied into each test's store by `runs`."""
+    base = tmp_path_factory.mktemp("real-run")
+    env = {k: v for k, v in os.environ.items() if not k.startswith("NBPROD_")}
+    env.update(isolated_env(base))
+    nb = write_notebook(
+        base / "notebooks" / "metrics.ipynb", "print('day', day)", parameters="day = 0"
+    )
+    done = subprocess.run(
+        [*nbprod_command(), "exec", str(nb), "-p", "day", "3", "--job", "metrics", "--json"],
+        env=env,
+        cwd=base,
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
     assert done.returncode == 0, done.stderr
-    real = json.loads(done.stdout)
+    return Path(env["NBPROD_HOME"]) / "store", json.loads(done.stdout)
+
+
+@pytest.fixture
+def runs(cli_inproc, real_run, store_dir):
+    """Three finished runs of job 'metrics' (oldest first) and one of job 'other': the
+    module's real run, its store copied here (paths in its record rewritten to this store),
+    and copies of its folder under older ids."""
+    source_store, source = real_run
+    shutil.copytree(source_store, store_dir, symlinks=True)
+    record_path = store_dir / "metrics" / source["run_id"] / "run.json"
+    record_path.write_text(record_path.read_text().replace(str(source_store), str(store_dir)))
+    real = json.loads(record_path.read_text())
+    assert real["store"] == f"file://{store_dir}"
     ids = [
         clone_run(
             store_dir,
@@ -55,9 +86,9 @@ def runs(cli, make_notebook, store_dir):
     other = clone_run(
         store_dir, real, "other", "20200103T000000000Z-0000000f", "2020-01-03T00:00:00Z"
     )
-    synced = cli("catalog", "sync")
+    synced = cli_inproc("catalog", "sync")
     assert synced.returncode == 0, synced.stderr
-    assert listed(cli) == {*ids, real["run_id"], other}
+    assert listed(cli_inproc) == {*ids, real["run_id"], other}
     return [*ids, real["run_id"]], other
 
 
@@ -104,7 +135,7 @@ def outside(tmp_path: Path) -> Path:
     return folder
 
 
-def test_runs_delete_removes_links_not_their_targets(cli, runs, store_dir, outside):
+def test_runs_delete_removes_links_not_their_targets(cli, cli_inproc, runs, store_dir, outside):
     (oldest, middle, newest), other = runs
     doomed = store_dir / "metrics" / oldest
     victim = store_dir / "metrics" / middle / "metrics.ipynb"
@@ -119,12 +150,12 @@ def test_runs_delete_removes_links_not_their_targets(cli, runs, store_dir, outsi
     assert sorted(p.name for p in (store_dir / "metrics").iterdir()) == [middle, newest]
     assert victim.read_bytes() == before_victim
     assert snapshot_tree(outside) == before_outside
-    assert listed(cli) == {middle, newest, other}
-    rebuilt = cli("catalog", "rebuild")  # the catalog agrees with the store
-    assert rebuilt.returncode == 0 and listed(cli) == {middle, newest, other}
+    assert listed(cli_inproc) == {middle, newest, other}
+    rebuilt = cli_inproc("catalog", "rebuild")  # the catalog agrees with the store
+    assert rebuilt.returncode == 0 and listed(cli_inproc) == {middle, newest, other}
 
 
-def test_gc_removes_links_not_their_targets(cli, runs, store_dir, outside):
+def test_gc_removes_links_not_their_targets(cli, cli_inproc, runs, store_dir, outside):
     (oldest, middle, newest), other = runs
     victim = store_dir / "metrics" / newest / "metrics.ipynb"
     for run_id in (oldest, middle):
@@ -138,10 +169,10 @@ def test_gc_removes_links_not_their_targets(cli, runs, store_dir, outside):
     assert sorted(p.name for p in (store_dir / "metrics").iterdir()) == [newest]
     assert victim.read_bytes() == before_victim
     assert snapshot_tree(outside) == before_outside
-    assert listed(cli) == {newest, other}
+    assert listed(cli_inproc) == {newest, other}
 
 
-def test_a_run_folder_that_is_a_link_is_unlinked(cli, runs, store_dir, outside):
+def test_a_run_folder_that_is_a_link_is_unlinked(cli_inproc, runs, store_dir, outside):
     """The run folder itself replaced by a link elsewhere: the link goes, the target stays."""
     (oldest, middle, _), _ = runs
     folder = store_dir / "metrics" / oldest
@@ -150,11 +181,11 @@ def test_a_run_folder_that_is_a_link_is_unlinked(cli, runs, store_dir, outside):
     folder.symlink_to(elsewhere, target_is_directory=True)
     before = snapshot_tree(outside)
 
-    done = cli("runs", "delete", oldest, "--yes")
+    done = cli_inproc("runs", "delete", oldest, "--yes")
     assert done.returncode == 0, done.stderr
     assert not folder.is_symlink() and not folder.exists()
     assert snapshot_tree(outside) == before
-    assert oldest not in listed(cli)
+    assert oldest not in listed(cli_inproc)
 
 
 # --- faults: a run is deleted whole or not at all ---------------------------------------
@@ -176,7 +207,7 @@ def immutable(tmp_path: Path):
     subprocess.run(["chattr", "-R", "-i", str(tmp_path)], capture_output=True)
 
 
-def test_an_undeletable_file_refuses_the_whole_command(cli, runs, store_dir, immutable):
+def test_an_undeletable_file_refuses_the_whole_command(cli, cli_inproc, runs, store_dir, immutable):
     (oldest, middle, newest), other = runs
     folder = store_dir / "metrics" / oldest
     (folder / "extra").mkdir()
@@ -191,33 +222,35 @@ def test_an_undeletable_file_refuses_the_whole_command(cli, runs, store_dir, imm
     assert len(lines) == 1 and "immutable" in lines[0] and "nothing was deleted" in lines[0]
     assert str(stuck) in lines[0]
     assert snapshot_tree(store_dir) == before  # planned first: not even `middle` went
-    assert listed(cli) == {oldest, middle, newest, other}
+    assert listed(cli_inproc) == {oldest, middle, newest, other}
 
 
-def test_gc_skips_a_run_that_cannot_go_whole_and_deletes_the_rest(cli, runs, store_dir, immutable):
+def test_gc_skips_a_run_that_cannot_go_whole_and_deletes_the_rest(
+    cli_inproc, runs, store_dir, immutable
+):
     (oldest, middle, newest), other = runs
     folder = store_dir / "metrics" / oldest
     before = snapshot_tree(folder)
     immutable(folder / "metrics.ipynb")
 
-    done = cli("gc", "--job", "metrics", "--keep-last", "1", "--yes")
+    done = cli_inproc("gc", "--job", "metrics", "--keep-last", "1", "--yes")
     assert done.returncode == 5, done.stderr
     assert "deleted 1 run(s)" in done.stdout
     assert f"skipped: cannot delete metrics/{oldest}" in done.stderr
     assert done.stderr.strip().splitlines()[-1].startswith("nbprod: error: 1 run(s)")
     assert snapshot_tree(folder) == before
     assert not (store_dir / "metrics" / middle).exists()
-    assert listed(cli) == {oldest, newest, other}
+    assert listed(cli_inproc) == {oldest, newest, other}
 
     immutable(folder / "metrics.ipynb", on=False)
-    again = cli("gc", "--job", "metrics", "--keep-last", "1", "--yes")
+    again = cli_inproc("gc", "--job", "metrics", "--keep-last", "1", "--yes")
     assert again.returncode == 0, again.stderr
     assert sorted(p.name for p in (store_dir / "metrics").iterdir()) == [newest]
-    assert listed(cli) == {newest, other}
+    assert listed(cli_inproc) == {newest, other}
 
 
 def test_a_fault_after_the_rename_leaves_the_run_gone_and_gc_finishes_it(
-    cli, runs, store_dir, immutable, nbprod_env
+    cli_inproc, runs, store_dir, immutable, nbprod_env
 ):
     """A file that turns undeletable between planning and deleting (a real EPERM)."""
     from nbprod.api import get_run, open_catalog
@@ -240,7 +273,7 @@ def test_a_fault_after_the_rename_leaves_the_run_gone_and_gc_finishes_it(
     assert (
         len(notes) == 1 and "is deleted, but" in notes[0] and "Operation not permitted" in notes[0]
     )
-    assert listed(cli) == {middle, newest, other}  # gone from the catalog...
+    assert listed(cli_inproc) == {middle, newest, other}  # gone from the catalog...
     assert sorted(
         p.name for p in (store_dir / "metrics").iterdir() if not p.name.startswith(".")
     ) == [middle, newest]
@@ -248,17 +281,17 @@ def test_a_fault_after_the_rename_leaves_the_run_gone_and_gc_finishes_it(
     (trash,) = (store_dir / "metrics").glob(f".deleting-{oldest}.*")
     assert [p.name for p in trash.iterdir()] == ["metrics.ipynb"]
 
-    pending = cli("gc", "--dry-run")
+    pending = cli_inproc("gc", "--dry-run")
     assert f"interrupted deletion of metrics/{oldest} is pending" in pending.stderr
-    again = cli("gc", "--yes")  # still stuck: reported again, nothing listed
+    again = cli_inproc("gc", "--yes")  # still stuck: reported again, nothing listed
     assert again.returncode == 0 and "would not go" in again.stderr, again.stderr
-    assert listed(cli) == {middle, newest, other}
+    assert listed(cli_inproc) == {middle, newest, other}
     immutable(trash / "metrics.ipynb", on=False)
-    done = cli("gc", "--yes")
+    done = cli_inproc("gc", "--yes")
     assert done.returncode == 0, done.stderr
     assert f"finished the interrupted deletion of run {oldest}" in done.stderr
     assert not trash.exists()
-    assert listed(cli) == {middle, newest, other}
+    assert listed(cli_inproc) == {middle, newest, other}
 
 
 def hold_catalog_lock(home: Path):
@@ -280,7 +313,7 @@ def wait_for(predicate, timeout: float = 90.0) -> None:
 
 
 def test_kill_9_in_the_middle_of_a_deletion_then_gc_completes_it(
-    cli, runs, store_dir, nbprod_env, tmp_path
+    cli_inproc, runs, store_dir, nbprod_env, tmp_path
 ):
     """SIGKILL between the rename and the catalog commit (held there by a catalog lock)."""
     (oldest, middle, newest), other = runs
@@ -304,15 +337,15 @@ def test_kill_9_in_the_middle_of_a_deletion_then_gc_completes_it(
     assert snapshot_tree(trash) == before  # whole, out of every reader's sight
     assert not (store_dir / "metrics" / oldest).exists()
 
-    done = cli("gc", "--yes")
+    done = cli_inproc("gc", "--yes")
     assert done.returncode == 0, done.stderr
     assert f"finished the interrupted deletion of run {oldest}" in done.stderr
     assert not trash.exists()
-    assert listed(cli) == {middle, newest, other}
+    assert listed(cli_inproc) == {middle, newest, other}
 
 
 @pytest.mark.skipif(not shutil.which("unshare"), reason="needs unshare (mount namespaces)")
-def test_a_mount_point_inside_a_run_refuses_the_deletion(cli, runs, store_dir, nbprod_env):
+def test_a_mount_point_inside_a_run_refuses_the_deletion(cli_inproc, runs, store_dir, nbprod_env):
     (oldest, middle, newest), other = runs
     mounted = store_dir / "metrics" / oldest / "extra"
     mounted.mkdir()
@@ -333,14 +366,14 @@ def test_a_mount_point_inside_a_run_refuses_the_deletion(cli, runs, store_dir, n
     assert "rc=5" in done.stdout and "kept" in done.stdout, done.stdout + done.stderr
     assert "on another filesystem (a mount point)" in done.stderr
     assert (store_dir / "metrics" / oldest / "run.json").is_file()
-    assert listed(cli) == {oldest, middle, newest, other}
+    assert listed(cli_inproc) == {oldest, middle, newest, other}
 
 
 # --- S3 (a real S3 server over HTTP) ----------------------------------------------------
 
 
 def test_s3_delete_is_complete_and_a_killed_one_is_finished_by_gc(
-    cli, make_notebook, s3_env, tmp_path
+    cli, cli_inproc, make_notebook, s3_env, tmp_path
 ):
     import boto3
 
@@ -374,13 +407,13 @@ def test_s3_delete_is_complete_and_a_killed_one_is_finished_by_gc(
         client.put_object(
             Bucket=bucket, Key=f"{prefix}/metrics/{run_id}/extra/deep/x.csv", Body=b"1"
         )
-    assert cli("catalog", "sync", env=s3_env).returncode == 0
-    assert listed(lambda *a: cli(*a, env=s3_env)) == {real, clone}
+    assert cli_inproc("catalog", "sync", env=s3_env).returncode == 0
+    assert listed(lambda *a: cli_inproc(*a, env=s3_env)) == {real, clone}
 
     gone = cli("runs", "delete", clone, "--yes", env=s3_env)
     assert gone.returncode == 0, gone.stderr
     assert objects(clone) == {}
-    assert listed(lambda *a: cli(*a, env=s3_env)) == {real}
+    assert listed(lambda *a: cli_inproc(*a, env=s3_env)) == {real}
 
     before = objects(real)
     intent = f"{prefix}/.nbprod/deleting/metrics/{real}.json"
@@ -404,12 +437,12 @@ def test_s3_delete_is_complete_and_a_killed_one_is_finished_by_gc(
         lock.execute("ROLLBACK")
         lock.close()
     assert objects(real) == before  # nothing deleted yet: whole, and still listed
-    assert listed(lambda *a: cli(*a, env=s3_env)) == {real}
-    pending = cli("gc", "--dry-run", env=s3_env)
+    assert listed(lambda *a: cli_inproc(*a, env=s3_env)) == {real}
+    pending = cli_inproc("gc", "--dry-run", env=s3_env)
     assert f"interrupted deletion of metrics/{real} is pending" in pending.stderr
 
-    finished = cli("gc", "--yes", env=s3_env)
+    finished = cli_inproc("gc", "--yes", env=s3_env)
     assert finished.returncode == 0, finished.stderr
     assert f"finished the interrupted deletion of run {real}" in finished.stderr
     assert objects(real) == {} and not intent_written()
-    assert listed(lambda *a: cli(*a, env=s3_env)) == set()
+    assert listed(lambda *a: cli_inproc(*a, env=s3_env)) == set()

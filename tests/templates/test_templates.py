@@ -1,4 +1,8 @@
-"""Notebook templates: each executes with its defaults; list / new / --job; the wheel has them."""
+"""Notebook templates: each executes with its defaults; list / new / --job; the wheel has them.
+
+`templates list`, `new --job` and `jobs apply` are called in this process (`cli_inproc`: no
+kernel starts); test_new_refuses_to_overwrite is the proof through the real console script.
+"""
 
 from __future__ import annotations
 
@@ -8,7 +12,9 @@ import shutil
 import subprocess
 import sys
 import zipfile
+from collections.abc import Callable
 from pathlib import Path
+from typing import Any
 
 import nbformat
 import pytest
@@ -16,9 +22,10 @@ import yaml
 
 import nbprod
 from nbprod.templates import builtin_dir
-from tests.conftest import REPO
+from tests.conftest import REPO, isolated_env
 
 BUILTINS = ["basic", "data_quality", "report", "train_model"]
+UNSET = ("NBPROD_STORE", "NBPROD_KERNEL", "NBPROD_TIMEOUT", "NBPROD_CELL_TIMEOUT")
 
 
 def test_builtin_templates_are_the_repository_folder_in_a_checkout():
@@ -26,8 +33,28 @@ def test_builtin_templates_are_the_repository_folder_in_a_checkout():
     assert sorted(p.stem for p in builtin_dir().glob("*.ipynb")) == BUILTINS
 
 
+@pytest.fixture(scope="module")
+def default_run(tmp_path_factory: pytest.TempPathFactory) -> Callable[[str], Any]:
+    """A template's run with its defaults, made once per module (in a home of its own):
+    test_every_template_runs_with_its_defaults checks it and test_templates_are_deterministic
+    compares report's with a second run, so report's kernel starts twice, not three times."""
+    made: dict[str, Any] = {}
+
+    def run(name: str) -> Any:
+        if name not in made:
+            with pytest.MonkeyPatch.context() as patch:
+                for var in UNSET:
+                    patch.delenv(var, raising=False)
+                for var, value in isolated_env(tmp_path_factory.mktemp(name)).items():
+                    patch.setenv(var, value)
+                made[name] = nbprod.execute(builtin_dir() / f"{name}.ipynb")
+        return made[name]
+
+    return run
+
+
 @pytest.mark.parametrize("name", BUILTINS)
-def test_every_template_runs_with_its_defaults(nbprod_env, name: str):
+def test_every_template_runs_with_its_defaults(default_run, name: str):
     path = builtin_dir() / f"{name}.ipynb"
     nb = nbformat.read(path, as_version=4)
     meta = nb.metadata["nbprod"]["template"]
@@ -35,15 +62,15 @@ def test_every_template_runs_with_its_defaults(nbprod_env, name: str):
     schema = nbprod.notebook_parameters(path)
     assert schema.parameters and all(p.help and p.type != "any" for p in schema.parameters)
 
-    run = nbprod.execute(path)
+    run = default_run(name)
     assert run.status.value == "succeeded", run.record.error
     assert run.record.scraps and all(s["inline"] for s in run.record.scraps.values())
     assert run.record.duration_s < 30
 
 
-def test_templates_are_deterministic(nbprod_env):
+def test_templates_are_deterministic(default_run, nbprod_env):
     path = builtin_dir() / "report.ipynb"
-    first, second = nbprod.execute(path), nbprod.execute(path)
+    first, second = default_run("report"), nbprod.execute(path)
     assert first.record.scraps == second.record.scraps
     assert first.record.scraps["total_revenue"]["value"] > 0
 
@@ -79,7 +106,8 @@ def test_generator_is_idempotent(tmp_path: Path):
         assert generated == (REPO / "templates" / f"{name}.ipynb").read_text(), name
 
 
-def test_templates_list(cli):
+def test_templates_list(cli_inproc):
+    cli = cli_inproc
     done = cli("templates", "list")
     assert done.returncode == 0, done.stderr
     lines = done.stdout.splitlines()
@@ -93,7 +121,8 @@ def test_templates_list(cli):
     assert report["parameters"][0]["name"] == "end_date"
 
 
-def test_user_templates_add_and_override_by_name(cli, tmp_path: Path):
+def test_user_templates_add_and_override_by_name(cli_inproc, tmp_path: Path):
+    cli = cli_inproc
     folder = tmp_path / "my-templates"
     folder.mkdir()
     nb = nbformat.read(builtin_dir() / "basic.ipynb", as_version=4)
@@ -142,7 +171,8 @@ def test_new_refuses_to_overwrite(cli, tmp_path: Path):
 
 
 @pytest.mark.parametrize("name", BUILTINS)
-def test_new_with_job_writes_a_definition_that_jobs_apply_accepts(cli, tmp_path: Path, name):
+def test_new_with_job_writes_a_definition_that_jobs_apply_accepts(cli_inproc, tmp_path: Path, name):
+    cli = cli_inproc
     target = tmp_path / f"my_{name}.ipynb"
     done = cli("new", str(target), "--template", name, "--job")
     assert done.returncode == 0, done.stderr
