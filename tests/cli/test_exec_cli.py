@@ -123,17 +123,28 @@ def test_ctrl_c_cancels_and_stores_the_output(nbprod_env, make_notebook, store_d
     )
     proc = subprocess.Popen(
         [*nbprod_command(), "exec", str(nb)],
-        env=nbprod_env,
+        env={**nbprod_env, "NBPROD_AUTOSAVE_SECONDS": "0.3"},
         stdout=subprocess.PIPE,
         stderr=subprocess.PIPE,
         text=True,
     )
-    # wait until the long cell is running: the spool folder holds the run from its start
+    # wait until the long cell is running: the autosaved partial output shows the first
+    # cell's print (a fixed sleep lost the race on a loaded machine)
     spool = Path(nbprod_env["NBPROD_HOME"]) / "spool"
-    deadline = time.monotonic() + 60
-    while time.monotonic() < deadline and not (spool.is_dir() and any(spool.iterdir())):
+
+    def printed() -> bool:
+        for partial in spool.glob(f"*/{nb.name}"):
+            try:
+                cells = json.loads(partial.read_text())["cells"]
+            except (OSError, ValueError, KeyError):  # caught mid-write
+                continue
+            if any("working" in str(o.get("text", "")) for o in cells[0].get("outputs", [])):
+                return True
+        return False
+
+    deadline = time.monotonic() + 90
+    while time.monotonic() < deadline and not printed():
         time.sleep(0.2)
-    time.sleep(3)  # kernel start and first cell
     proc.send_signal(signal.SIGINT)
     stdout, stderr = proc.communicate(timeout=60)
     assert proc.returncode == 130, stderr
