@@ -275,36 +275,3 @@ def s3_env(
 
 def load_output(path: str | Path) -> nbformat.NotebookNode:
     return nbformat.read(str(path), as_version=4)
-
-
-SLOW_FIRST = (
-    "tests/executors/test_dask.py",
-    "tests/cli/test_exec_cli.py",
-    "tests/scheduler/test_daemons.py",
-    "tests/run/test_execute.py",
-    "tests/scheduler/test_fencing.py",
-    "tests/sweeps/test_sweep_cli.py",
-    "tests/templates/test_templates.py",
-    "tests/lab/test_lab_ui.py",
-    "tests/browse/test_browse_http.py",
-    "tests/browse/test_browse_bad_input.py",
-    "tests/runs/test_runs_catalog_cli.py",
-    "tests/run/test_fidelity.py",
-)
-"""The files that take longest, started first: pytest-xdist (``--dist loadfile``) hands
-files out in collection order, and a long file handed out last keeps one worker busy
-while the other has nothing left to do."""
-
-
-def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
-    rank = {path: index for index, path in enumerate(SLOW_FIRST)}
-    root = Path(str(config.rootpath))
-
-    def key(item: pytest.Item) -> int:
-        try:
-            path = Path(str(item.path)).relative_to(root).as_posix()
-        except ValueError:
-            return len(rank)
-        return rank.get(path, len(rank))
-
-    items.sort(key=key)  # stable: the order within a file, and of the others, is kept
