@@ -85,7 +85,6 @@ class DaskExecutor:
         """run id -> its Dask future, while the task is pending or running."""
         self.threads = 0
         self.worker_resources: list[dict[str, float]] = []
-        self.refused: dict[str, int] = {}
         self._last_connect = 0.0
         self._reasons: dict[tuple[str, str], str | None] = {}
         self._catalog: Any = None
@@ -190,12 +189,7 @@ class DaskExecutor:
                 continue
             del self.inflight[run_id]
             if future.status == "finished":
-                result = future.result()
-                if result == "refused":
-                    self.refused[run_id] = self.refused.get(run_id, 0) + 1
-                else:
-                    self.refused.pop(run_id, None)
-                event("dask_task_done", run_id=run_id, result=result)
+                event("dask_task_done", run_id=run_id, result=future.result())
             else:  # lost with its worker, or cancelled: the catalog decides what follows
                 error = future.exception() if future.status == "error" else future.status
                 event("dask_task_failed", run_id=run_id, error=str(error).splitlines()[0])
