@@ -236,15 +236,18 @@ class DaskExecutor:
         # one task waiting per thread beyond the running ones: a thread that finishes a
         # run starts the next at once, not on our next tick
         free = max(0, 2 * self.threads - len(self.inflight))
+        reasons: dict[tuple[str, str], str | None] = {}
         for item in self._due():
+            key = (item.store, item.run_id)
             if item.run_id in self.inflight:
+                if key in self._reasons:
+                    reasons[key] = self._reasons[key]
                 continue
             needs = self._needs(item)
             reason = unmet(needs, self.worker_resources)
-            key = (item.store, item.run_id)
+            reasons[key] = reason
             if self._reasons.get(key) != reason:
                 self._queue().set_waiting(item.store, item.run_id, reason)
-                self._reasons[key] = reason
                 if reason:
                     event("dask_unsatisfiable", run_id=item.run_id, reason=reason)
             if reason or free <= 0:
@@ -252,6 +255,7 @@ class DaskExecutor:
             self.inflight[item.run_id] = self._submit(client, item, needs)
             event("dask_submitted", run_id=item.run_id, job=item.job, resources=needs or None)
             free -= 1
+        self._reasons = reasons  # only the runs still due: a long-lived scheduler keeps no more
 
 
 def make(context: ExecutorContext) -> Executor:
