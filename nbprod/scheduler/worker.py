@@ -50,13 +50,17 @@ class Worker:
         self.draining = threading.Event()
         self.control: Any = None
         self.cancel_pending = False
+        self.bell: Any = None
+        """A doorbell.Listener while idle-waiting: a queued run wakes the worker at once."""
 
     def install_signals(self) -> None:
         def drain(signum: int, frame: Any) -> None:
             self.draining.set()
+            self._wake()
 
         def cancel(signum: int, frame: Any) -> None:
             self.draining.set()
+            self._wake()
             self.cancel_pending = True  # a run being prepared is cancelled once it has control
             if self.control is not None:
                 self.control.stop("cancel")
@@ -64,9 +68,34 @@ class Worker:
         signal.signal(signal.SIGTERM, drain)
         signal.signal(signal.SIGINT, cancel)
 
+    def _wake(self) -> None:
+        bell = self.bell
+        if bell is not None:
+            bell.wake()
+
+    def _idle(self, seconds: float) -> None:
+        """Wait for the next poll, a ring of the doorbell (a run was queued) or a stop."""
+        bell = self.bell
+        if bell is None or self.draining.is_set():
+            self.draining.wait(seconds)
+        else:
+            bell.wait(seconds)
+
     def run_forever(self) -> int:
         """Process items until drained (or, in burst mode, until the queue is empty)."""
+        from nbprod.catalog.doorbell import Listener
+
         event("worker_started", worker=self.name)
+        if not self.burst:
+            self.bell = Listener(self.queue.url)
+        try:
+            return self._loop()
+        finally:
+            bell, self.bell = self.bell, None
+            if bell is not None:
+                bell.close()
+
+    def _loop(self) -> int:
         done = 0
         delay = self.poll
         while not self.draining.is_set():
@@ -87,7 +116,7 @@ class Worker:
             if item is None:
                 if self.burst:
                     break
-                self.draining.wait(self.poll)
+                self._idle(self.poll)
                 continue
             self.execute(item)
             done += 1
