@@ -38,6 +38,9 @@ class RunOptions:
     log_output: bool = False
     on_progress: Callable[[int, int], None] | None = None
     on_record: Callable[[RunRecord], None] | None = None
+    kernel_source: Callable[[str, Path, Path | None], Any] | None = None
+    """Gives the run its kernel (name, cwd, log path): a worker's warm_kernels.WarmKernels;
+    default: start one now (kernel.StartedKernel)."""
 
 
 @dataclass
@@ -108,8 +111,9 @@ def start_kernel(state: RunState) -> None:
     if state.control.reason is not None:
         return
     log_path = state.folder / "kernel.log" if state.folder.is_dir() else None
+    source = state.options.kernel_source or StartedKernel
     try:
-        state.kernel = StartedKernel(state.request.kernel, state.request.cwd, log_path)
+        state.kernel = source(state.request.kernel, state.request.cwd, log_path)
     except Exception as exc:  # recorded as the run's failure
         state.start_error = exc
 

@@ -51,6 +51,8 @@ class Worker:
         self.control: Any = None
         self.cancel_pending = False
         self.bell: Any = None
+        self.warm: Any = None
+        """A warm_kernels.WarmKernels while processing the queue (the next run's kernel)."""
         """A doorbell.Listener while idle-waiting: a queued run wakes the worker at once."""
 
     def install_signals(self) -> None:
@@ -88,12 +90,19 @@ class Worker:
         event("worker_started", worker=self.name)
         if not self.burst:
             self.bell = Listener(self.queue.url)
+        if self.settings.warm_kernels:
+            from nbprod.warm_kernels import WarmKernels
+
+            self.warm = WarmKernels(self.settings.spool_dir)
         try:
             return self._loop()
         finally:
             bell, self.bell = self.bell, None
             if bell is not None:
                 bell.close()
+            warm, self.warm = self.warm, None
+            if warm is not None:
+                warm.close()
 
     def _loop(self) -> int:
         done = 0
@@ -182,6 +191,8 @@ class Worker:
             self.queue.worker_beat(self.name, utcnow(), "running", item.run_id)
         except Exception as exc:  # noqa: BLE001 - informative only
             event("worker_beat_failed", worker=self.name, error=str(exc).splitlines()[0])
+        if self.warm is not None:
+            self.warm.last_was_warm = False
         try:
             notifications = item.payload.notifications
             request = prepare_item(item, self.settings)
@@ -211,6 +222,7 @@ class Worker:
                 on_progress=on_progress,
                 control=self.control,
                 handle_signals=False,
+                kernel_source=self.warm.take if self.warm is not None else None,
             )
         except Exception as exc:  # a crash of the core must not leave a ghost `running`
             event("run_crashed", run_id=item.run_id, error=f"{type(exc).__name__}: {exc}")
@@ -235,6 +247,7 @@ class Worker:
             status=status,
             attempt=item.attempt,
             duration_s=result.record.duration_s,
+            warm_kernel=bool(self.warm is not None and self.warm.last_was_warm),
         )
         persist(
             lambda: policy.enqueue_retry(self.queue, item, status, now),
