@@ -81,15 +81,18 @@ class StartedKernel:
             self.log_file.flush()
         self._start()
 
-    def _shutdown(self) -> None:
+    def _shutdown(self, now: bool = True) -> None:
         from jupyter_client.utils import run_sync
 
         if self.km is not None and self.km.has_kernel:
-            run_sync(self.km.shutdown_kernel)(now=True)
+            run_sync(self.km.shutdown_kernel)(now=now)
 
-    def close(self) -> None:
+    def close(self, graceful: bool = False) -> None:
+        """Shut the kernel down: ``graceful`` asks it to exit first (its atexit handlers
+        run; killed after jupyter_client's ``shutdown_wait_time``), as nbclient does after
+        the last cell; otherwise kill it now."""
         try:
-            self._shutdown()
+            self._shutdown(now=not graceful)
         finally:
             if self.log_file is not None and not self.log_file.closed:
                 self.log_file.close()

@@ -296,12 +296,14 @@ def keep(state: RunState) -> Run:
 
 
 def close_kernel(state: RunState) -> None:
-    """Shut the kernel down; the run is recorded, so a failed shutdown must not undo that."""
+    """Shut the kernel down, after the run is kept (a graceful shutdown waits for the
+    kernel process to exit); the run is recorded, so a failed shutdown must not undo that."""
     kernel, state.kernel = state.kernel, None
     if kernel is None:
         return
     try:
-        kernel.close()
+        # A run stopped early (timeout, cancel) had its kernel interrupted or killed.
+        kernel.close(graceful=state.control.reason is None and state.start_error is None)
     except Exception as exc:
         import logging
 
