@@ -164,7 +164,7 @@ def run(
     control: Any = None,
     handle_signals: bool = True,
     on_start: StartCallback | None = None,
-    kernel_source: Callable[[str, Path, Path | None], Any] | None = None,
+    kernels: Any = None,
 ) -> Run:
     """Execute a prepared request; always returns a Run in a terminal status.
 
@@ -175,7 +175,8 @@ def run(
     there): from then on every path, a Ctrl-C before the kernel is up, a kernel that cannot
     start or nbprod's own failure, ends in a terminal record.
 
-    ``kernel_source`` gives the run its kernel (a worker's kernels started ahead of time).
+    ``kernels`` (a kernel_source.KernelSource) gives the run its kernel and takes it back
+    (a worker's kernels started ahead of time); default: the run starts its own.
 
     ``on_record`` sees the record twice, as ``running`` at the start (from a helper
     thread) and in its terminal status at the end (for indexing in the catalog).
@@ -183,7 +184,7 @@ def run(
     from nbprod.kernel import RunControl
 
     control = control or RunControl(kill_grace=request.settings.kill_grace)
-    options = RunOptions(progress_bar, log_output, on_progress, on_record, kernel_source)
+    options = RunOptions(progress_bar, log_output, on_progress, on_record, kernels)
     state = RunState(request, control, options)
     restore = _install_signal_handlers(control) if handle_signals else (lambda: None)
     try:

@@ -38,9 +38,9 @@ class RunOptions:
     log_output: bool = False
     on_progress: Callable[[int, int], None] | None = None
     on_record: Callable[[RunRecord], None] | None = None
-    kernel_source: Callable[[str, Path, Path | None], Any] | None = None
-    """Gives the run its kernel (name, cwd, log path): a worker's warm_kernels.WarmKernels;
-    default: start one now (kernel.StartedKernel)."""
+    kernels: Any = None
+    """A kernel_source.KernelSource: a worker's warm_kernels.WarmKernels; default: the run
+    starts its own (kernel_source.ColdKernels)."""
 
 
 @dataclass
@@ -106,14 +106,11 @@ def open_spool_folder(state: RunState) -> None:
 
 def start_kernel(state: RunState) -> None:
     """Launch the kernel, unless the run was stopped already; a failure is the run's."""
-    from nbprod.kernel import StartedKernel
-
     if state.control.reason is not None:
         return
     log_path = state.folder / "kernel.log" if state.folder.is_dir() else None
-    source = state.options.kernel_source or StartedKernel
     try:
-        state.kernel = source(state.request.kernel, state.request.cwd, log_path)
+        state.kernel = kernel_source(state).take(state.request.kernel, state.request.cwd, log_path)
     except Exception as exc:  # recorded as the run's failure
         state.start_error = exc
 
@@ -303,11 +300,20 @@ def close_kernel(state: RunState) -> None:
         return
     try:
         # A run stopped early (timeout, cancel) had its kernel interrupted or killed.
-        kernel.close(graceful=state.control.reason is None and state.start_error is None)
+        graceful = state.control.reason is None and state.start_error is None
+        kernel_source(state).give_back(kernel, graceful)
     except Exception as exc:
         import logging
 
         logging.getLogger("nbprod").warning("could not shut the kernel down: %s", exc)
+
+
+def kernel_source(state: RunState) -> Any:
+    if state.options.kernels is None:
+        from nbprod.kernel_source import ColdKernels
+
+        state.options.kernels = ColdKernels()
+    return state.options.kernels
 
 
 def _internal_error(exc: BaseException) -> ErrorInfo:

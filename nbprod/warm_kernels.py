@@ -18,6 +18,7 @@ import contextlib
 import logging
 import os
 import secrets
+import threading
 from pathlib import Path
 from typing import Any
 
@@ -26,10 +27,16 @@ from nbprod.kernel import StartedKernel
 log = logging.getLogger("nbprod.warm_kernels")
 
 WARM_FOLDER = ".warm"
+SHUTDOWN_JOIN_SECONDS = 15.0
+"""More than jupyter_client's graceful wait (5 s) before it kills a kernel."""
 
 
 class WarmKernels:
-    """One worker's kernel-in-waiting. ``take`` is the runner's kernel source."""
+    """One worker's kernel-in-waiting (a kernel_source.KernelSource for its runs).
+
+    Used kernels are shut down on a thread of their own, so that the worker records the
+    run's end and takes the next run while the kernel exits; ``close`` waits for them.
+    """
 
     def __init__(self, spool_dir: Path) -> None:
         self.folder = spool_dir / WARM_FOLDER
@@ -39,6 +46,7 @@ class WarmKernels:
         self.handed_over = 0
         """How many runs got a kernel that was started ahead (for tests and events)."""
         self.last_was_warm = False
+        self.closing: list[threading.Thread] = []
         _remove_orphan_logs(self.folder)
 
     def take(self, kernel_name: str, cwd: Path, log_path: Path | None) -> StartedKernel:
@@ -87,13 +95,33 @@ class WarmKernels:
             return
         self.key, self.log_path = (kernel_name, str(cwd)), log_path
 
+    def give_back(self, kernel: StartedKernel, graceful: bool) -> None:
+        self.closing = [thread for thread in self.closing if thread.is_alive()]
+        thread = threading.Thread(
+            target=_shut_down, args=(kernel, graceful), name="nbprod-kernel-shutdown"
+        )
+        thread.start()
+        self.closing.append(thread)
+
     def discard(self) -> None:
         kernel, warm_log = self.kernel, self.log_path
         self.kernel = self.key = self.log_path = None
         if kernel is not None:
             _close(kernel, warm_log)
 
-    close = discard
+    def close(self) -> None:
+        """The waiting kernel is shut down; used ones being shut down are waited for."""
+        self.discard()
+        for thread in self.closing:
+            thread.join(SHUTDOWN_JOIN_SECONDS)
+        self.closing = []
+
+
+def _shut_down(kernel: StartedKernel, graceful: bool) -> None:
+    try:
+        kernel.close(graceful=graceful)
+    except Exception as exc:  # noqa: BLE001 - the run is recorded already
+        log.warning("could not shut the kernel down: %s", exc)
 
 
 def _alive(kernel: StartedKernel) -> bool:

@@ -222,7 +222,7 @@ class Worker:
                 on_progress=on_progress,
                 control=self.control,
                 handle_signals=False,
-                kernel_source=self.warm.take if self.warm is not None else None,
+                kernels=self.warm,
             )
         except Exception as exc:  # a crash of the core must not leave a ghost `running`
             event("run_crashed", run_id=item.run_id, error=f"{type(exc).__name__}: {exc}")
