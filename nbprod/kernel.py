@@ -43,9 +43,13 @@ class StartedKernel:
     go to ``log_path`` instead of the user's terminal; cell output is unaffected.
     """
 
-    def __init__(self, kernel_name: str, cwd: Path, log_path: Path | None) -> None:
+    def __init__(
+        self, kernel_name: str, cwd: Path, log_path: Path | None, forks: Any = None
+    ) -> None:
         self.kernel_name = kernel_name
         self.cwd = cwd
+        self.forks = forks
+        """A kernel_fork.KernelForks to fork the kernel from (a worker's warm kernels)."""
         self.log_file = None
         if log_path is not None:
             try:
@@ -64,6 +68,11 @@ class StartedKernel:
         from jupyter_client.utils import run_sync
 
         self.km = AsyncKernelManager(kernel_name=self.kernel_name)
+        if self.forks is not None:
+            import uuid
+
+            self.km.kernel_id = str(uuid.uuid4())
+            self.km.provisioner = self.forks.provisioner(self.km)
         extra: dict[str, Any] = {}
         if self.log_file is not None:
             extra = {"stdout": self.log_file, "stderr": self.log_file}

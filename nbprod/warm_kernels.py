@@ -38,7 +38,7 @@ class WarmKernels:
     run's end and takes the next run while the kernel exits; ``close`` waits for them.
     """
 
-    def __init__(self, spool_dir: Path) -> None:
+    def __init__(self, spool_dir: Path, *, fork: bool = True) -> None:
         self.folder = spool_dir / WARM_FOLDER
         self.kernel: StartedKernel | None = None
         self.key: tuple[str, str] | None = None
@@ -47,6 +47,12 @@ class WarmKernels:
         """How many runs got a kernel that was started ahead (for tests and events)."""
         self.last_was_warm = False
         self.closing: list[threading.Thread] = []
+        self.forks: Any = None
+        if fork:
+            from nbprod import kernel_fork
+
+            if kernel_fork.supported():
+                self.forks = kernel_fork.KernelForks(self.folder / "zygote")
         _remove_orphan_logs(self.folder)
 
     def take(self, kernel_name: str, cwd: Path, log_path: Path | None) -> StartedKernel:
@@ -89,7 +95,7 @@ class WarmKernels:
         try:
             self.folder.mkdir(parents=True, exist_ok=True)
             log_path = self.folder / f"{os.getpid()}-{secrets.token_hex(4)}.log"
-            self.kernel = StartedKernel(kernel_name, cwd, log_path)
+            self.kernel = StartedKernel(kernel_name, cwd, log_path, forks=self.forks)
         except Exception as exc:  # noqa: BLE001 - the next run starts its own
             log.warning("could not start a kernel ahead of the next run: %s", exc)
             return
@@ -115,6 +121,8 @@ class WarmKernels:
         for thread in self.closing:
             thread.join(SHUTDOWN_JOIN_SECONDS)
         self.closing = []
+        if self.forks is not None:
+            self.forks.close()
 
 
 def _shut_down(kernel: StartedKernel, graceful: bool) -> None:

@@ -30,12 +30,14 @@ def world(nbprod_env: dict[str, str], tmp_path: Path, make_notebook: Callable) -
 
 
 PROBE = """\
-import json, os, sys, time
+import json, os, random, sys, time
 ticks = os.sysconf("SC_CLK_TCK")
 start = float(open("/proc/self/stat").read().rsplit(")", 1)[1].split()[19]) / ticks
 uptime = float(open("/proc/uptime").read().split()[0])
 print(json.dumps({
     "pid": os.getpid(),
+    "ppid": os.getppid(),
+    "random": random.random(),
     "started": time.time() - uptime + start,
     "cwd": os.getcwd(),
     "env": dict(os.environ),
@@ -73,9 +75,9 @@ def queued_at(world: Env, run_id: str) -> float:
     return datetime.fromisoformat(text).timestamp()
 
 
-def kernel_children(pid: int) -> list[int]:
-    """Live ipykernel processes whose parent is ``pid``."""
-    found = []
+def processes() -> dict[int, tuple[int, bytes]]:
+    """pid -> (parent pid, command line) of every live process."""
+    found = {}
     for entry in Path("/proc").iterdir():
         if not entry.name.isdigit():
             continue
@@ -84,9 +86,21 @@ def kernel_children(pid: int) -> list[int]:
             cmdline = (entry / "cmdline").read_bytes()
         except OSError:
             continue
-        if int(stat[1]) == pid and b"ipykernel" in cmdline and stat[0] != "Z":
-            found.append(int(entry.name))
+        if stat[0] != "Z":
+            found[int(entry.name)] = (int(stat[1]), cmdline)
     return found
+
+
+def kernel_children(pid: int) -> list[int]:
+    """The worker's live kernels: launched by it (ipykernel_launcher), or forked by its
+    zygote (a forked process keeps the zygote's command line)."""
+    table = processes()
+    zygotes = {p for p, (parent, cmd) in table.items() if parent == pid and b"kernel_zygote" in cmd}
+    return sorted(
+        p
+        for p, (parent, cmd) in table.items()
+        if (parent == pid and b"ipykernel" in cmd) or parent in zygotes
+    )
 
 
 def test_each_run_gets_a_fresh_kernel_started_before_it_was_queued(world: Env) -> None:
@@ -95,13 +109,17 @@ def test_each_run_gets_a_fresh_kernel_started_before_it_was_queued(world: Env) -
     cold_record, cold = run_one(world, job)
     time.sleep(2)  # the next kernel has booted in the meantime
     reports = []
-    for _ in range(2):
+    for _ in range(3):
         record, report = run_one(world, job)
         reports.append((record, report))
-        time.sleep(1)
+        time.sleep(2)
 
     pids = {cold["pid"], *(r["pid"] for _, r in reports)}
-    assert len(pids) == 3, "a kernel was given to a second run"
+    assert len(pids) == 4, "a kernel was given to a second run"
+    # the first warm kernel was launched while the zygote booted; the last was forked
+    assert cold["ppid"] == worker.pid and reports[0][1]["ppid"] == worker.pid
+    assert reports[-1][1]["ppid"] != worker.pid, "the last kernel was not forked"
+    assert len({cold["random"], *(r["random"] for _, r in reports)}) == 4, "same random state"
     assert not cold["leak"] and not any(r["leak"] for _, r in reports), "a variable leaked"
     for record, report in reports:
         # started ahead: the kernel process existed before its run was even queued
@@ -119,7 +137,7 @@ def test_each_run_gets_a_fresh_kernel_started_before_it_was_queued(world: Env) -
         for line in worker.log().splitlines()
         if line.startswith("{") and '"finished"' in line
     ]
-    assert [f.get("warm_kernel") for f in finished] == [False, True, True], finished
+    assert [f.get("warm_kernel") for f in finished] == [False, True, True, True], finished
     # the kernel log of a warm run is in its spool-or-store place like a cold run's
     assert not list((world.home / "spool" / ".warm").glob("*.log")), "waiting kernel's log left"
 
