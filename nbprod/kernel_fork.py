@@ -9,7 +9,7 @@ LocalProvisioner: the connection file, ports, signals to the process group, shut
 Only the standard kernel command (``<python> -m ipykernel_launcher ...``) is forked, on
 Linux (``os.pidfd_open`` follows a process that is not our child); anything else, or a
 zygote that fails, falls back to a normal launch. One zygote per interpreter and
-environment; it exits with the worker.
+environment (a few at most); it exits with the worker.
 """
 
 from __future__ import annotations
@@ -39,6 +39,8 @@ ZYGOTE = Path(__file__).with_name("kernel_zygote.py")
 BOOT = "import sys; p = sys.argv.pop(1); exec(compile(open(p).read(), p, 'exec'))"
 LAUNCHERS = ("ipykernel_launcher",)
 START_TIMEOUT = 60.0
+MAX_ZYGOTES = 4
+"""Interpreters/environments a worker forks kernels for; more start their kernels normally."""
 MAX_MESSAGE = 1 << 16
 
 
@@ -138,10 +140,15 @@ class Zygote:
         return self.proc.poll() is None
 
     def close(self) -> None:
+        """Stop the zygote: it exits when its socket closes, unless it is still importing
+        (then it is only killed: it holds nothing). Its forked kernels are not waited for:
+        they belong to their runs, and get SIGKILL when the zygote is gone."""
         with contextlib.suppress(OSError):
-            self.sock.close()  # the zygote exits when its socket closes
+            self.sock.close()
+        if not self.ready:
+            self.proc.kill()
         try:
-            self.proc.wait(5)
+            self.proc.wait(2)
         except subprocess.TimeoutExpired:
             self.proc.kill()
             self.proc.wait(5)
@@ -251,9 +258,10 @@ class KernelForks:
                 return None
             zygote = self.zygotes.get(key)
             if zygote is None or not zygote.alive():
-                for other in self.zygotes.values():  # one environment at a time
-                    other.close()
-                self.zygotes.clear()
+                if zygote is not None:
+                    self.zygotes.pop(key).close()
+                if len(self.zygotes) >= MAX_ZYGOTES:
+                    return None  # other zygotes' kernels may be running: they stay
                 try:
                     self.zygotes[key] = Zygote(key[0], env, self.folder)
                 except OSError as exc:
