@@ -195,7 +195,7 @@ class Worker:
             self.warm.last_was_warm = False
         try:
             notifications = item.payload.notifications
-            request = prepare_item(item, self.settings)
+            request = prepare_item(item, self.settings, self.catalog)
         except NbprodError as exc:
             event("unrunnable", job=item.job, run_id=item.run_id, error=str(exc))
             fence.ending = True
@@ -387,8 +387,11 @@ def _fence_spool(folder: Any, fence: Fence) -> None:
     manifest.save(folder)
 
 
-def prepare_item(item: Any, settings: Settings) -> Any:
-    """The RunRequest for a queued item: the pinned job version, or a stored snapshot."""
+def prepare_item(item: Any, settings: Settings, catalog: Any = None) -> Any:
+    """The RunRequest for a queued item: the pinned job version, or a stored snapshot.
+
+    ``catalog``: the worker's own, open already (the item's settings differ from the
+    worker's in the store only); otherwise one is opened for the read."""
     from dataclasses import replace
 
     from nbprod.catalog import open_catalog
@@ -402,11 +405,14 @@ def prepare_item(item: Any, settings: Settings) -> Any:
     if payload.kind is RunKind.SNAPSHOT:
         return _prepare_snapshot(item, payload, item_settings)
     store = open_store(item_settings.store)
-    catalog = open_catalog(item_settings)
-    try:
+    if catalog is not None:
         pinned = pinned_version(catalog, store.url, item.job, payload.job_version)
-    finally:
-        catalog.close()
+    else:
+        opened = open_catalog(item_settings)
+        try:
+            pinned = pinned_version(opened, store.url, item.job, payload.job_version)
+        finally:
+            opened.close()
     return prepare_version_run(
         pinned,
         settings=item_settings,
