@@ -26,12 +26,34 @@ import sys
 import threading
 
 MAX_MESSAGE = 1 << 20
+PRELOAD = (
+    "ipykernel.kernelapp",  # what `python -m ipykernel_launcher` imports
+    # and what starting the kernel app imports before it runs any cell (the debugger,
+    # debugpy, is half the start-up): a cold kernel has all of them loaded by then too
+    "ipykernel.ipkernel",
+    "ipykernel.zmqshell",
+    "ipykernel.debugger",
+    "IPython.core.completerlib",
+    "faulthandler",
+    "tornado.platform.asyncio",
+)
 
 
 def main() -> None:
     sock = socket.socket(fileno=int(sys.argv[1]))
-    import ipykernel.kernelapp  # noqa: F401 - the point: imported once, before any fork
+    import importlib
 
+    before = dict(os.environ)
+    for name in PRELOAD:  # the point: imported once, before any fork
+        try:
+            importlib.import_module(name)
+        except ImportError:  # another ipykernel version: its kernels import it themselves
+            pass
+
+    # What the imports did to the environment (ipykernel's debugger sets a variable), to
+    # be done again over each kernel's own environment, as its imports would have done.
+    changes = {k: v for k, v in os.environ.items() if before.get(k) != v}
+    removed = [k for k in before if k not in os.environ]
     if threading.active_count() != 1:  # a thread would not survive fork() consistently
         sock.send(json.dumps({"error": "threads running after import"}).encode())
         return
@@ -53,7 +75,10 @@ def main() -> None:
             if not data:
                 return  # the worker closed its end
             try:
-                pid = _fork(json.loads(data), fds, sock, (wake_r, wake_w))
+                request = json.loads(data)
+                env = {k: v for k, v in request["env"].items() if k not in removed}
+                request["env"] = {**env, **changes}
+                pid = _fork(request, fds, sock, (wake_r, wake_w))
                 reply = {"pid": pid}
             except Exception as exc:  # noqa: BLE001 - reported to the worker
                 reply = {"error": f"{type(exc).__name__}: {exc}"}

@@ -43,6 +43,7 @@ print(json.dumps({
     "env": dict(os.environ),
     "path": sys.path,
     "leak": "leak" in globals(),
+    "modules": sorted(sys.modules),
 }))
 leak = os.getpid()
 """
@@ -128,6 +129,8 @@ def test_each_run_gets_a_fresh_kernel_started_before_it_was_queued(world: Env) -
         assert report["cwd"] == cold["cwd"] == str((world.tmp / "notebooks").resolve())
         assert report["path"] == cold["path"]
         assert report["env"] == cold["env"]
+        # a forked kernel has loaded what a cold one has by its first cell, nothing more
+        assert report["modules"] == cold["modules"]
     # the cold run's kernel started after its run was queued
     assert cold["started"] > queued_at(world, cold_record["run_id"]) - 0.05
     worker.signal(signal.SIGTERM)
