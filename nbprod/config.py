@@ -58,6 +58,10 @@ class Settings:
     ``workers = 0``), ``dask`` (a Dask distributed cluster), or a plug-in's name."""
     dask_scheduler: str | None = None
     """The Dask scheduler's address (``tcp://host:8786``) for the ``dask`` executor."""
+    warm_kernels: bool = True
+    """Each worker starts the kernel of its next run ahead of time (for the kernel name and
+    working directory of the run it just took), so a run does not wait for a kernel's boot;
+    a kernel still serves one run only. Off: every run starts its own kernel when claimed."""
     heartbeat_seconds: float = 2.0
     """How often a worker refreshes its running run's heartbeat (and sees cancels)."""
     lost_after: float = 30.0
@@ -128,7 +132,7 @@ _NUMERIC = {
 _MAXIMUM = {"workers": 1000, "upload_attempts": 100, "smtp_port": 65535}
 """Whole-number settings' upper bounds; seconds are bounded by durations.MAX_SECONDS."""
 
-_BOOLEAN = {"smtp_starttls"}
+_BOOLEAN = {"smtp_starttls", "warm_kernels"}
 _TRUE, _FALSE = {"true", "1", "yes", "on"}, {"false", "0", "no", "off"}
 
 

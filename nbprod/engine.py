@@ -20,6 +20,7 @@ from pathlib import Path
 from queue import Empty
 from typing import Any
 
+from jupyter_core.utils import run_sync
 from nbclient.exceptions import CellExecutionError, CellTimeoutError, DeadKernelError
 from papermill.clientwrap import PapermillNotebookClient
 from papermill.engines import NotebookExecutionManager
@@ -145,6 +146,38 @@ class _entered:
 SHELL_POLL_SECONDS = 1.0
 
 
+async def _ensure(value: Any) -> Any:
+    import inspect
+
+    return await value if inspect.isawaitable(value) else value
+
+
+async def _wait_for_ready(kc: Any, timeout: float) -> None:
+    """The kernel answers on shell and its IOPub messages reach us (a subscription that is
+    not connected yet would lose the first cell's output): jupyter_client's check, minus the
+    final wait for 0.2 s without IOPub messages (nbclient ignores messages of other
+    requests, such as the status messages of this kernel_info)."""
+    deadline = time.monotonic() + timeout
+    while True:
+        kc.kernel_info()
+        try:
+            msg = await _ensure(kc.shell_channel.get_msg(timeout=1))
+        except Empty:
+            msg = None
+        if msg is not None and msg["msg_type"] == "kernel_info_reply":
+            try:
+                await _ensure(kc.iopub_channel.get_msg(timeout=0.2))
+            except Empty:
+                pass  # IOPub not connected yet: ask again
+            else:
+                kc._handle_kernel_info_reply(msg)  # the kernel's protocol version
+                return
+        if not await _ensure(kc.is_alive()):
+            raise RuntimeError("Kernel died before replying to kernel_info")
+        if time.monotonic() > deadline:
+            raise RuntimeError(f"Kernel didn't respond in {timeout:.0f} seconds")
+
+
 def _poll_in_slices(channel: Any) -> None:
     """Wait for shell replies in slices of SHELL_POLL_SECONDS instead of one unbounded poll.
 
@@ -182,23 +215,53 @@ class _Client(PapermillNotebookClient):
 
     def execute(self, **kwargs: Any) -> Any:
         self.reset_execution_trackers()
-        # The kernel was started early by StartedKernel; shut it down with the client.
-        setup = self.setup_kernel(cleanup_kc=True, **kwargs)
+        # The kernel was started early by StartedKernel, which also shuts it down once the
+        # run is kept (steps.close_kernel): its shutdown is not part of the run's time.
+        setup = self.setup_kernel(cleanup_kc=False, **kwargs)
         try:
             setup.__enter__()
         except Exception as exc:  # no cell ran: the caller may try a fresh kernel
+            self._stop_channels()
             raise KernelStartError(str(exc) or type(exc).__name__) from exc
-        with _entered(setup):
-            _poll_in_slices(self.kc.shell_channel)
-            self.control.attach(self.km)
-            try:
-                self.papermill_execute_cells()
-                if self.control.reason is None:
-                    info = self.wait_for_reply(self.kc.kernel_info())
-                    self.nb.metadata["language_info"] = info["content"]["language_info"]
-            finally:
-                self.control.detach()
+        try:
+            with _entered(setup):
+                _poll_in_slices(self.kc.shell_channel)
+                self.control.attach(self.km)
+                try:
+                    self.papermill_execute_cells()
+                    if self.control.reason is None:
+                        info = self.wait_for_reply(self.kc.kernel_info())
+                        self.nb.metadata["language_info"] = info["content"]["language_info"]
+                finally:
+                    self.control.detach()
+        finally:
+            self._stop_channels()
         return self.nb
+
+    def _stop_channels(self) -> None:
+        kc, self.kc = self.kc, None
+        if kc is not None:
+            kc.stop_channels()
+
+    async def async_start_new_kernel_client(self) -> Any:
+        """nbclient's, with a readiness check that does not wait 0.2 s for silence on IOPub
+        (jupyter_client's ``wait_for_ready`` ends so): with a kernel started ahead of the
+        run that wait was most of the time from claim to first cell."""
+        from nbclient.util import run_hook
+
+        assert self.km is not None
+        try:
+            self.kc = self.km.client()
+            await _ensure(self.kc.start_channels())
+            await _wait_for_ready(self.kc, self.startup_timeout)
+        except Exception:
+            self._stop_channels()
+            raise
+        self.kc.allow_stdin = False
+        await run_hook(self.on_notebook_start, notebook=self.nb)
+        return self.kc
+
+    start_new_kernel_client = run_sync(async_start_new_kernel_client)  # setup_kernel calls it
 
     def papermill_execute_cells(self) -> None:
         for index, cell in enumerate(self.nb.cells):
@@ -289,7 +352,6 @@ def run_notebook(
     finally:
         manager.cleanup_pbar()
         manager.notebook_complete()
-        kernel.close()
     return Execution(
         manager.nb, exception, client.current_index, manager.cells_done, client.cell_error
     )

@@ -43,9 +43,13 @@ class StartedKernel:
     go to ``log_path`` instead of the user's terminal; cell output is unaffected.
     """
 
-    def __init__(self, kernel_name: str, cwd: Path, log_path: Path | None) -> None:
+    def __init__(
+        self, kernel_name: str, cwd: Path, log_path: Path | None, forks: Any = None
+    ) -> None:
         self.kernel_name = kernel_name
         self.cwd = cwd
+        self.forks = forks
+        """A kernel_fork.KernelForks to fork the kernel from (a worker's warm kernels)."""
         self.log_file = None
         if log_path is not None:
             try:
@@ -64,6 +68,11 @@ class StartedKernel:
         from jupyter_client.utils import run_sync
 
         self.km = AsyncKernelManager(kernel_name=self.kernel_name)
+        if self.forks is not None:
+            import uuid
+
+            self.km.kernel_id = str(uuid.uuid4())
+            self.km.provisioner = self.forks.provisioner(self.km)
         extra: dict[str, Any] = {}
         if self.log_file is not None:
             extra = {"stdout": self.log_file, "stderr": self.log_file}
@@ -81,15 +90,18 @@ class StartedKernel:
             self.log_file.flush()
         self._start()
 
-    def _shutdown(self) -> None:
+    def _shutdown(self, now: bool = True) -> None:
         from jupyter_client.utils import run_sync
 
         if self.km is not None and self.km.has_kernel:
-            run_sync(self.km.shutdown_kernel)(now=True)
+            run_sync(self.km.shutdown_kernel)(now=now)
 
-    def close(self) -> None:
+    def close(self, graceful: bool = False) -> None:
+        """Shut the kernel down: ``graceful`` asks it to exit first (its atexit handlers
+        run; killed after jupyter_client's ``shutdown_wait_time``), as nbclient does after
+        the last cell; otherwise kill it now."""
         try:
-            self._shutdown()
+            self._shutdown(now=not graceful)
         finally:
             if self.log_file is not None and not self.log_file.closed:
                 self.log_file.close()

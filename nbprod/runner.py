@@ -164,6 +164,7 @@ def run(
     control: Any = None,
     handle_signals: bool = True,
     on_start: StartCallback | None = None,
+    kernels: Any = None,
 ) -> Run:
     """Execute a prepared request; always returns a Run in a terminal status.
 
@@ -174,13 +175,16 @@ def run(
     there): from then on every path, a Ctrl-C before the kernel is up, a kernel that cannot
     start or nbprod's own failure, ends in a terminal record.
 
+    ``kernels`` (a kernel_source.KernelSource) gives the run its kernel and takes it back
+    (a worker's kernels started ahead of time); default: the run starts its own.
+
     ``on_record`` sees the record twice, as ``running`` at the start (from a helper
     thread) and in its terminal status at the end (for indexing in the catalog).
     """
     from nbprod.kernel import RunControl
 
     control = control or RunControl(kill_grace=request.settings.kill_grace)
-    options = RunOptions(progress_bar, log_output, on_progress, on_record)
+    options = RunOptions(progress_bar, log_output, on_progress, on_record, kernels)
     state = RunState(request, control, options)
     restore = _install_signal_handlers(control) if handle_signals else (lambda: None)
     try:

@@ -158,7 +158,8 @@ def leftovers(spool_root: Path) -> Leftovers:
 
 def _folders(spool_root: Path) -> list[Path]:
     try:
-        return sorted(p for p in spool_root.iterdir() if p.is_dir())
+        # Run ids never start with a dot; ".warm" holds the logs of kernels started ahead.
+        return sorted(p for p in spool_root.iterdir() if p.is_dir() and p.name[:1] != ".")
     except (FileNotFoundError, NotADirectoryError):
         return []
 

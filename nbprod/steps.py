@@ -38,6 +38,9 @@ class RunOptions:
     log_output: bool = False
     on_progress: Callable[[int, int], None] | None = None
     on_record: Callable[[RunRecord], None] | None = None
+    kernels: Any = None
+    """A kernel_source.KernelSource: a worker's warm_kernels.WarmKernels; default: the run
+    starts its own (kernel_source.ColdKernels)."""
 
 
 @dataclass
@@ -103,13 +106,11 @@ def open_spool_folder(state: RunState) -> None:
 
 def start_kernel(state: RunState) -> None:
     """Launch the kernel, unless the run was stopped already; a failure is the run's."""
-    from nbprod.kernel import StartedKernel
-
     if state.control.reason is not None:
         return
     log_path = state.folder / "kernel.log" if state.folder.is_dir() else None
     try:
-        state.kernel = StartedKernel(state.request.kernel, state.request.cwd, log_path)
+        state.kernel = kernel_source(state).take(state.request.kernel, state.request.cwd, log_path)
     except Exception as exc:  # recorded as the run's failure
         state.start_error = exc
 
@@ -292,16 +293,27 @@ def keep(state: RunState) -> Run:
 
 
 def close_kernel(state: RunState) -> None:
-    """Shut the kernel down; the run is recorded, so a failed shutdown must not undo that."""
+    """Shut the kernel down, after the run is kept (a graceful shutdown waits for the
+    kernel process to exit); the run is recorded, so a failed shutdown must not undo that."""
     kernel, state.kernel = state.kernel, None
     if kernel is None:
         return
     try:
-        kernel.close()
+        # A run stopped early (timeout, cancel) had its kernel interrupted or killed.
+        graceful = state.control.reason is None and state.start_error is None
+        kernel_source(state).give_back(kernel, graceful)
     except Exception as exc:
         import logging
 
         logging.getLogger("nbprod").warning("could not shut the kernel down: %s", exc)
+
+
+def kernel_source(state: RunState) -> Any:
+    if state.options.kernels is None:
+        from nbprod.kernel_source import ColdKernels
+
+        state.options.kernels = ColdKernels()
+    return state.options.kernels
 
 
 def _internal_error(exc: BaseException) -> ErrorInfo:

@@ -28,6 +28,7 @@ from typing import Any
 
 import sqlalchemy as sa
 
+from nbprod.catalog import doorbell
 from nbprod.catalog.queued import HELD, FireDecision, QueuedRun, QueueState
 from nbprod.catalog.schema import fires, queue
 from nbprod.catalog.sql import reading, writing
@@ -165,6 +166,8 @@ class Queue(WorkerRows):
                 return False  # PostgreSQL: a concurrent scheduler inserted it first
             if row is not None:
                 conn.execute(queue.insert().values(**row))
+        if row is not None:
+            doorbell.ring(self.url)
         return True
 
     # -- queue ------------------------------------------------------------------------
@@ -198,6 +201,8 @@ class Queue(WorkerRows):
         row = _queue_row(store, job, now, fields)
         with self._write() as conn:
             conn.execute(queue.insert().values(**row))
+        if available_at is None or available_at <= now:
+            doorbell.ring(self.url)  # idle workers claim it now, not at their next poll
         return run_id
 
     def active_count(self, store: str, job: str) -> int:

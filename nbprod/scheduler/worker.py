@@ -50,13 +50,19 @@ class Worker:
         self.draining = threading.Event()
         self.control: Any = None
         self.cancel_pending = False
+        self.bell: Any = None
+        self.warm: Any = None
+        """A warm_kernels.WarmKernels while processing the queue (the next run's kernel)."""
+        """A doorbell.Listener while idle-waiting: a queued run wakes the worker at once."""
 
     def install_signals(self) -> None:
         def drain(signum: int, frame: Any) -> None:
             self.draining.set()
+            self._wake()
 
         def cancel(signum: int, frame: Any) -> None:
             self.draining.set()
+            self._wake()
             self.cancel_pending = True  # a run being prepared is cancelled once it has control
             if self.control is not None:
                 self.control.stop("cancel")
@@ -64,9 +70,41 @@ class Worker:
         signal.signal(signal.SIGTERM, drain)
         signal.signal(signal.SIGINT, cancel)
 
+    def _wake(self) -> None:
+        bell = self.bell
+        if bell is not None:
+            bell.wake()
+
+    def _idle(self, seconds: float) -> None:
+        """Wait for the next poll, a ring of the doorbell (a run was queued) or a stop."""
+        bell = self.bell
+        if bell is None or self.draining.is_set():
+            self.draining.wait(seconds)
+        else:
+            bell.wait(seconds)
+
     def run_forever(self) -> int:
         """Process items until drained (or, in burst mode, until the queue is empty)."""
+        from nbprod.catalog.doorbell import Listener
+
         event("worker_started", worker=self.name)
+        if not self.burst:
+            self.bell = Listener(self.queue.url)
+        if self.settings.warm_kernels:
+            from nbprod.warm_kernels import WarmKernels
+
+            self.warm = WarmKernels(self.settings.spool_dir)
+        try:
+            return self._loop()
+        finally:
+            bell, self.bell = self.bell, None
+            if bell is not None:
+                bell.close()
+            warm, self.warm = self.warm, None
+            if warm is not None:
+                warm.close()
+
+    def _loop(self) -> int:
         done = 0
         delay = self.poll
         while not self.draining.is_set():
@@ -87,7 +125,7 @@ class Worker:
             if item is None:
                 if self.burst:
                     break
-                self.draining.wait(self.poll)
+                self._idle(self.poll)
                 continue
             self.execute(item)
             done += 1
@@ -153,9 +191,11 @@ class Worker:
             self.queue.worker_beat(self.name, utcnow(), "running", item.run_id)
         except Exception as exc:  # noqa: BLE001 - informative only
             event("worker_beat_failed", worker=self.name, error=str(exc).splitlines()[0])
+        if self.warm is not None:
+            self.warm.last_was_warm = False
         try:
             notifications = item.payload.notifications
-            request = prepare_item(item, self.settings)
+            request = prepare_item(item, self.settings, self.catalog)
         except NbprodError as exc:
             event("unrunnable", job=item.job, run_id=item.run_id, error=str(exc))
             fence.ending = True
@@ -182,6 +222,7 @@ class Worker:
                 on_progress=on_progress,
                 control=self.control,
                 handle_signals=False,
+                kernels=self.warm,
             )
         except Exception as exc:  # a crash of the core must not leave a ghost `running`
             event("run_crashed", run_id=item.run_id, error=f"{type(exc).__name__}: {exc}")
@@ -206,6 +247,7 @@ class Worker:
             status=status,
             attempt=item.attempt,
             duration_s=result.record.duration_s,
+            warm_kernel=bool(self.warm is not None and self.warm.last_was_warm),
         )
         persist(
             lambda: policy.enqueue_retry(self.queue, item, status, now),
@@ -345,8 +387,11 @@ def _fence_spool(folder: Any, fence: Fence) -> None:
     manifest.save(folder)
 
 
-def prepare_item(item: Any, settings: Settings) -> Any:
-    """The RunRequest for a queued item: the pinned job version, or a stored snapshot."""
+def prepare_item(item: Any, settings: Settings, catalog: Any = None) -> Any:
+    """The RunRequest for a queued item: the pinned job version, or a stored snapshot.
+
+    ``catalog``: the worker's own, open already (the item's settings differ from the
+    worker's in the store only); otherwise one is opened for the read."""
     from dataclasses import replace
 
     from nbprod.catalog import open_catalog
@@ -360,11 +405,14 @@ def prepare_item(item: Any, settings: Settings) -> Any:
     if payload.kind is RunKind.SNAPSHOT:
         return _prepare_snapshot(item, payload, item_settings)
     store = open_store(item_settings.store)
-    catalog = open_catalog(item_settings)
-    try:
+    if catalog is not None:
         pinned = pinned_version(catalog, store.url, item.job, payload.job_version)
-    finally:
-        catalog.close()
+    else:
+        opened = open_catalog(item_settings)
+        try:
+            pinned = pinned_version(opened, store.url, item.job, payload.job_version)
+        finally:
+            opened.close()
     return prepare_version_run(
         pinned,
         settings=item_settings,

@@ -397,14 +397,16 @@ def test_killed_worker_run_is_lost_with_partial_output_then_retried(world: Env) 
 def test_a_cancelled_run_whose_worker_dies_is_not_retried(world: Env) -> None:
     job = world.job("doomed", "print('cancel', 'me')", SLEEP_LONG, retries=2, retry_delay=1)
     run_id = world.enqueue(job)
-    scheduler = world.start("scheduler", "--workers", "1")
+    # lost_after 10 s, not 3: `runs cancel` must get in before the reaper, and a CLI call
+    # took over 3 s on a loaded machine
+    scheduler = world.start("scheduler", "--workers", "1", NBPROD_LOST_AFTER="10")
     row = world.running_row(run_id)
     world.wait_partial(run_id, "doomed.ipynb", "cancel me")
     pid = worker_pid(row)
     os.kill(pid, signal.SIGSTOP)  # the worker cannot see the cancel request...
     assert "cancel requested" in world.ok("runs", "cancel", run_id)
     os.kill(pid, signal.SIGKILL)  # ...and never will
-    record = world.final_record(job, run_id, 20)
+    record = world.final_record(job, run_id, 40)
     assert record["status"] == "lost"
     assert "cancel me" in outputs_text(world.output(record))
     time.sleep(1)  # a retry is queued with the lost record (available a second later)
