@@ -34,8 +34,9 @@ class Stream:
         self.conn.request("GET", path, headers=headers)
         self.response = self.conn.getresponse()
         self.events: queue.Queue[tuple[float, str, Any]] = queue.Queue()
+        self.reader = threading.Thread(target=self._read, daemon=True)
         if self.response.status == 200:
-            threading.Thread(target=self._read, daemon=True).start()
+            self.reader.start()
 
     def _read(self) -> None:
         event, data = "message", ""
@@ -206,3 +207,16 @@ def test_live_events_off_answers_503(tmp_path):
         assert live(server) == {"state": "off"}
     finally:
         server.stop()
+
+
+def test_a_connected_stream_ends_when_the_server_stops(tmp_path):
+    server = LabServer(tmp_path, extra_env={"NBPROD_EMBEDDED_SCHEDULER": "off"}).start()
+    stream = Stream(server)
+    stream.ready()
+    started = time.monotonic()
+    server.stop()
+    assert server.proc.returncode == 0
+    assert time.monotonic() - started < 25  # not held open by the stream (SIGKILL at 30 s)
+    stream.reader.join(10)
+    assert not stream.reader.is_alive()  # the stream was ended, not left hanging
+    stream.close()
