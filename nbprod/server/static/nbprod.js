@@ -12,19 +12,32 @@
   var PUSHED_POLL_MS = 5000;
   var POLL_MS = 1500;
 
-  function stream(url, onRun, onFail) {
-    if (!url || typeof EventSource === "undefined") { onFail(); return null; }
-    var source = new EventSource(url, { withCredentials: true });
+  // The stream, open while the page is visible: a browser allows only six connections per
+  // server over HTTP/1.1, and a stream holds one; hidden tabs give theirs back. `ready`
+  // comes on every (re)connection, so the page catches up with what it missed.
+  function stream(url, handlers) {
+    if (!url || typeof EventSource === "undefined") { handlers.fail(); return null; }
+    var source = null;
     var failed = false;
-    source.addEventListener("run", function (e) {
-      var change;
-      try { change = JSON.parse(e.data); } catch (err) { return; }
-      onRun(change);
+    function close() { if (source) { source.close(); source = null; } }
+    function open() {
+      source = new EventSource(url, { withCredentials: true });
+      source.addEventListener("ready", function () { if (handlers.ready) { handlers.ready(); } });
+      source.addEventListener("run", function (e) {
+        var change;
+        try { change = JSON.parse(e.data); } catch (err) { return; }
+        handlers.run(change);
+      });
+      source.addEventListener("error", function () {
+        if (!failed) { failed = true; close(); handlers.fail(); }
+      });
+    }
+    document.addEventListener("visibilitychange", function () {
+      if (failed) { return; }
+      if (document.hidden) { close(); } else if (!source) { open(); }
     });
-    source.addEventListener("error", function () {
-      if (!failed) { failed = true; source.close(); onFail(); }
-    });
-    return source;
+    if (!document.hidden) { open(); }
+    return { close: function () { failed = true; close(); } };
   }
 
   // Replace the elements matching `selector` with the same ones of the page fetched again
@@ -71,21 +84,24 @@
         .then(function (s) { show(s); if (!finished) { timer = window.setTimeout(tick, period); } })
         .catch(function () { if (!finished) { timer = window.setTimeout(tick, 5000); } });
     }
-    source = stream(
-      section.getAttribute("data-events-url"),
-      function (change) {
+    source = stream(section.getAttribute("data-events-url"), {
+      ready: function () { if (!finished) { window.clearTimeout(timer); tick(); } },
+      run: function (change) {
         if (change.run_id !== runId) { return; }
         change.terminal = ["queued", "starting", "running"].indexOf(change.status) < 0;
         show(change);
       },
-      function () { period = POLL_MS; window.clearTimeout(timer); timer = window.setTimeout(tick, period); }
-    );
+      fail: function () {
+        period = POLL_MS;
+        section.setAttribute("data-live", "poll");
+        if (!finished) { window.clearTimeout(timer); timer = window.setTimeout(tick, period); }
+      }
+    });
     if (source) {
       period = PUSHED_POLL_MS;
-      source.addEventListener("ready", function () { window.clearTimeout(timer); tick(); });
+      section.setAttribute("data-live", "push");
+      timer = window.setTimeout(tick, period);
     }
-    section.setAttribute("data-live", source ? "push" : "poll");
-    timer = window.setTimeout(tick, period);
   }
 
   function jobPage(section) {
@@ -100,14 +116,15 @@
         if (again) { again = false; refresh(); }
       });
     }
-    var source = stream(
-      section.getAttribute("data-events-url"),
-      function (change) { if (change.job === job) { refresh(); } },
-      function () {
+    var started = false;
+    var source = stream(section.getAttribute("data-events-url"), {
+      ready: function () { if (started) { refresh(); } started = true; },
+      run: function (change) { if (change.job === job) { refresh(); } },
+      fail: function () {
         section.setAttribute("data-live", "poll");
         (function poll() { refresh(); window.setTimeout(poll, 5000); })();
       }
-    );
+    });
     if (source) { section.setAttribute("data-live", "push"); }
   }
 
