@@ -63,8 +63,6 @@ class EventHub:
         self.subscribers: set[asyncio.Queue[Any]] = set()
         self.task: asyncio.Task[None] | None = None
         self.baseline: asyncio.Future[None] | None = None
-        self.polls = 0
-        """How many looks at the catalog this hub took (for tests: none while nobody watches)."""
 
     async def subscribe(self) -> asyncio.Queue[Any]:
         """A queue of this hub's changes, once the watcher has its baseline."""
@@ -112,7 +110,6 @@ class EventHub:
                     if poll is None:
                         poll = await loop.run_in_executor(None, self.make_poll)
                     changes = await loop.run_in_executor(None, poll)
-                    self.polls += 1
                     if failing:
                         log.info("nbprod live events: the catalog answers again")
                         failing = False
