@@ -9,7 +9,7 @@ import { IFileBrowserFactory } from '@jupyterlab/filebrowser';
 import { INotebookTracker } from '@jupyterlab/notebook';
 import { ISettingRegistry } from '@jupyterlab/settingregistry';
 
-import { serverClient } from './api/connection';
+import { serverClient, serverEvents } from './api/connection';
 import { addCommands } from './commands';
 import { IContext, Refresh } from './context';
 import { addJobsPanel } from './panel';
@@ -46,7 +46,7 @@ const plugin: JupyterFrontEndPlugin<void> = {
       })
       .catch(() => undefined);
 
-    const server = makeServer(serverClient());
+    const server = makeServer(serverClient(), serverEvents());
     // The version handshake, early: a missing server extension is reported in the console.
     server.rules().catch(e => console.warn(`nbprod: server extension unavailable: ${e.message}`));
 

@@ -163,12 +163,14 @@ class InfoHandler(ApiHandler):
         from nbprod import __version__ as version
 
         embedded = self.settings.get("nbprod_embedded")
+        events = self.settings.get("nbprod_events")
         self.reply(
             {
                 "api_version": rest.API_VERSION,
                 "version": version,
                 "store": self.service.store.url,
                 "embedded_scheduler": embedded.status() if embedded else {"state": "off"},
+                "live_events": events.status() if events else {"state": "off"},
                 "outputs_dir": rest.OUTPUTS_DIR,
                 "rules": lab_rules.ui_rules(),
             }

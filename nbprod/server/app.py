@@ -13,7 +13,7 @@ from typing import Any
 
 from jupyter_server.extension.application import ExtensionApp
 from jupyter_server.serverapp import ServerApp
-from traitlets import Int, Unicode
+from traitlets import Bool, Float, Int, Unicode
 
 from nbprod.errors import BadInput
 
@@ -62,6 +62,16 @@ class BrowseApp(ExtensionApp):
         0, help="Worker processes of the embedded scheduler (0: the `workers` setting)."
     ).tag(config=True)
 
+    live_events = Bool(
+        True,
+        help="Push run changes to the pages and the JupyterLab panel (GET /nbprod/api/events); "
+        "off: they poll. NBPROD_LIVE_EVENTS=off turns it off too.",
+    ).tag(config=True)
+
+    live_events_interval = Float(
+        0.1, help="Seconds between looks at the catalog while a browser is connected."
+    ).tag(config=True)
+
     @property
     def standalone(self) -> bool:
         """``nbprod browse``: read-only pages only, no REST API, no scheduler."""
@@ -83,6 +93,10 @@ class BrowseApp(ExtensionApp):
             }
         )
         self.log.info("nbprod browse: store %s", service.store.url)
+        from nbprod.server.events import enabled_from_env, make_hub
+
+        if enabled_from_env(self.live_events):
+            self.settings["nbprod_events"] = make_hub(service, self.live_events_interval)
         if not self.standalone:
             self.settings["nbprod_embedded"] = self._start_embedded(service.settings)
 
@@ -109,6 +123,9 @@ class BrowseApp(ExtensionApp):
         self.handlers.extend(FALLBACK_ROUTES)
 
     async def stop_extension(self) -> None:
+        events = self.settings.get("nbprod_events")
+        if events is not None:
+            events.close()
         embedded = self.settings.get("nbprod_embedded")
         if embedded is not None:
             from tornado.ioloop import IOLoop

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from nbprod.server import handlers as h
+from nbprod.server.events import EventsHandler
 from nbprod.store import layout
 
 _RUN = rf"({layout.RUN_ID_PATTERN}|[^/]+?)"
@@ -22,6 +23,7 @@ ROUTES = [
     (r"/nbprod/api/contents/?", h.ContentsHandler),
     (r"/nbprod/api/contents/(.+)", h.ContentsHandler),
     (rf"/nbprod/api/runs/{_RUN}/status", h.RunStatusHandler),
+    (r"/nbprod/api/events", EventsHandler),
 ]
 """(pattern, handler) pairs; jupyter_server prefixes each with its base URL."""
 

@@ -1,6 +1,8 @@
 """JupyterLab fixtures: a real `jupyter server` / `jupyter lab` subprocess on 127.0.0.1 with a
 token, its NBPROD_HOME and contents root in a temporary folder, dying with pytest; the
-extension is the installed one (the wheel's shared-data), nothing is enabled by hand."""
+extension is the installed one (the wheel's shared-data), nothing is enabled by hand, except
+that a labextension built in the tree under test (``nbprod/labextension``, e.g. a worktree's
+``npm run build``) is found ahead of the installed copy, so the browser runs the code tested."""
 
 from __future__ import annotations
 
@@ -72,6 +74,13 @@ class LabServer:
                 **(extra_env or {}),
             }
         )
+        built = Path(__file__).resolve().parents[2] / "nbprod" / "labextension"
+        if (built / "package.json").is_file():
+            data = base / "jupyter-data" / "labextensions"
+            data.mkdir(parents=True, exist_ok=True)
+            if not (data / "nbprod").exists():
+                (data / "nbprod").symlink_to(built, target_is_directory=True)
+            self.env["JUPYTER_PATH"] = str(data.parent)
         self.proc: subprocess.Popen | None = None
         self.log = base / f"jupyter-{app}.log"
 

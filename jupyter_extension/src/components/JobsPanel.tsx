@@ -1,10 +1,20 @@
 /**
  * The Jobs panel (left sidebar): job definitions and recent runs with live status and
- * progress, refreshing by itself. Every action calls the typed client.
+ * progress, pushed by the server's event stream (polled when there is none). Every action calls the typed client.
  */
 import * as React from 'react';
 
-import { ApiError, IJob, IRules, IRun } from '../api';
+import {
+  ApiError,
+  applyChange,
+  IJob,
+  IRules,
+  IRun,
+  IRunEvent,
+  LiveMode,
+  LiveUpdates,
+  overlay
+} from '../api';
 import { IServer } from '../server';
 import { IJobActions, JobItem } from './panel/JobItem';
 import { IRunActions, RunItem } from './panel/RunItem';
@@ -25,25 +35,38 @@ export interface IJobsPanelProps {
 
 const RECENT_RUNS = 25;
 
-/** Jobs, runs and the server's rules, refreshed every `refreshSeconds` and on the signal. */
+/** Jobs, runs and the server's rules: reloaded when the server's event stream is ready and
+ * after each pushed change (applied at once), or every `refreshSeconds` while there is no
+ * stream; and on the signal. */
 function usePanelData(props: IJobsPanelProps) {
   const [jobs, setJobs] = React.useState<IJob[]>([]);
   const [runs, setRuns] = React.useState<IRun[]>([]);
   const [rules, setRules] = React.useState<IRules | null>(null);
   const [error, setError] = React.useState<string | null>(null);
   const [updated, setUpdated] = React.useState<Date | null>(null);
+  const [mode, setMode] = React.useState<LiveMode>('connecting');
+  // Pushed changes by run id, numbered as they arrive; a listing laid over with those newer
+  // than its request (see overlay).
+  const pushed = React.useRef(new Map<string, { seq: number; event: IRunEvent }>());
+  const seq = React.useRef(0);
   const { server } = props;
 
   const refresh = React.useCallback(async () => {
+    const since = seq.current;
     try {
-      const [r, j, runs] = await Promise.all([
+      const [r, j, listed] = await Promise.all([
         server.rules(),
         server.client.listJobs(),
         server.client.listRuns({ limit: RECENT_RUNS })
       ]);
       setRules(r);
       setJobs(j);
-      setRuns(runs);
+      setRuns(overlay(listed, pushed.current, since));
+      for (const [runId, change] of pushed.current) {
+        if (change.seq <= since) {
+          pushed.current.delete(runId); // the listing knows it
+        }
+      }
       setError(null);
       setUpdated(new Date());
     } catch (e) {
@@ -51,31 +74,43 @@ function usePanelData(props: IJobsPanelProps) {
     }
   }, []);
 
+  const live = React.useMemo(
+    () =>
+      new LiveUpdates({
+        url: server.events.url,
+        connect: server.events.connect,
+        refresh,
+        onRun: event => {
+          seq.current += 1;
+          pushed.current.set(event.run_id, { seq: seq.current, event });
+          setRuns(now =>
+            now.map(run => (run.run_id === event.run_id ? applyChange(run, event) : run))
+          );
+        },
+        pollSeconds: props.refreshSeconds,
+        onMode: setMode,
+        log: message => console.debug(message)
+      }),
+    []
+  );
+
   React.useEffect(() => {
-    let timer = 0;
-    let alive = true;
-    const loop = async () => {
-      await refresh();
-      if (alive) {
-        timer = window.setTimeout(loop, props.refreshSeconds() * 1000);
-      }
-    };
-    void loop();
-    const now = () => void refresh();
+    live.start();
+    const now = () => void live.reload();
     props.signal.connect(now);
     return () => {
-      alive = false;
-      window.clearTimeout(timer);
+      live.stop();
       props.signal.disconnect(now);
     };
   }, []);
 
-  return { jobs, runs, rules, error, updated, refresh };
+  const reload = React.useCallback(() => live.reload(), []);
+  return { jobs, runs, rules, error, updated, mode, refresh: reload };
 }
 
 export function JobsPanel(props: IJobsPanelProps): JSX.Element {
   const { client } = props.server;
-  const { jobs, runs, rules, error, updated, refresh } = usePanelData(props);
+  const { jobs, runs, rules, error, updated, mode, refresh } = usePanelData(props);
   const [message, setMessage] = React.useState<string | null>(null);
 
   /** Run an action, show its outcome, refresh. */
@@ -114,7 +149,7 @@ export function JobsPanel(props: IJobsPanelProps): JSX.Element {
   const active = (run: IRun) => !!rules && rules.active_statuses.includes(run.status);
 
   return (
-    <div className="nbprod-jobs-panel">
+    <div className="nbprod-jobs-panel" data-live={mode}>
       <div className="nbprod-panel-header">
         <h2>Jobs</h2>
         <button

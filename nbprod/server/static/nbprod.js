@@ -1,30 +1,137 @@
-// nbprod browse: live status of a running run (the only script the pages need).
+// nbprod browse: live run pages and job pages (the only script the pages need).
+//
+// Run changes are pushed by the server's event stream (GET /nbprod/api/events, server-sent
+// events); a page takes the new content without reloading: the run page's progress at once,
+// and the page's own HTML fetched again when the run ends (or, on a job page, its runs
+// table when one of its runs changes). Where the stream is refused or breaks, the pages poll
+// as before. The run page also polls its status slowly while pushed: a worker whose catalog
+// writes fail still writes its progress to the store.
 (function () {
   "use strict";
-  function poll(section) {
-    var url = section.getAttribute("data-status-url");
+
+  var PUSHED_POLL_MS = 5000;
+  var POLL_MS = 1500;
+
+  // The stream, open while the page is visible: a browser allows only six connections per
+  // server over HTTP/1.1, and a stream holds one; hidden tabs give theirs back. `ready`
+  // comes on every (re)connection, so the page catches up with what it missed.
+  function stream(url, handlers) {
+    if (!url || typeof EventSource === "undefined") { handlers.fail(); return null; }
+    var source = null;
+    var failed = false;
+    function close() { if (source) { source.close(); source = null; } }
+    function open() {
+      source = new EventSource(url, { withCredentials: true });
+      source.addEventListener("ready", function () { if (handlers.ready) { handlers.ready(); } });
+      source.addEventListener("run", function (e) {
+        var change;
+        try { change = JSON.parse(e.data); } catch (err) { return; }
+        handlers.run(change);
+      });
+      source.addEventListener("error", function () {
+        if (!failed) { failed = true; close(); handlers.fail(); }
+      });
+    }
+    document.addEventListener("visibilitychange", function () {
+      if (failed) { return; }
+      if (document.hidden) { close(); } else if (!source) { open(); }
+    });
+    if (!document.hidden) { open(); }
+    return { close: function () { failed = true; close(); } };
+  }
+
+  // Replace the elements matching `selector` with the same ones of the page fetched again
+  // (parsed, never executed: its scripts do not run, the notebook frame stays sandboxed).
+  function swap(selector, done) {
+    return fetch(window.location.href, { credentials: "same-origin", headers: { Accept: "text/html" } })
+      .then(function (r) { return r.ok ? r.text() : Promise.reject(r.status); })
+      .then(function (html) {
+        var fresh = new DOMParser().parseFromString(html, "text/html");
+        var next = fresh.querySelector(selector);
+        var now = document.querySelector(selector);
+        if (next && now) { now.replaceWith(document.importNode(next, true)); }
+        if (done) { done(); }
+      });
+  }
+
+  function runPage(section) {
+    var runId = section.getAttribute("data-run-id");
+    var statusUrl = section.getAttribute("data-status-url");
     var bar = document.getElementById("live-progress");
     var text = document.getElementById("live-text");
-    function tick() {
-      fetch(url, { credentials: "same-origin", headers: { Accept: "application/json" } })
-        .then(function (r) { return r.ok ? r.json() : Promise.reject(r.status); })
-        .then(function (s) {
-          bar.max = s.cells_total || 1;
-          bar.value = s.cells_done;
-          text.textContent = s.cells_done + "/" + s.cells_total + " cells";
-          if (s.terminal) {
-            text.textContent += " · " + s.status.replace("_", " ");
-            window.location.reload();
-            return;
-          }
-          window.setTimeout(tick, 1500);
-        })
-        .catch(function () { window.setTimeout(tick, 5000); });
+    var source = null;
+    var finished = false;
+    var period = POLL_MS;
+    var timer = 0;
+
+    function show(s) {
+      if (finished) { return; }
+      bar.max = s.cells_total || 1;
+      bar.value = s.cells_done;
+      text.textContent = s.cells_done + "/" + s.cells_total + " cells";
+      if (s.terminal) {
+        finished = true;
+        text.textContent += " · " + s.status.replace("_", " ");
+        if (source) { source.close(); }
+        window.clearTimeout(timer);
+        var retry = function () { swap("main").catch(function () { window.setTimeout(retry, 2000); }); };
+        retry();
+      }
     }
-    window.setTimeout(tick, 1500);
+    function tick() {
+      fetch(statusUrl, { credentials: "same-origin", headers: { Accept: "application/json" } })
+        .then(function (r) { return r.ok ? r.json() : Promise.reject(r.status); })
+        .then(function (s) { show(s); if (!finished) { timer = window.setTimeout(tick, period); } })
+        .catch(function () { if (!finished) { timer = window.setTimeout(tick, 5000); } });
+    }
+    source = stream(section.getAttribute("data-events-url"), {
+      ready: function () { if (!finished) { window.clearTimeout(timer); tick(); } },
+      run: function (change) {
+        if (change.run_id !== runId) { return; }
+        change.terminal = ["queued", "starting", "running"].indexOf(change.status) < 0;
+        show(change);
+      },
+      fail: function () {
+        period = POLL_MS;
+        section.setAttribute("data-live", "poll");
+        if (!finished) { window.clearTimeout(timer); timer = window.setTimeout(tick, period); }
+      }
+    });
+    if (source) {
+      period = PUSHED_POLL_MS;
+      section.setAttribute("data-live", "push");
+      timer = window.setTimeout(tick, period);
+    }
   }
+
+  function jobPage(section) {
+    var job = section.getAttribute("data-job");
+    var busy = false;
+    var again = false;
+    function refresh() {
+      if (busy) { again = true; return; }
+      busy = true;
+      swap("#live-runs table.runs").catch(function () { return null; }).then(function () {
+        busy = false;
+        if (again) { again = false; refresh(); }
+      });
+    }
+    var started = false;
+    var source = stream(section.getAttribute("data-events-url"), {
+      ready: function () { if (started) { refresh(); } started = true; },
+      run: function (change) { if (change.job === job) { refresh(); } },
+      fail: function () {
+        section.setAttribute("data-live", "poll");
+        (function poll() { refresh(); window.setTimeout(poll, 5000); })();
+      }
+    });
+    if (source) { section.setAttribute("data-live", "push"); }
+  }
+
   document.addEventListener("DOMContentLoaded", function () {
     var live = document.getElementById("live");
-    if (live) { poll(live); }
+    if (live) { runPage(live); }
+    var runs = document.getElementById("live-runs");
+    if (runs) { jobPage(runs); }
   });
 })();
