@@ -12,7 +12,7 @@ import sys
 import time
 import traceback
 import uuid
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -59,6 +59,18 @@ CHROMIUM_ARGS = [
     "--disable-sync",
     "--no-first-run",
 ]
+
+
+GLUE = """from IPython.display import display
+def glue(name, value):
+    mime = 'application/scrapbook.scrap.json+json'
+    payload = {'name': name, 'data': value, 'encoder': 'json', 'version': 1}
+    meta = {'scrapbook': {'name': name, 'data': True, 'display': False}}
+    display({mime: payload}, raw=True, metadata=meta)
+"""
+"""Notebook code defining ``glue(name, value)``: the output scrapbook's ``sb.glue`` writes for
+a JSON value, without its import (pandas, pyarrow, nbformat's schema checkers: ~3 s of CPU in
+every kernel). For tests whose subject is not scrapbook; tests of scraps keep the real one."""
 
 
 def write_notebook(path: Path, *cells: str, parameters: str | None = None) -> Path:
@@ -136,9 +148,7 @@ def cli(nbprod_env: dict[str, str], tmp_path: Path) -> Callable[..., subprocess.
 
 
 @pytest.fixture
-def cli_inproc(
-    nbprod_env: dict[str, str], monkeypatch: pytest.MonkeyPatch
-) -> Callable[..., subprocess.CompletedProcess]:
+def cli_inproc(nbprod_env: dict[str, str]) -> Callable[..., subprocess.CompletedProcess]:
     """``nbprod`` called in this process, like `cli` but without its ~1 s of imports per call.
 
     For commands that start no kernel and whose process-level behaviour (entry point, signals,
@@ -147,31 +157,45 @@ def cli_inproc(
     ``timeout`` the call overran is raised afterwards as subprocess.TimeoutExpired. An exception
     that escapes the command becomes a traceback on stderr and exit 1, as in a real process.
     """
-    from click.testing import CliRunner
-
-    main = _cli_main()
 
     def run(
         *args: str,
         env: dict[str, str] | None = None,
         timeout: float = 120,
     ) -> subprocess.CompletedProcess:
-        argv = ["nbprod", *args]
-        with monkeypatch.context() as patch:
-            for name, value in (env or {}).items():
-                patch.setenv(name, value)
-            started = time.monotonic()
-            result = CliRunner().invoke(main, list(args), prog_name="nbprod")
-            elapsed = time.monotonic() - started
-        if elapsed > timeout:
-            raise subprocess.TimeoutExpired(argv, timeout, result.stdout, result.stderr)
-        stderr, code = result.stderr, result.exit_code
-        if result.exc_info is not None and not issubclass(result.exc_info[0], SystemExit):
-            stderr += "".join(traceback.format_exception(*result.exc_info))
-            code = 1
-        return subprocess.CompletedProcess(argv, code, result.stdout, stderr)
+        return invoke_inproc(args, env=env, timeout=timeout)
 
     return run
+
+
+def invoke_inproc(
+    args: Sequence[str],
+    *,
+    env: Mapping[str, str] | None = None,
+    cwd: Path | None = None,
+    timeout: float = 120,
+) -> subprocess.CompletedProcess:
+    """One ``nbprod`` command run in this process (see `cli_inproc`), with ``env`` set and the
+    working directory ``cwd`` for the call only."""
+    from click.testing import CliRunner
+
+    main = _cli_main()
+    argv = ["nbprod", *args]
+    with pytest.MonkeyPatch.context() as patch:
+        for name, value in (env or {}).items():
+            patch.setenv(name, value)
+        if cwd is not None:
+            patch.chdir(cwd)
+        started = time.monotonic()
+        result = CliRunner().invoke(main, list(args), prog_name="nbprod")
+        elapsed = time.monotonic() - started
+    if elapsed > timeout:
+        raise subprocess.TimeoutExpired(argv, timeout, result.stdout, result.stderr)
+    stderr, code = result.stderr, result.exit_code
+    if result.exc_info is not None and not issubclass(result.exc_info[0], SystemExit):
+        stderr += "".join(traceback.format_exception(*result.exc_info))
+        code = 1
+    return subprocess.CompletedProcess(argv, code, result.stdout, stderr)
 
 
 def _cli_main() -> Any:

@@ -161,9 +161,75 @@ def _exec(env: dict[str, str], cwd: Path, *runs: tuple[Path, ...]) -> list[str]:
 
 @pytest.fixture(scope="session")
 def populated(tmp_path_factory: pytest.TempPathFactory) -> Populated:
+    """The populated store and home (see `_build_populated`), this worker's own copy.
+
+    The real runs are executed once per test session, not once per xdist worker: the first
+    worker to get here builds them under a file lock in the session's shared tmp folder, the
+    others wait and copy. Each worker's copy is its own (the UI tests publish into it, the
+    server writes its render cache there), as when every worker built its own."""
+    template = _populated_template(tmp_path_factory)
+    root = tmp_path_factory.mktemp("browse")
+    return _copy_populated(template, root)
+
+
+def _populated_template(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """The folder of the session's one build: built here unless another worker did."""
+    import fcntl
+    import shutil
+
+    base = tmp_path_factory.getbasetemp()
+    shared = base.parent if os.environ.get("PYTEST_XDIST_WORKER") else base
+    template = shared / "browse-populated"
+    with open(shared / "browse-populated.lock", "w") as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX)  # released when the file closes
+        if not (template / "populated.json").is_file():
+            shutil.rmtree(template, ignore_errors=True)  # a build that failed half-way
+            template.mkdir()
+            data = _build_populated(template)
+            ready = {"runs": data.runs, "failing_cell": data.failing_cell}
+            (template / "populated.json").write_text(json.dumps(ready))
+    return template
+
+
+def _copy_populated(template: Path, root: Path) -> Populated:
+    """A copy of the template under ``root``, with the template's absolute paths (the store
+    URL in run records and in every catalog row) made the copy's."""
+    import shutil
+    import sqlite3
+
+    shutil.copytree(template, root, dirs_exist_ok=True)
+    old, new = str(template), str(root)
+    for path in root.rglob("*"):
+        if not path.is_file() or path.name.startswith("catalog.db"):
+            continue
+        data = path.read_bytes()
+        if old.encode() in data:
+            path.write_bytes(data.replace(old.encode(), new.encode()))
+    catalog = sqlite3.connect(root / "home" / "catalog.db")
+    try:
+        tables = [
+            r[0] for r in catalog.execute("SELECT name FROM sqlite_master WHERE type='table'")
+        ]
+        for table in tables:
+            for column in [r[1] for r in catalog.execute(f'PRAGMA table_info("{table}")')]:
+                catalog.execute(
+                    f'UPDATE "{table}" SET "{column}" = replace("{column}", ?, ?)'
+                    f' WHERE typeof("{column}") = \'text\' AND instr("{column}", ?) > 0',
+                    (old, new, old),
+                )
+        catalog.commit()
+    finally:
+        catalog.close()
+    ready = json.loads((root / "populated.json").read_text())
+    home = root / "home"
+    data = Populated(home=home, store=home / "store", env=_env(home, str(home / "store")))
+    data.runs, data.failing_cell = ready["runs"], ready["failing_cell"]
+    return data
+
+
+def _build_populated(root: Path) -> Populated:
     """Four real runs (two sales reports, a failing run, a notebook with <script> output),
     a defined job with a schedule, 30 synthetic runs with numeric scraps, and an XSS job."""
-    root = tmp_path_factory.mktemp("browse")
     home = root / "home"
     store = home / "store"
     env = _env(home, str(store))

@@ -15,13 +15,14 @@ from nbprod.catalog.query import RunFilter
 from nbprod.catalog.sync import SyncResult, rebuild, sync
 from nbprod.store import layout, open_store
 from tests.catalog.records_factory import make_record, make_version
+from tests.conftest import GLUE
 
-GLUE = """
-import scrapbook as sb
-sb.glue("total", days * 10)
-sb.glue("label", f"{region}-{days}")
+CODE = f"""
+{GLUE}
+glue("total", days * 10)
+glue("label", f"{{region}}-{{days}}")
 if fail:
-    raise ValueError(f"no data for {region}")
+    raise ValueError(f"no data for {{region}}")
 """
 
 
@@ -40,7 +41,7 @@ def populated_store(
 ) -> tuple[object, list[str]]:
     """Three real runs (one failed) of two notebooks, plus job versions and a pause state."""
     params = 'region = "eu"\ndays = 7\nfail = False'
-    report = make_notebook(GLUE, parameters=params, name="report.ipynb")
+    report = make_notebook(CODE, parameters=params, name="report.ipynb")
     other = make_notebook("x = 1", name="other.ipynb")
     commands = [
         ("exec", str(report), "-p", "region", "us", "-p", "days", "30"),

@@ -16,7 +16,7 @@ import subprocess
 import time
 from pathlib import Path
 
-from tests.conftest import EXAMPLES, load_output, nbprod_command
+from tests.conftest import EXAMPLES, GLUE, load_output, nbprod_command
 
 
 def _output_path(stdout: str) -> Path:
@@ -40,7 +40,7 @@ def test_exec_example_prints_run_and_output(cli, store_dir):
 
 def test_string_parameter_stays_a_string_and_lists_parse(cli, make_notebook):
     nb = make_notebook(
-        "import scrapbook as sb\nsb.glue('kinds', [type(region).__name__, type(ids).__name__])",
+        GLUE + "glue('kinds', [type(region).__name__, type(ids).__name__])",
         parameters="region = 'eu'\nids: list[int] = []\nflag = False",
     )
     done = cli(
@@ -185,7 +185,7 @@ def test_params_command(cli_inproc):
 
 
 def test_runs_list_and_show(cli, cli_inproc, make_notebook):
-    nb = make_notebook("import scrapbook as sb\nsb.glue('n', n)", parameters="n = 1")
+    nb = make_notebook(GLUE + "glue('n', n)", parameters="n = 1")
     ids = []
     for n in ("1", "2"):
         done = cli("exec", str(nb), "-p", "n", n, "--job", "counter", "--json")
@@ -361,7 +361,7 @@ def test_a_kernel_that_cannot_start_ends_the_announced_run_in_a_record(
 
 def test_ipython_syntax_in_the_parameters_cell_runs(cli, make_notebook):
     nb = make_notebook(
-        "import scrapbook as sb\nsb.glue('got', [n, isinstance(home, str), len(files) >= 0])",
+        GLUE + "glue('got', [n, isinstance(home, str), len(files) >= 0])",
         parameters="files = !ls\nhome = %env HOME\nn = 1",
     )
     done = cli("exec", str(nb), "-p", "n", "5", "--json")
@@ -387,8 +387,7 @@ def test_parameter_values_a_strict_json_record_cannot_hold_exit_2(
 def test_untyped_parameter_words_stay_strings(cli, make_notebook):
     """Two words in one run (one kernel): a YAML boolean word and a YAML mapping-like text."""
     nb = make_notebook(
-        "import scrapbook as sb\n"
-        "sb.glue('got', [[msg, type(msg).__name__], [note, type(note).__name__]])",
+        GLUE + "glue('got', [[msg, type(msg).__name__], [note, type(note).__name__]])",
         parameters="msg = None\nnote = None",
     )
     done = cli("exec", str(nb), "-p", "msg", "yes", "-p", "note", "Note: hello", "--json")

@@ -19,7 +19,7 @@ from nbprod.config import Settings
 from nbprod.records import RunStatus
 from nbprod.scheduler.worker import Worker
 from nbprod.store import open_store
-from tests.conftest import EXAMPLES
+from tests.conftest import EXAMPLES, GLUE
 
 
 @pytest.fixture
@@ -45,7 +45,7 @@ def stored(record: Any, artifact: str) -> bytes:
 
 def test_a_burst_worker_runs_every_queued_set_then_returns(settings, catalog, make_notebook):
     nb = make_notebook(
-        "import scrapbook as sb\nsb.glue('doubled', n * 2)\nprint('N IS', n)",
+        GLUE + "glue('doubled', n * 2)\nprint('N IS', n)",
         parameters="n = 1",
     )
     requests = api.enqueue_notebook(nb, [{"n": 2}, {"n": 5}], settings=settings, job="doubler")

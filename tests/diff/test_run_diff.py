@@ -3,6 +3,9 @@
 from __future__ import annotations
 
 import json
+import shutil
+from collections.abc import Iterator
+from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
@@ -11,6 +14,7 @@ import nbprod
 from nbprod.diff import diff_runs, render_text
 from nbprod.records import RunStatus
 from nbprod.store import open_store
+from tests.conftest import isolated_env, write_notebook
 
 PARAMS = "x = 1\nfail = False"
 SCRAPBOOK_GLUE = "import scrapbook as sb\nsb.glue('y', x * 0.5)\nsb.glue('label', 'fixed')"
@@ -36,13 +40,39 @@ CELLS = (
 PRINT_CELL, CONSTANT_CELL, IMAGE_CELL, FAIL_CELL = 2, 3, 5, 6  # input indices (params first)
 
 
-@pytest.fixture
-def notebook(make_notebook) -> Path:
-    return make_notebook(*CELLS, parameters=PARAMS, name="calc.ipynb")
-
-
 def _run(path: Path, **params) -> nbprod.Run:
     return nbprod.execute(path, params, job="calc")
+
+
+@dataclass
+class CalcRuns:
+    """Runs of the calc notebook in one store, shared by the tests that only read them."""
+
+    store: Path
+    default: nbprod.Run
+    x1: nbprod.Run
+    x2: nbprod.Run
+    x2_again: nbprod.Run
+    x2_failing: nbprod.Run
+    x2_edited: nbprod.Run
+    """x=2 once the notebook's constant cell is edited (after all the others ran)."""
+
+
+@pytest.fixture(scope="module")
+def calc(tmp_path_factory: pytest.TempPathFactory) -> Iterator[CalcRuns]:
+    root = tmp_path_factory.mktemp("calc")
+    with pytest.MonkeyPatch.context() as patch:
+        for name, value in isolated_env(root).items():
+            patch.setenv(name, value)
+        path = write_notebook(root / "notebooks" / "calc.ipynb", *CELLS, parameters=PARAMS)
+        default, x1 = _run(path), _run(path, x=1)
+        x2, x2_again, x2_failing = _run(path, x=2), _run(path, x=2), _run(path, x=2, fail=True)
+        edited = list(CELLS)
+        edited[CONSTANT_CELL - 1] = "print('constant, edited')"
+        write_notebook(path, *edited, parameters=PARAMS)
+        x2_edited = _run(path, x=2)
+    store = root / "nbprod-home" / "store"
+    yield CalcRuns(store, default, x1, x2, x2_again, x2_failing, x2_edited)
 
 
 def _output_index(run: nbprod.Run, input_index: int) -> int:
@@ -88,15 +118,15 @@ def test_parameter_change_shows_in_parameters_scraps_and_only_changed_outputs(
     assert data["a"]["run_id"] == a.run_id and data["output_diff"][0]["what"] == ["outputs"]
 
 
-def test_default_vs_supplied_parameter_ignores_the_injected_cell(notebook, store_dir):
-    a, b = _run(notebook), _run(notebook, x=1)  # same value: injected cell only in b
-    d = diff_runs(open_store(store_dir), a.record, b.record)
+def test_default_vs_supplied_parameter_ignores_the_injected_cell(calc: CalcRuns):
+    a, b = calc.default, calc.x1  # same value: injected cell only in b
+    d = diff_runs(open_store(calc.store), a.record, b.record)
     assert d.parameters == [] and d.scraps == [] and d.output_diff == []
 
 
-def test_identical_runs_have_no_differences(notebook, store_dir):
-    a, b = _run(notebook, x=2), _run(notebook, x=2)
-    d = diff_runs(open_store(store_dir), a.record, b.record)
+def test_identical_runs_have_no_differences(calc: CalcRuns):
+    a, b = calc.x2, calc.x2_again
+    d = diff_runs(open_store(calc.store), a.record, b.record)
     assert d.parameters == [] and d.scraps == [] and d.output_diff == [] and d.source_diff == []
     assert d.status is None and d.error is None and not d.notebook_changed
     text = render_text(d)
@@ -105,10 +135,10 @@ def test_identical_runs_have_no_differences(notebook, store_dir):
     json.dumps(d.to_dict())
 
 
-def test_failing_run_against_a_succeeding_run(notebook, store_dir):
-    ok, bad = _run(notebook, x=2), _run(notebook, x=2, fail=True)
+def test_failing_run_against_a_succeeding_run(calc: CalcRuns):
+    ok, bad = calc.x2, calc.x2_failing
     assert bad.status is RunStatus.FAILED
-    d = diff_runs(open_store(store_dir), ok.record, bad.record)
+    d = diff_runs(open_store(calc.store), ok.record, bad.record)
 
     assert d.status == ("succeeded", "failed")
     assert d.error[0] is None and d.error[1]["ename"] == "ValueError"
@@ -128,13 +158,9 @@ def test_failing_run_against_a_succeeding_run(notebook, store_dir):
     json.dumps(d.to_dict())
 
 
-def test_changed_input_notebook_shows_the_source_diff(make_notebook, notebook, store_dir):
-    a = _run(notebook, x=2)
-    edited = list(CELLS)
-    edited[CONSTANT_CELL - 1] = "print('constant, edited')"
-    make_notebook(*edited, parameters=PARAMS, name="calc.ipynb")
-    b = _run(notebook, x=2)
-    d = diff_runs(open_store(store_dir), a.record, b.record)
+def test_changed_input_notebook_shows_the_source_diff(calc: CalcRuns):
+    a, b = calc.x2, calc.x2_edited
+    d = diff_runs(open_store(calc.store), a.record, b.record)
 
     assert d.notebook_changed and d.parameters == [] and d.scraps == []
     assert [(c.index_a, c.index_b, c.kind, c.what) for c in d.source_diff] == [
@@ -153,12 +179,13 @@ def test_changed_input_notebook_shows_the_source_diff(make_notebook, notebook, s
     json.dumps(d.to_dict())
 
 
-def test_missing_notebooks_are_reported_not_raised(make_notebook, store_dir):
-    path = make_notebook("print(1)", name="gone.ipynb")
-    a = nbprod.execute(path, job="gone")
-    make_notebook("print(2)", name="gone.ipynb")
-    b = nbprod.execute(path, job="gone")
-    store = open_store(store_dir)
+def test_missing_notebooks_are_reported_not_raised(calc: CalcRuns, tmp_path: Path):
+    a, b = calc.x2, calc.x2_edited  # the input notebook changed between them
+    shutil.copytree(calc.store, tmp_path / "store")  # the others read the shared store
+    store = open_store(tmp_path / "store")
+    assert store.exists(b.record.artifacts["output"]) and store.exists(
+        a.record.artifacts["snapshot"]
+    )
     store.delete(b.record.artifacts["output"])
     store.delete(a.record.artifacts["snapshot"])
 

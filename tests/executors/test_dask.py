@@ -19,8 +19,10 @@ import pytest
 pytest.importorskip("distributed")
 
 from tests.conftest import (  # noqa: E402
+    GLUE,
     _die_with_parent,
     free_port,
+    invoke_inproc,
     isolated_env,
     wait_for_port,
     write_notebook,  # noqa: E402
@@ -197,7 +199,7 @@ def cluster(dask_world: tuple[World, DaskCluster]) -> DaskCluster:
     return dask_world[1]
 
 
-PARENT = "import os, scrapbook as sb\nsb.glue('kernel_parent', os.getppid())"
+PARENT = f"import os\n{GLUE}glue('kernel_parent', os.getppid())"
 SLEEP_LONG = "import time\nfor _ in range(600):\n    time.sleep(0.1)"
 
 
@@ -303,7 +305,7 @@ def test_a_killed_dask_worker_loses_its_run_which_is_retried_once(world, cluster
 
 
 def test_a_sweep_runs_on_the_dask_executor(world, cluster):
-    nb = world.make_notebook(PARENT + "\nsb.glue('n2', n * 2)", name="sq.ipynb", parameters="n = 1")
+    nb = world.make_notebook(PARENT + "\nglue('n2', n * 2)", name="sq.ipynb", parameters="n = 1")
     done = world.cli(
         "sweep",
         str(nb),
@@ -341,55 +343,20 @@ def test_bad_executor_settings_are_refused_before_anything_runs(world, args, mes
         assert world.status()["counts"] == before
 
 
-def test_an_unreachable_dask_scheduler_is_refused_before_a_sweep_queues(world):
+def test_an_unreachable_dask_scheduler_is_refused_before_a_sweep_queues(world, monkeypatch):
+    """In this process: the refusal comes before anything is queued or run, and the connect
+    timeout (10 s, waited out in full against a port nobody listens on) can be 2 s here."""
+    from nbprod.executors import dask as dask_executor
+
+    monkeypatch.setattr(dask_executor, "CONNECT_TIMEOUT", 2.0)
     nb = world.make_notebook("1", name="unreached.ipynb")
     before = world.status()["counts"]
     address = f"tcp://127.0.0.1:{free_port()}"
-    done = world.cli(
-        "sweep",
-        str(nb),
-        "-p",
-        "x",
-        "1,2",
-        "--executor",
-        "dask",
-        "--dask-scheduler",
-        address,
-        timeout=90,
-    )
+    args = ["sweep", str(nb), "-p", "x", "1,2", "--executor", "dask", "--dask-scheduler", address]
+    done = invoke_inproc(args, env=world.env, cwd=world.tmp, timeout=90)
     assert done.returncode == 2, done.stderr
     assert f"cannot reach the Dask scheduler at {address}" in done.stderr
     assert world.status()["counts"] == before
-
-
-def test_a_restarted_dask_scheduler_gets_the_queued_runs_again(tmp_path: Path) -> None:
-    world = World(tmp_path)
-    cluster = DaskCluster(elsewhere(world, tmp_path), tmp_path)
-    try:
-        cluster.start_scheduler()
-        cluster.start_worker("one")
-        cluster.worker_pids(1)
-        job = world.job("steady", PARENT)
-        first = world.enqueue(job)
-        world.scheduler(cluster.address)
-        assert world.final_record(job, first, 120)["status"] == "succeeded"
-        os.killpg(cluster.scheduler.pid, signal.SIGKILL)
-        cluster.scheduler.wait(10)
-        queued = [world.enqueue(job) for _ in range(3)]  # while the cluster has no scheduler
-        time.sleep(3)
-        # A Dask worker exits when its scheduler goes away; its process manager (a
-        # Kubernetes Deployment, a batch system) starts it again, as here.
-        assert cluster.workers["one"].wait(60) is not None
-        cluster.start_scheduler()
-        cluster.start_worker("one")
-        for run_id in queued:
-            record = world.final_record(job, run_id, 180)
-            assert record["status"] == "succeeded", record
-        statuses = [r["status"] for r in world.runs(job)]
-        assert statuses.count("succeeded") == 4 and "lost" not in statuses
-    finally:
-        world.cleanup()
-        cluster.stop()
 
 
 def test_run_now_without_a_scheduler_goes_to_the_dask_cluster(world, cluster):
@@ -423,4 +390,30 @@ def test_sigterm_to_a_dask_worker_cancels_its_run_with_the_output_kept(world, cl
     assert "working away" in outputs_text(world.output(record))
     assert nanny.wait(30) is not None
     cluster.start_worker(name, *(["--resources", "gpu=1"] if name == "gpu" else []))
+    cluster.worker_pids(2)
+
+
+def test_a_restarted_dask_scheduler_gets_the_queued_runs_again(world, cluster) -> None:
+    """The module's cluster, its scheduler killed and started again (last in the file: the
+    workers are restarted too, as their process manager would)."""
+    job = world.job("steady", PARENT)
+    first = world.enqueue(job)
+    world.scheduler(cluster.address)
+    assert world.final_record(job, first, 120)["status"] == "succeeded"
+    os.killpg(cluster.scheduler.pid, signal.SIGKILL)
+    cluster.scheduler.wait(10)
+    queued = [world.enqueue(job) for _ in range(3)]  # while the cluster has no scheduler
+    time.sleep(3)
+    # A Dask worker exits when its scheduler goes away; its process manager (a
+    # Kubernetes Deployment, a batch system) starts it again, as here.
+    for worker in cluster.workers.values():
+        assert worker.wait(60) is not None
+    cluster.start_scheduler()
+    cluster.start_worker("plain")
+    cluster.start_worker("gpu", "--resources", "gpu=1")
+    for run_id in queued:
+        record = world.final_record(job, run_id, 180)
+        assert record["status"] == "succeeded", record
+    statuses = [r["status"] for r in world.runs(job)]
+    assert statuses.count("succeeded") == 4 and "lost" not in statuses
     cluster.worker_pids(2)

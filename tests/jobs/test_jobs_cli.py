@@ -16,11 +16,13 @@ from pathlib import Path
 import pytest
 import yaml
 
+from tests.conftest import GLUE
+
 
 @pytest.fixture
 def job_files(make_notebook, tmp_path):
     nb = make_notebook(
-        "import scrapbook as sb\nsb.glue('answer', days * 2)\nprint('VERSION-A', region)",
+        GLUE + "glue('answer', days * 2)\nprint('VERSION-A', region)",
         parameters="region: str = 'eu'  # where\ndays: int = 7  # history",
         name="report.ipynb",
     )

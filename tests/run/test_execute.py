@@ -11,7 +11,7 @@ import pytest
 import nbprod
 from nbprod.errors import KernelNotFound, NotebookError, ParameterError
 from nbprod.records import RunRecord, RunStatus
-from tests.conftest import EXAMPLES, load_output
+from tests.conftest import EXAMPLES, GLUE, load_output
 
 
 def _record(store_dir: Path, run: nbprod.Run) -> RunRecord:
@@ -168,7 +168,7 @@ def test_two_megabyte_output(make_notebook, nbprod_env):
 
 
 def test_cwd_defaults_to_the_notebook_folder_and_can_be_set(make_notebook, nbprod_env, tmp_path):
-    nb = make_notebook("import os, scrapbook as sb\nsb.glue('cwd', os.getcwd())")
+    nb = make_notebook(GLUE + "import os\nglue('cwd', os.getcwd())")
     run = nbprod.execute(nb)
     assert run.record.scraps["cwd"]["value"] == str(nb.parent)
     other = tmp_path / "elsewhere"

@@ -13,11 +13,11 @@ import boto3
 import nbformat
 import pytest
 
-from tests.conftest import S3_ENV, MotoServer, free_port
+from tests.conftest import GLUE, S3_ENV, MotoServer, free_port
 
 pytestmark = pytest.mark.s3
 
-SCRAP_CELL = 'import scrapbook as sb\nsb.glue("double", x * 2)'
+SCRAP_CELL = GLUE + 'glue("double", x * 2)'
 
 
 def run_id_of(result: subprocess.CompletedProcess) -> str:

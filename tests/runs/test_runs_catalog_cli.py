@@ -15,7 +15,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.conftest import EXAMPLES, isolated_env, nbprod_command, write_notebook
+from tests.conftest import EXAMPLES, GLUE, isolated_env, nbprod_command, write_notebook
 
 
 @pytest.fixture(scope="module")
@@ -28,7 +28,7 @@ def built_history(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, Path,
     env.update(isolated_env(live))
     nb = write_notebook(
         live / "notebooks" / "metrics.ipynb",
-        "import scrapbook as sb\nsb.glue('score', days / 10)\nprint('CODE-V1', region)",
+        GLUE + "glue('score', days / 10)\nprint('CODE-V1', region)",
         parameters="region = 'eu'\ndays = 1",
     )
 

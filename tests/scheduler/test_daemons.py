@@ -1,8 +1,9 @@
 """The scheduler and workers as real processes: real signals, real kernels, one catalog.
 
 Every daemon is the installed ``nbprod`` console script in a subprocess; results are read
-back through the CLI (``runs list --json``, ``status --json``), the run records in the
-store and the catalog's ``fires`` / ``queue`` tables.
+back through the CLI (``runs list --json``, ``status --json``, called in the test's process:
+they start no kernel), the run records in the store and the catalog's ``fires`` / ``queue``
+tables.
 """
 
 from __future__ import annotations
@@ -25,7 +26,7 @@ import sqlalchemy as sa
 import yaml
 
 from nbprod.catalog.schema import fires, queue, workers
-from tests.conftest import _die_with_parent, free_port, nbprod_command
+from tests.conftest import _die_with_parent, free_port, invoke_inproc, nbprod_command
 
 # -- helpers ---------------------------------------------------------------------------
 
@@ -150,7 +151,10 @@ class Env:
         )
 
     def ok(self, *args: str, timeout: float = 60) -> str:
-        done = self.cli(*args, timeout=timeout)
+        """A command that starts no kernel (jobs apply/run --queue, runs list/cancel/delete,
+        status, sweeps show), run in this process: the tests poll these, and a console script
+        costs ~1 s of CPU per call. `cli` keeps the real process for the rest."""
+        done = invoke_inproc(args, env=self.env, cwd=self.tmp, timeout=timeout)
         assert done.returncode == 0, (args, done.stdout, done.stderr)
         return done.stdout
 

@@ -309,7 +309,8 @@ def test_killed_execs_are_reaped_by_status_and_by_the_scheduler(world: Env) -> N
     record = world.final_record(alive.job, alive.run_id, 20)
     assert record["status"] == "lost", record
     assert "second started" in outputs_text(world.output(record))
-    assert "lost" in scheduler.log()
+    # the record is published before the scheduler logs the event (mark_lost): wait for it
+    wait_until(lambda: "lost" in scheduler.log(), 20, "the scheduler's 'lost' event")
     scheduler.signal(signal.SIGINT)
     assert scheduler.wait(20) == 0, scheduler.log()
     assert {r["status"] for r in world.runs()} == {"lost"}

@@ -14,6 +14,7 @@ from nbprod.catalog.sweeps import queue_states
 from nbprod.config import Settings
 from nbprod.executors.local import LocalExecutor
 from nbprod.executors.pool import BurstWorkers, start_burst_worker, wait_all, worker_env
+from tests.conftest import GLUE
 
 TIMEOUT = 180  # a loaded 2-core machine: kernel start-up alone can take seconds
 
@@ -44,7 +45,7 @@ def test_worker_env_points_the_worker_at_this_home_store_and_catalog(nbprod_env,
 
 
 def test_a_burst_worker_drains_its_queued_run_and_exits(nbprod_env, make_notebook):
-    nb = make_notebook("import scrapbook as sb; sb.glue('twice', n * 2)", parameters="n: int = 1")
+    nb = make_notebook(GLUE + "glue('twice', n * 2)", parameters="n: int = 1")
     settings = Settings.load()
     (run_id,) = _queue(settings, nb)
     other = _queue(settings, nb)[0]  # not in its --only-file: it must stay queued

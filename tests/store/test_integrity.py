@@ -3,6 +3,8 @@
 Each case tampers with a real snapshot (in a local store, in S3 over HTTP, in the local
 snapshot cache) and drives the real CLI: the command must fail with one line naming the
 object and both hashes, exit 5 (StoreError family), start no kernel and record no run.
+The refused commands and the runs go through the console script; `jobs apply`, `jobs
+history` and `runs list` around them are called in this process (`cli_inproc`).
 """
 
 from __future__ import annotations
@@ -64,10 +66,10 @@ def assert_refused(done, sha: str, tmp_path: Path) -> None:
     assert not (tmp_path / "tampered").exists(), "the tampered code ran"
 
 
-def test_tampered_snapshot_in_a_local_store_is_refused(cli, job, store_dir, tmp_path):
+def test_tampered_snapshot_in_a_local_store_is_refused(cli, cli_inproc, job, store_dir, tmp_path):
     _, definition, ran = job
-    assert cli("jobs", "apply", str(definition)).returncode == 0
-    sha = pinned_sha(cli)
+    assert cli_inproc("jobs", "apply", str(definition)).returncode == 0
+    sha = pinned_sha(cli_inproc)
     snapshot = store_dir / layout.snapshot_key(sha)
     snapshot.write_bytes(tamper(snapshot.read_bytes(), tmp_path))
 
@@ -75,18 +77,20 @@ def test_tampered_snapshot_in_a_local_store_is_refused(cli, job, store_dir, tmp_
     assert_refused(done, sha, tmp_path)
     assert str(snapshot) in done.stderr
     assert not ran.exists(), "a kernel started"
-    assert run_ids(cli) == []
+    assert run_ids(cli_inproc) == []
     assert not (store_dir / "report").exists()
     assert not (store_dir.parent / "snapshots" / sha).exists()
 
 
-def test_tampered_snapshot_cache_is_refused_by_jobs_run_and_rerun(cli, job, store_dir, tmp_path):
+def test_tampered_snapshot_cache_is_refused_by_jobs_run_and_rerun(
+    cli, cli_inproc, job, store_dir, tmp_path
+):
     _, definition, ran = job
-    assert cli("jobs", "apply", str(definition)).returncode == 0
+    assert cli_inproc("jobs", "apply", str(definition)).returncode == 0
     first = cli("jobs", "run", "report", "--json")
     assert first.returncode == 0, first.stderr
     first_id = json.loads(first.stdout)["run_id"]
-    sha = pinned_sha(cli)
+    sha = pinned_sha(cli_inproc)
     cached = store_dir.parent / "snapshots" / sha / "report.ipynb"
     assert cached.is_file()
     cached.write_bytes(tamper(cached.read_bytes(), tmp_path))
@@ -97,13 +101,15 @@ def test_tampered_snapshot_cache_is_refused_by_jobs_run_and_rerun(cli, job, stor
         assert_refused(done, sha, tmp_path)
         assert str(cached) in done.stderr
         assert not ran.exists(), f"a kernel started for {args}"
-    assert run_ids(cli) == [first_id]
+    assert run_ids(cli_inproc) == [first_id]
     assert [p.name for p in (store_dir / "report").iterdir()] == [first_id]
     # the store's own copy is intact: nbprod refuses the cache, it does not "repair" it
     assert hashlib.sha256((store_dir / layout.snapshot_key(sha)).read_bytes()).hexdigest() == sha
 
 
-def test_tampered_snapshot_is_refused_by_rerun_of_an_exec_run(cli, make_notebook, tmp_path):
+def test_tampered_snapshot_is_refused_by_rerun_of_an_exec_run(
+    cli, cli_inproc, make_notebook, tmp_path
+):
     ran = tmp_path / "kernel-ran"
     notebook = make_notebook(f"open({str(ran)!r}, 'a').write('ran\\n')", name="plain.ipynb")
     done = cli("exec", str(notebook), "--json")
@@ -117,19 +123,19 @@ def test_tampered_snapshot_is_refused_by_rerun_of_an_exec_run(cli, make_notebook
     again = cli("runs", "rerun", record["run_id"])
     assert_refused(again, record["notebook"]["sha256"], tmp_path)
     assert not ran.exists()
-    assert run_ids(cli) == [record["run_id"]]
+    assert run_ids(cli_inproc) == [record["run_id"]]
 
 
-def test_tampered_snapshot_in_s3_is_refused(cli, job, s3_env, tmp_path):
+def test_tampered_snapshot_in_s3_is_refused(cli, cli_inproc, job, s3_env, tmp_path):
     import boto3
 
     _, definition, ran = job
-    assert cli("jobs", "apply", str(definition), env=s3_env).returncode == 0
+    assert cli_inproc("jobs", "apply", str(definition), env=s3_env).returncode == 0
     first = cli("jobs", "run", "report", "--json", env=s3_env)
     assert first.returncode == 0, first.stderr
     first_id = json.loads(first.stdout)["run_id"]
     ran.unlink()
-    sha = pinned_sha(lambda *a: cli(*a, env=s3_env))
+    sha = pinned_sha(lambda *a: cli_inproc(*a, env=s3_env))
     bucket, _, prefix = s3_env["NBPROD_STORE"].removeprefix("s3://").partition("/")
     client = boto3.client("s3")
     key = f"{prefix}/{layout.snapshot_key(sha)}"
@@ -147,7 +153,7 @@ def test_tampered_snapshot_in_s3_is_refused(cli, job, s3_env, tmp_path):
         assert f"s3://{bucket}/{key}" in done.stderr
         assert not ran.exists(), f"a kernel started for {args}"
         assert not cache.exists(), "the tampered bytes were cached"
-    assert run_ids(cli, env=s3_env) == [first_id]
+    assert run_ids(cli_inproc, env=s3_env) == [first_id]
     listed = client.list_objects_v2(Bucket=bucket, Prefix=f"{prefix}/report/")
     assert {o["Key"].split("/")[3] for o in listed["Contents"]} == {first_id}
 

@@ -20,14 +20,14 @@ from pathlib import Path
 
 import pytest
 
-from tests.conftest import nbprod_command
+from tests.conftest import GLUE, nbprod_command
 
-TINY = """
-import scrapbook as sb
-sb.glue("product", a * b)
-sb.glue("label", f"{a}/{b}")
+TINY = f"""
+{GLUE}
+glue("product", a * b)
+glue("label", f"{{a}}/{{b}}")
 if a == fail_on:
-    raise ValueError(f"failing on purpose for a={a}")
+    raise ValueError(f"failing on purpose for a={{a}}")
 """
 TINY_PARAMS = """
 a: int = 1  # first factor

@@ -8,8 +8,9 @@ from nbprod.core.sweeps import create_sweep
 from nbprod.sweeps.drain import drain
 from nbprod.sweeps.plan import plan_sweep
 from nbprod.sweeps.table import sweep_table
+from tests.conftest import GLUE
 
-CODE = "import scrapbook as sb\nassert n != 3, 'three fails'\nsb.glue('square', n * n)"
+CODE = GLUE + "assert n != 3, 'three fails'\nglue('square', n * n)"
 
 
 def test_drain_reports_each_run_and_the_table_has_their_scraps(nbprod_env, make_notebook):
