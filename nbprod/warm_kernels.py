@@ -19,6 +19,7 @@ import logging
 import os
 import secrets
 import threading
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -38,7 +39,13 @@ class WarmKernels:
     run's end and takes the next run while the kernel exits; ``close`` waits for them.
     """
 
-    def __init__(self, spool_dir: Path, *, fork: bool = True) -> None:
+    def __init__(
+        self,
+        spool_dir: Path,
+        *,
+        fork: bool = True,
+        wanted: Callable[[], bool] | None = None,
+    ) -> None:
         self.folder = spool_dir / WARM_FOLDER
         self.kernel: StartedKernel | None = None
         self.key: tuple[str, str] | None = None
@@ -47,6 +54,9 @@ class WarmKernels:
         """How many runs got a kernel that was started ahead (for tests and events)."""
         self.last_was_warm = False
         self.closing: list[threading.Thread] = []
+        self.wanted = wanted
+        """Whether a next run is likely (a burst worker: more runs are due); None: always."""
+        self.prepared = 0
         self.forks: Any = None
         if fork:
             from nbprod import kernel_fork
@@ -64,7 +74,8 @@ class WarmKernels:
             kernel = StartedKernel(kernel_name, cwd, log_path)
         else:
             self.handed_over += 1
-        self.prepare(kernel_name, cwd)
+        if self.wanted is None or self.wanted():
+            self.prepare(kernel_name, cwd)
         return kernel
 
     def _pop(self, kernel_name: str, cwd: Path, log_path: Path | None) -> StartedKernel | None:
@@ -95,7 +106,11 @@ class WarmKernels:
         try:
             self.folder.mkdir(parents=True, exist_ok=True)
             log_path = self.folder / f"{os.getpid()}-{secrets.token_hex(4)}.log"
-            self.kernel = StartedKernel(kernel_name, cwd, log_path, forks=self.forks)
+            # The zygote (~0.7 s of CPU) only from a worker's second kernel started ahead
+            # on: one that runs a single run has no use for it.
+            forks = self.forks if self.prepared else None
+            self.prepared += 1
+            self.kernel = StartedKernel(kernel_name, cwd, log_path, forks=forks)
         except Exception as exc:  # noqa: BLE001 - the next run starts its own
             log.warning("could not start a kernel ahead of the next run: %s", exc)
             return

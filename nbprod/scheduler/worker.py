@@ -93,7 +93,9 @@ class Worker:
         if self.settings.warm_kernels:
             from nbprod.warm_kernels import WarmKernels
 
-            self.warm = WarmKernels(self.settings.spool_dir)
+            # A burst worker ends when the queue is empty: no kernel for a run not queued.
+            wanted = self._more_due if self.burst else None
+            self.warm = WarmKernels(self.settings.spool_dir, wanted=wanted)
         try:
             return self._loop()
         finally:
@@ -103,6 +105,12 @@ class Worker:
             warm, self.warm = self.warm, None
             if warm is not None:
                 warm.close()
+
+    def _more_due(self) -> bool:
+        try:
+            return bool(self.queue.due(utcnow(), limit=1))  # the run just taken is not queued
+        except Exception:  # noqa: BLE001 - only a guess: start the kernel anyway
+            return True
 
     def _loop(self) -> int:
         done = 0
