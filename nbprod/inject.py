@@ -6,9 +6,9 @@ the same in papermill-aware tools.
 
 from __future__ import annotations
 
-import copy
 from typing import Any
 
+from nbprod.nbread import executable
 from nbprod.request import RunRequest
 
 INJECTED_TAG = "injected-parameters"
@@ -20,9 +20,10 @@ def parameterize(request: RunRequest) -> Any:
     The values are rendered by papermill's language translators from typed values, never
     pasted as text. No cell is injected when nothing was supplied.
     """
-    nb = copy.deepcopy(request.nb)
+    import nbformat
+
+    nb = executable(request.nb)
     if request.parameters:
-        import nbformat
         from papermill.translators import translate_parameters
 
         language = notebook_language(nb)

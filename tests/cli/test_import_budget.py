@@ -1,0 +1,99 @@
+"""What each CLI command may import: a user's first commands stay fast (issue 13).
+
+Every check is a real ``python -X importtime -m nbprod ...`` process: the modules it
+imported, threads included, are read from its import log, so a heavy import anywhere on the
+path (a module-level import in a module the command reaches) fails the check.
+``nbprod --help`` and ``import nbprod.cli`` are checked in test_exec_cli.py.
+"""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from tests.conftest import write_notebook
+
+SCHEMA_VALIDATION = {"nbformat", "jsonschema", "fastjsonschema", "rfc3987_syntax", "lark"}
+"""nbformat and the validation machinery under it (0.1-0.2 s quiet, seconds under load)."""
+EXECUTION = {"papermill", "nbclient", "jupyter_client", "zmq", "ipykernel", "IPython"}
+"""What executing a notebook needs, and nothing that only looks at one."""
+CATALOG = {"sqlalchemy"}
+CLOUD = {"boto3", "botocore", "pyarrow", "requests"}
+"""papermill's I/O layer (and S3 stores, which a local store never needs)."""
+
+READ_ONLY = SCHEMA_VALIDATION | EXECUTION | CATALOG | CLOUD
+LISTING = SCHEMA_VALIDATION | EXECUTION | CLOUD
+"""A listing reads the catalog (SQLAlchemy), never a notebook or a kernel."""
+
+
+def imported(*args: str, env: dict[str, str], cwd: Path) -> tuple[subprocess.CompletedProcess, set]:
+    """Run ``nbprod ARGS`` under ``-X importtime``: its result and the top-level packages
+    of every module it imported."""
+    done = subprocess.run(
+        [sys.executable, "-X", "importtime", "-m", "nbprod", *args],
+        env=env,
+        cwd=cwd,
+        capture_output=True,
+        text=True,
+        timeout=180,
+    )
+    names = {
+        line.rsplit("|", 1)[-1].strip().split(".")[0]
+        for line in done.stderr.splitlines()
+        if line.startswith("import time:") and "|" in line
+    }
+    assert "nbprod" in names, done.stderr[-2000:]  # the log was read
+    return done, names
+
+
+def _message(done: subprocess.CompletedProcess) -> str:
+    return "\n".join(ln for ln in done.stderr.splitlines() if not ln.startswith("import time:"))
+
+
+@pytest.fixture
+def notebook(tmp_path: Path) -> Path:
+    return write_notebook(tmp_path / "nb.ipynb", "print(n)", parameters="n: int = 1  # a count")
+
+
+def test_params_reads_a_notebook_without_validation_or_execution_machinery(
+    nbprod_env, notebook, tmp_path
+):
+    done, names = imported("params", str(notebook), env=nbprod_env, cwd=tmp_path)
+    assert done.returncode == 0 and "a count" in done.stdout, _message(done)
+    assert not names & READ_ONLY, names & READ_ONLY
+
+
+KERNELSPECS = {"jupyter_client", "zmq"}
+"""Looking a kernel name up needs jupyter_client's kernelspecs (0.1 s), nothing more."""
+
+
+@pytest.mark.parametrize(
+    ("args", "says", "allowed"),
+    [
+        (("exec", "missing.ipynb"), "notebook not found", set()),
+        (("exec", "{nb}", "-p", "unknown", "1"), "unknown parameter 'unknown'", set()),
+        (("exec", "{nb}", "-p", "n", "notint"), "parameter 'n' expects int", set()),
+        (("exec", "broken.ipynb"), "not a valid notebook", set()),
+        (("exec", "{nb}", "--timeout", "-1"), "timeout", set()),
+        (("exec", "{nb}", "-k", "no-such-kernel"), "no kernel named", KERNELSPECS),
+    ],
+)
+def test_bad_input_is_refused_before_the_run_machinery_loads(
+    nbprod_env, notebook, tmp_path, args, says, allowed
+):
+    (tmp_path / "broken.ipynb").write_text('{"cells": [', "utf-8")
+    argv = [a.format(nb=notebook) for a in args]
+    done, names = imported(*argv, env=nbprod_env, cwd=tmp_path)
+    assert done.returncode == 2 and says in _message(done), _message(done)
+    assert not names & (READ_ONLY - allowed), names & (READ_ONLY - allowed)
+
+
+@pytest.mark.parametrize("group", ["runs", "jobs"])
+def test_listings_read_the_catalog_only(nbprod_env, tmp_path, group):
+    store = tmp_path / "store"
+    done, names = imported(group, "list", "--store", str(store), env=nbprod_env, cwd=tmp_path)
+    assert done.returncode == 0, _message(done)
+    assert not names & LISTING, names & LISTING
