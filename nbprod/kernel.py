@@ -21,9 +21,14 @@ def resolve_kernel_name(name: str) -> str:
 
 
 def installed_kernels() -> dict[str, str]:
-    """Kernel names -> resource directories, as jupyter_client finds them.
+    """Kernel names -> resource directories, as jupyter_client finds them."""
+    return kernel_spec_manager().find_kernel_specs()
 
-    jupyter_client's default kernel directories import IPython (0.4 s) only to locate
+
+def kernel_spec_manager() -> Any:
+    """jupyter_client's KernelSpecManager over the directories it searches by default.
+
+    Its default kernel directories import IPython (0.25-0.4 s) only to locate
     ``~/.ipython/kernels``; this process never runs a kernel itself, so that directory is
     named here the way IPython names it (``$IPYTHONDIR`` or ``~/.ipython``).
     """
@@ -32,7 +37,7 @@ def installed_kernels() -> dict[str, str]:
 
     ipython_dir = os.environ.get("IPYTHONDIR") or os.path.join(os.path.expanduser("~"), ".ipython")
     dirs = [*jupyter_path("kernels"), os.path.join(ipython_dir, "kernels")]
-    return KernelSpecManager(kernel_dirs=dirs).find_kernel_specs()
+    return KernelSpecManager(kernel_dirs=dirs)
 
 
 class StartedKernel:
@@ -63,7 +68,9 @@ class StartedKernel:
         from jupyter_client.manager import AsyncKernelManager
         from jupyter_client.utils import run_sync
 
-        self.km = AsyncKernelManager(kernel_name=self.kernel_name)
+        self.km = AsyncKernelManager(
+            kernel_name=self.kernel_name, kernel_spec_manager=kernel_spec_manager()
+        )
         extra: dict[str, Any] = {}
         if self.log_file is not None:
             extra = {"stdout": self.log_file, "stderr": self.log_file}

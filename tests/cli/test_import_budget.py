@@ -97,3 +97,17 @@ def test_listings_read_the_catalog_only(nbprod_env, tmp_path, group):
     done, names = imported(group, "list", "--store", str(store), env=nbprod_env, cwd=tmp_path)
     assert done.returncode == 0, _message(done)
     assert not names & LISTING, names & LISTING
+
+
+def test_a_run_does_not_import_ipython(nbprod_env, notebook, tmp_path):
+    """jupyter_client's default kernelspec lookup imports IPython (0.25-0.4 s of CPU, in
+    the process that only launches the kernel) to find ~/.ipython/kernels."""
+    store = tmp_path / "store"
+    done, names = imported(
+        "exec", str(notebook), "-p", "n", "5", "--store", str(store), "-q",
+        env=nbprod_env,
+        cwd=tmp_path,
+    )  # fmt: skip
+    assert done.returncode == 0, _message(done)
+    assert {"nbclient", "nbformat", "jupyter_client", "sqlalchemy"} <= names  # it did run
+    assert "IPython" not in names
