@@ -291,8 +291,8 @@ class _Client(NotebookClient):
 
     def execute(self, **kwargs: Any) -> Any:
         self.reset_execution_trackers()
-        # The kernel was started early by StartedKernel; shut it down with the client.
-        setup = self.setup_kernel(cleanup_kc=True, **kwargs)
+        # The kernel was started early by StartedKernel, which also shuts it down.
+        setup = self.setup_kernel(cleanup_kc=False, **kwargs)
         try:
             setup.__enter__()
         except Exception as exc:  # no cell ran: the caller may try a fresh kernel
@@ -307,6 +307,7 @@ class _Client(NotebookClient):
                     self.nb.metadata["language_info"] = info["content"]["language_info"]
             finally:
                 self.control.detach()
+                self.kc.stop_channels()
         return self.nb
 
     def papermill_execute_cells(self) -> None:
@@ -366,6 +367,7 @@ def run_notebook(
     )
     manager.notebook_start()
     exception: BaseException | None = None
+    idle = False  # the kernel answered every request: nothing of it is running
     try:
         for attempt in (1, 2):
             client = _Client(
@@ -393,10 +395,12 @@ def run_notebook(
             except Exception as exc:  # a dead kernel or cell timeout ends the run
                 exception = exc
             break
+        idle = exception is None and control.reason is None
     finally:
         manager.cleanup_pbar()
         manager.notebook_complete()
-        kernel.close()
+        # Its exit overlaps the final writes; runner.run's close_kernel step waits for it.
+        kernel.request_shutdown(interrupt=not idle)
     return Execution(
         manager.nb, exception, client.current_index, manager.cells_done, client.cell_error
     )
