@@ -20,20 +20,6 @@ from nbprod.durations import positive_seconds
 from nbprod.errors import KernelNotFound, NotebookError
 from nbprod.records import RunRecord, new_run_id
 from nbprod.request import Run, RunRequest
-from nbprod.steps import (
-    RunOptions,
-    RunState,
-    build_record,
-    close_kernel,
-    collect_helpers,
-    execute,
-    finalize,
-    inject_parameters,
-    keep,
-    open_spool_folder,
-    start_helpers,
-    start_kernel,
-)
 from nbprod.store import layout, open_store
 
 StartCallback = Callable[[RunRequest], None]
@@ -177,6 +163,20 @@ def run(
     thread) and in its terminal status at the end (for indexing in the catalog).
     """
     from nbprod.kernel import RunControl
+    from nbprod.steps import (  # here: prepare() and the bad-input paths never need them
+        RunOptions,
+        RunState,
+        build_record,
+        close_kernel,
+        collect_helpers,
+        execute,
+        finalize,
+        inject_parameters,
+        keep,
+        open_spool_folder,
+        start_helpers,
+        start_kernel,
+    )
 
     control = control or RunControl(kill_grace=request.settings.kill_grace)
     options = RunOptions(progress_bar, log_output, on_progress, on_record)

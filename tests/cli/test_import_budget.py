@@ -24,7 +24,9 @@ CATALOG = {"sqlalchemy"}
 CLOUD = {"boto3", "botocore", "pyarrow", "requests"}
 """papermill's I/O layer (and S3 stores, which a local store never needs)."""
 
-READ_ONLY = SCHEMA_VALIDATION | EXECUTION | CATALOG | CLOUD
+RUN_STEPS = {"nbprod.steps", "nbprod.engine", "nbprod.kernel", "nbprod.publish"}
+"""A run's steps: nothing that refuses bad input needs them."""
+READ_ONLY = SCHEMA_VALIDATION | EXECUTION | CATALOG | CLOUD | RUN_STEPS
 LISTING = SCHEMA_VALIDATION | EXECUTION | CLOUD
 """A listing reads the catalog (SQLAlchemy), never a notebook or a kernel."""
 
@@ -40,13 +42,14 @@ def imported(*args: str, env: dict[str, str], cwd: Path) -> tuple[subprocess.Com
         text=True,
         timeout=180,
     )
-    names = {
-        line.rsplit("|", 1)[-1].strip().split(".")[0]
+    modules = {
+        line.rsplit("|", 1)[-1].strip()
         for line in done.stderr.splitlines()
         if line.startswith("import time:") and "|" in line
     }
-    assert "nbprod" in names, done.stderr[-2000:]  # the log was read
-    return done, names
+    assert "nbprod" in modules, done.stderr[-2000:]  # the log was read
+    # top-level packages, and nbprod's own modules by their full names
+    return done, {m.split(".")[0] for m in modules} | {m for m in modules if "nbprod." in m}
 
 
 def _message(done: subprocess.CompletedProcess) -> str:
@@ -66,7 +69,7 @@ def test_params_reads_a_notebook_without_validation_or_execution_machinery(
     assert not names & READ_ONLY, names & READ_ONLY
 
 
-KERNELSPECS = {"jupyter_client", "zmq"}
+KERNELSPECS = {"jupyter_client", "zmq", "nbprod.kernel"}
 """Looking a kernel name up needs jupyter_client's kernelspecs (0.1 s), nothing more."""
 
 
