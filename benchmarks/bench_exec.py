@@ -1,18 +1,23 @@
-"""Wall-clock benchmark: ``papermill`` CLI versus ``nbprod exec`` on the same notebooks.
+"""Wall-clock benchmark: the ``papermill`` CLI versus ``nbprod`` on the same notebooks.
 
 Usage::
 
-    python benchmarks/bench_exec.py [--repeat N] [--quick] [--json PATH]
+    python benchmarks/bench_exec.py [--repeat N] [--quick] [--only SECTION] [--bin-dir DIR]
+                                    [--json PATH]
 
-Two notebooks are generated into a temporary folder:
+Three sections, each run side by side (papermill, nbprod, papermill, nbprod, ...):
 
+* ``startup``: commands that start no kernel: ``nbprod --help``, ``nbprod params NB`` and
+  ``nbprod exec``'s refusals of bad input (a missing notebook, an unknown parameter, a wrong
+  type), beside papermill's nearest equivalents where it has one (``papermill --help``,
+  ``papermill --help-notebook NB``, ``papermill missing.ipynb out.ipynb``);
 * ``trivial``: a ``parameters`` cell ``x = 1`` and ``print(x)`` (start-up cost dominates);
 * ``200-cell``: 200 code cells each printing 20 KB (per-cell bookkeeping dominates;
   papermill rewrites and re-validates the whole output notebook at every cell start/end).
 
-Each notebook is run by both tools, alternating tool by tool, and the wall time of the whole
-command (interpreter start-up, kernel start, execution, final write) is measured. Every exit
-code must be 0 and every output notebook must hold the executed outputs, or the script stops.
+The wall time of each whole command (interpreter start-up, imports, kernel start, execution,
+final writes, exit) is measured. Every exit code must be the expected one and every output
+notebook must hold the executed outputs, or the script stops.
 """
 
 from __future__ import annotations
@@ -39,8 +44,11 @@ BIG_CELLS = 200
 BIG_CHARS = 20_000
 COMMAND_TIMEOUT_S = 1800
 TOOLS = ("papermill", "nbprod")
-GOALS = {"trivial": 1.0, f"{BIG_CELLS}-cell": 3.0}
-"""Minimum papermill/nbprod median ratio each notebook should reach."""
+GOALS = {"trivial": 0.5, f"{BIG_CELLS}-cell": 0.25}
+"""Largest nbprod/papermill median ratio (nbprod's share of papermill's time) per notebook."""
+STARTUP_GOAL_S = 0.3
+"""Largest nbprod median for each start-up command (issue 13)."""
+SECTIONS = ("startup", "trivial", f"{BIG_CELLS}-cell")
 
 
 class BenchmarkError(RuntimeError):
@@ -68,7 +76,31 @@ class CaseResult:
 
     @property
     def ratio(self) -> float:
-        return self.median("papermill") / self.median("nbprod")
+        """nbprod's median as a share of papermill's: 0.5 is twice as fast."""
+        return self.median("nbprod") / self.median("papermill")
+
+
+@dataclass
+class StartupCommand:
+    """A command that starts no kernel, with papermill's nearest equivalent (if any)."""
+
+    name: str
+    nbprod: list[str]
+    nbprod_exit: int
+    says: str
+    """Text nbprod must print (stdout or stderr): the check that it did what is timed."""
+    papermill: list[str] | None = None
+    papermill_exit: int = 0
+
+
+@dataclass
+class StartupResult:
+    name: str
+    repeat: int
+    times: dict[str, list[float]] = field(default_factory=lambda: {t: [] for t in TOOLS})
+
+    def median(self, tool: str) -> float | None:
+        return statistics.median(self.times[tool]) if self.times[tool] else None
 
 
 def _kernelspec() -> dict[str, str]:
@@ -106,8 +138,8 @@ def _clean_env(work: Path) -> dict[str, str]:
     return env
 
 
-def _run(cmd: list[str], env: dict[str, str], cwd: Path) -> tuple[float, str]:
-    """Run ``cmd``; return (wall seconds, stdout). Raise on a non-zero exit code."""
+def _run(cmd: list[str], env: dict[str, str], cwd: Path, expect: int = 0) -> tuple[float, str]:
+    """Run ``cmd``; return (wall seconds, stdout and stderr). Raise on another exit code."""
     start = time.perf_counter()
     proc = subprocess.run(
         cmd,
@@ -120,12 +152,12 @@ def _run(cmd: list[str], env: dict[str, str], cwd: Path) -> tuple[float, str]:
         timeout=COMMAND_TIMEOUT_S,
     )
     elapsed = time.perf_counter() - start
-    if proc.returncode != 0:
+    if proc.returncode != expect:
         tail = "\n".join((proc.stdout + proc.stderr).replace("\r", "\n").splitlines()[-30:])
         raise BenchmarkError(
-            f"command failed with exit code {proc.returncode}: {' '.join(cmd)}\n{tail}"
+            f"command exited with {proc.returncode} (expected {expect}): {' '.join(cmd)}\n{tail}"
         )
-    return elapsed, proc.stdout
+    return elapsed, proc.stdout + proc.stderr if expect else proc.stdout
 
 
 def _local_path(location: str) -> Path:
@@ -168,7 +200,9 @@ def check_output(path: Path, case: Case, tool: str) -> None:
             )
 
 
-def bench_case(case: Case, work: Path, env: dict[str, str], verbose: bool) -> CaseResult:
+def bench_case(
+    case: Case, work: Path, env: dict[str, str], verbose: bool, exe: dict[str, str]
+) -> CaseResult:
     cells = len(nbformat.read(case.path, as_version=4).cells)
     result = CaseResult(case.name, cells, case.repeat)
     store = work / "store"
@@ -176,10 +210,11 @@ def bench_case(case: Case, work: Path, env: dict[str, str], verbose: bool) -> Ca
         for tool in TOOLS:
             if tool == "papermill":
                 out = work / f"papermill-{case.path.stem}-{i}.ipynb"
-                cmd = ["papermill", str(case.path), str(out), "-k", "python3"]
+                cmd = [exe["papermill"], str(case.path), str(out), "-k", "python3"]
                 elapsed, _ = _run(cmd, env, work)
             else:
-                cmd = ["nbprod", "exec", str(case.path), "--store", str(store), "--progress", "-q"]
+                cmd = [exe["nbprod"], "exec", str(case.path), "--store", str(store)]
+                cmd += ["--progress", "-q"]
                 elapsed, stdout = _run(cmd, env, work)
                 lines = stdout.strip().splitlines()
                 if not lines:
@@ -195,6 +230,95 @@ def bench_case(case: Case, work: Path, env: dict[str, str], verbose: bool) -> Ca
     return result
 
 
+def startup_commands(case: Case, work: Path, exe: dict[str, str]) -> list[StartupCommand]:
+    """The commands of the ``startup`` section, on the trivial notebook (``x = 1``)."""
+    nb, pm, nbp = str(case.path), exe["papermill"], exe["nbprod"]
+    missing = str(work / "missing.ipynb")
+    out = str(work / "startup-out.ipynb")
+    return [
+        StartupCommand("--help", [nbp, "--help"], 0, "exec", [pm, "--help"]),
+        StartupCommand("params NB", [nbp, "params", nb], 0, "x ", [pm, "--help-notebook", nb]),
+        StartupCommand(
+            "exec missing.ipynb",
+            [nbp, "exec", missing],
+            2,
+            "notebook not found",
+            [pm, missing, out],
+            1,
+        ),
+        StartupCommand(
+            "exec NB -p unknown 1",
+            [nbp, "exec", nb, "-p", "unknown", "1"],
+            2,
+            "unknown parameter",
+        ),
+        StartupCommand(
+            "exec NB -p x notint", [nbp, "exec", nb, "-p", "x", "notint"], 2, "expects int"
+        ),
+    ]
+
+
+def bench_startup(
+    commands: list[StartupCommand], repeat: int, work: Path, env: dict[str, str], verbose: bool
+) -> list[StartupResult]:
+    results = []
+    for command in commands:
+        result = StartupResult(command.name, repeat)
+        for i in range(repeat):
+            runs = [("nbprod", command.nbprod, command.nbprod_exit)]
+            if command.papermill is not None:
+                runs.insert(0, ("papermill", command.papermill, command.papermill_exit))
+            for tool, cmd, expect in runs:
+                elapsed, text = _run(cmd, env, work, expect)
+                if tool == "nbprod" and command.says not in text:
+                    raise BenchmarkError(f"{' '.join(cmd)} did not print {command.says!r}")
+                result.times[tool].append(elapsed)
+                if verbose:
+                    print(
+                        f"  {command.name:<21} run {i + 1}/{repeat}  {tool:<9} {elapsed:6.3f} s",
+                        flush=True,
+                    )
+        results.append(result)
+    return results
+
+
+def format_startup(results: list[StartupResult]) -> str:
+    headers = ("command", "papermill median s", "nbprod median s", "nbprod min/max s", "runs")
+    rows = []
+    for r in results:
+        pm = r.median("papermill")
+        rows.append(
+            (
+                r.name,
+                f"{pm:.3f}" if pm is not None else "-",
+                f"{r.median('nbprod'):.3f}",
+                f"{min(r.times['nbprod']):.3f} / {max(r.times['nbprod']):.3f}",
+                str(r.repeat),
+            )
+        )
+    return _markdown(headers, rows)
+
+
+def startup_goal_lines(results: list[StartupResult]) -> list[str]:
+    lines = []
+    for r in results:
+        if r.name == "--help":
+            continue
+        median = r.median("nbprod") or 0.0
+        verdict = "MET" if median <= STARTUP_GOAL_S else "NOT MET"
+        lines.append(f"goal {r.name}: <= {STARTUP_GOAL_S:g} s -> {median:.3f} s  {verdict}")
+    return lines
+
+
+def _markdown(headers: tuple[str, ...], rows: list[tuple[str, ...]]) -> str:
+    widths = [max(len(h), *(len(row[i]) for row in rows)) for i, h in enumerate(headers)]
+    lines = ["| " + " | ".join(h.ljust(w) for h, w in zip(headers, widths, strict=True)) + " |"]
+    lines.append("|" + "|".join("-" * (w + 2) for w in widths) + "|")
+    for row in rows:
+        lines.append("| " + " | ".join(v.ljust(w) for v, w in zip(row, widths, strict=True)) + " |")
+    return "\n".join(lines)
+
+
 def _version(dist: str) -> str:
     try:
         return metadata.version(dist)
@@ -202,7 +326,7 @@ def _version(dist: str) -> str:
         return "not installed"
 
 
-def machine_info() -> dict[str, object]:
+def machine_info(exe: dict[str, str]) -> dict[str, object]:
     affinity = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else None
     return {
         "python": platform.python_version(),
@@ -214,8 +338,8 @@ def machine_info() -> dict[str, object]:
         "nbprod": _version("nbprod"),
         "nbclient": _version("nbclient"),
         "ipykernel": _version("ipykernel"),
-        "papermill_cli": shutil.which("papermill"),
-        "nbprod_cli": shutil.which("nbprod"),
+        "papermill_cli": exe["papermill"],
+        "nbprod_cli": exe["nbprod"],
     }
 
 
@@ -224,7 +348,7 @@ def format_table(results: list[CaseResult]) -> str:
         "notebook",
         "papermill median s",
         "nbprod median s",
-        "ratio (pm/nbprod)",
+        "ratio (nbprod/pm)",
         "papermill min/max s",
         "nbprod min/max s",
         "runs",
@@ -243,12 +367,7 @@ def format_table(results: list[CaseResult]) -> str:
                 str(r.repeat),
             )
         )
-    widths = [max(len(h), *(len(row[i]) for row in rows)) for i, h in enumerate(headers)]
-    lines = ["| " + " | ".join(h.ljust(w) for h, w in zip(headers, widths, strict=True)) + " |"]
-    lines.append("|" + "|".join("-" * (w + 2) for w in widths) + "|")
-    for row in rows:
-        lines.append("| " + " | ".join(v.ljust(w) for v, w in zip(row, widths, strict=True)) + " |")
-    return "\n".join(lines)
+    return _markdown(headers, rows)
 
 
 def goal_lines(results: list[CaseResult]) -> list[str]:
@@ -257,8 +376,8 @@ def goal_lines(results: list[CaseResult]) -> list[str]:
         want = GOALS.get(r.notebook)
         if want is None:
             continue
-        verdict = "MET" if r.ratio >= want else "NOT MET"
-        lines.append(f"goal {r.notebook}: ratio >= {want:g}x -> {r.ratio:.2f}x  {verdict}")
+        verdict = "MET" if r.ratio <= want else "NOT MET"
+        lines.append(f"goal {r.notebook}: nbprod/pm <= {want:g}x -> {r.ratio:.2f}x  {verdict}")
     return lines
 
 
@@ -268,9 +387,25 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
         "--repeat",
         type=int,
         metavar="N",
-        help="Runs per tool per notebook [default: 5 trivial, 3 for 200-cell; --quick: 2, 1].",
+        help="Runs per tool per command or notebook [default: 10 start-up, 5 trivial, "
+        "3 for 200-cell; --quick: 3, 2, 1].",
     )
-    parser.add_argument("--quick", action="store_true", help="Fewer runs (2 trivial, 1 big).")
+    parser.add_argument(
+        "--quick", action="store_true", help="Fewer runs (3 start-up, 2 trivial, 1 big)."
+    )
+    parser.add_argument(
+        "--only",
+        choices=SECTIONS,
+        action="append",
+        help="Run only this section (repeatable) [default: all three].",
+    )
+    parser.add_argument(
+        "--bin-dir",
+        type=Path,
+        metavar="DIR",
+        help="Run DIR/papermill and DIR/nbprod instead of what is on PATH (e.g. the "
+        "interpreter's bin folder, past pyenv's shims).",
+    )
     parser.add_argument("--json", type=Path, metavar="PATH", help="Also save results as JSON.")
     parser.add_argument("--keep", action="store_true", help="Keep the temporary folder.")
     parser.add_argument("-q", "--quiet", action="store_true", help="Do not print each run.")
@@ -280,29 +415,49 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     return args
 
 
+def _executables(bin_dir: Path | None) -> dict[str, str] | str:
+    """Each tool's command, or why one is missing."""
+    found = {}
+    for tool in TOOLS:
+        path = shutil.which(tool, path=str(bin_dir) if bin_dir else None)
+        if path is None:
+            return f"`{tool}` is not {'in ' + str(bin_dir) if bin_dir else 'on PATH'}"
+        found[tool] = path
+    return found
+
+
 def main(argv: list[str] | None = None) -> int:
     args = parse_args(argv)
-    trivial_repeat, big_repeat = (2, 1) if args.quick else (5, 3)
+    startup_repeat, trivial_repeat, big_repeat = (3, 2, 1) if args.quick else (10, 5, 3)
     if args.repeat is not None:
-        trivial_repeat = big_repeat = args.repeat
-    for exe in TOOLS:
-        if shutil.which(exe) is None:
-            print(f"bench_exec: error: `{exe}` is not on PATH", file=sys.stderr)
-            return 2
+        startup_repeat = trivial_repeat = big_repeat = args.repeat
+    sections = args.only or list(SECTIONS)
+    exe = _executables(args.bin_dir)
+    if isinstance(exe, str):
+        print(f"bench_exec: error: {exe}", file=sys.stderr)
+        return 2
 
-    info = machine_info()
+    info = machine_info(exe)
     print(
         f"python {info['python']}  cpus {info['cpu_count']} (usable {info['cpus_usable']})  "
-        f"papermill {info['papermill']}  nbprod {info['nbprod']}"
+        f"papermill {info['papermill']}  nbprod {info['nbprod']}\n"
+        f"commands: {exe['papermill']}  {exe['nbprod']}"
     )
     work = Path(tempfile.mkdtemp(prefix="nbprod-bench-"))
     env = _clean_env(work)
     cases = make_notebooks(work, trivial_repeat, big_repeat)
+    startup: list[StartupResult] = []
     results = []
     try:
+        if "startup" in sections:
+            print(f"startup: {startup_repeat} run(s) per command, alternating", flush=True)
+            commands = startup_commands(cases[0], work, exe)
+            startup = bench_startup(commands, startup_repeat, work, env, not args.quiet)
         for case in cases:
+            if case.name not in sections:
+                continue
             print(f"{case.name}: {case.repeat} run(s) per tool, alternating", flush=True)
-            results.append(bench_case(case, work, env, verbose=not args.quiet))
+            results.append(bench_case(case, work, env, not args.quiet, exe))
     except (BenchmarkError, subprocess.TimeoutExpired) as exc:
         print(f"\nbench_exec: FAILED: {exc}", file=sys.stderr)
         print(f"bench_exec: temporary files kept in {work}", file=sys.stderr)
@@ -311,9 +466,13 @@ def main(argv: list[str] | None = None) -> int:
         shutil.rmtree(work, ignore_errors=True)
 
     print()
-    print(format_table(results))
-    print()
-    for line in goal_lines(results):
+    if startup:
+        print(format_startup(startup))
+        print()
+    if results:
+        print(format_table(results))
+        print()
+    for line in startup_goal_lines(startup) + goal_lines(results):
         print(line)
     if args.keep:
         print(f"temporary files kept in {work}")
@@ -322,8 +481,9 @@ def main(argv: list[str] | None = None) -> int:
         payload = {
             "date": time.strftime("%Y-%m-%d"),
             "machine": info,
+            "startup": [asdict(r) for r in startup],
             "results": [{**asdict(r), "ratio": r.ratio} for r in results],
-            "goals": GOALS,
+            "goals": {**GOALS, "startup_s": STARTUP_GOAL_S},
         }
         args.json.write_text(json.dumps(payload, indent=2) + "\n", encoding="utf-8")
         print(f"results saved to {args.json}")

@@ -6,12 +6,17 @@ the same in papermill-aware tools.
 
 from __future__ import annotations
 
-import copy
+import importlib
+import importlib.util
+import sys
+import types
 from typing import Any
 
+from nbprod.nbread import executable
 from nbprod.request import RunRequest
 
 INJECTED_TAG = "injected-parameters"
+_PAPERMILL_ALIAS = "nbprod._papermill"
 
 
 def parameterize(request: RunRequest) -> Any:
@@ -20,14 +25,14 @@ def parameterize(request: RunRequest) -> Any:
     The values are rendered by papermill's language translators from typed values, never
     pasted as text. No cell is injected when nothing was supplied.
     """
-    nb = copy.deepcopy(request.nb)
-    if request.parameters:
-        import nbformat
-        from papermill.translators import translate_parameters
+    import nbformat
 
+    nb = executable(request.nb)
+    if request.parameters:
+        translators = papermill_module("translators")
         language = notebook_language(nb)
         values = dict(request.parameters)
-        source = translate_parameters(request.kernel, language, values, "Parameters")
+        source = translators.translate_parameters(request.kernel, language, values, "Parameters")
         cell = nbformat.v4.new_code_cell(source=source)
         cell.metadata["tags"] = [INJECTED_TAG]
         # Earlier injected cells (a papermill output run again) go; only those above the
@@ -61,3 +66,25 @@ def notebook_language(nb: Any) -> str:
         or (meta.get("language_info") or {}).get("name")
         or "python"
     )
+
+
+def papermill_module(name: str) -> types.ModuleType:
+    """papermill's module ``name`` (``translators``), without papermill's package import.
+
+    ``import papermill.translators`` runs papermill/__init__.py first, which imports
+    papermill's whole I/O layer (boto3, pyarrow, requests, the Azure and GCS clients when
+    installed: 0.5-1.5 s of CPU) that rendering parameters never uses. The module is loaded
+    from papermill's own folder under a private package name, so its relative imports
+    (``.exceptions``, ``.models``) resolve there and ``papermill`` itself stays unimported: a
+    later ``import papermill`` in the same process is the real, whole package.
+    """
+    if "papermill" in sys.modules:  # paid for already: use the real one
+        return importlib.import_module(f"papermill.{name}")
+    if _PAPERMILL_ALIAS not in sys.modules:
+        spec = importlib.util.find_spec("papermill")  # locates the package, runs none of it
+        if spec is None or not spec.submodule_search_locations:
+            raise ModuleNotFoundError("papermill is not installed", name="papermill")
+        package = types.ModuleType(_PAPERMILL_ALIAS, "papermill's modules, by file")
+        package.__path__ = list(spec.submodule_search_locations)
+        sys.modules.setdefault(_PAPERMILL_ALIAS, package)
+    return importlib.import_module(f"{_PAPERMILL_ALIAS}.{name}")

@@ -18,8 +18,9 @@ class KernelSource(Protocol):
         """A kernel launched (not necessarily ready yet) in ``cwd``, logging to ``log_path``."""
         ...
 
-    def give_back(self, kernel: StartedKernel, graceful: bool) -> None:
-        """The run is kept: shut its kernel down (``graceful``: ask it to exit first)."""
+    def give_back(self, kernel: StartedKernel) -> None:
+        """The run is kept: finish its kernel's shutdown (asked for when the cells were
+        done: StartedKernel.request_shutdown)."""
         ...
 
 
@@ -29,5 +30,5 @@ class ColdKernels:
     def take(self, kernel_name: str, cwd: Path, log_path: Path | None) -> StartedKernel:
         return StartedKernel(kernel_name, cwd, log_path)
 
-    def give_back(self, kernel: StartedKernel, graceful: bool) -> None:
-        kernel.close(graceful=graceful)
+    def give_back(self, kernel: StartedKernel) -> None:
+        kernel.close()

@@ -20,28 +20,15 @@ from nbprod.durations import positive_seconds
 from nbprod.errors import KernelNotFound, NotebookError
 from nbprod.records import RunRecord, new_run_id
 from nbprod.request import Run, RunRequest
-from nbprod.steps import (
-    RunOptions,
-    RunState,
-    build_record,
-    close_kernel,
-    collect_helpers,
-    execute,
-    finalize,
-    inject_parameters,
-    keep,
-    open_spool_folder,
-    start_helpers,
-    start_kernel,
-)
 from nbprod.store import layout, open_store
 
 StartCallback = Callable[[RunRequest], None]
 
 
 def load_notebook(path: str | os.PathLike[str]) -> tuple[Path, bytes, Any]:
-    import nbformat
-
+    """The notebook's resolved path, bytes and contents, read without nbformat's validation
+    machinery (``nbread``): every check before a run, and ``nbprod params``, stay light."""
+    from nbprod import nbread
     from nbprod.safe_yaml import MAX_NOTEBOOK_BYTES, read_bounded
 
     try:
@@ -51,12 +38,10 @@ def load_notebook(path: str | os.PathLike[str]) -> tuple[Path, bytes, Any]:
     # Bounded, regular files only: /dev/zero or a FIFO must not hang or exhaust memory.
     source = read_bounded(notebook_path, "notebook", limit=MAX_NOTEBOOK_BYTES, error=NotebookError)
     try:
-        # Older formats are upgraded (v2/v3 -> v4); from_dict makes the converted
-        # metadata attribute-accessible, as papermill's bookkeeping needs.
-        nb = nbformat.from_dict(nbformat.reads(source.decode("utf-8"), as_version=4))
+        nb = nbread.reads(source.decode("utf-8"))
     except UnicodeDecodeError:
         raise NotebookError(f"not a valid notebook (not UTF-8 text): {path}") from None
-    except Exception as exc:  # nbformat raises several JSON/validation types
+    except Exception as exc:  # JSON and format errors (nbformat's several types for old ones)
         reason = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
         raise NotebookError(f"not a valid notebook: {path}: {reason}") from None
     if not isinstance(nb.get("cells"), list):
@@ -182,6 +167,20 @@ def run(
     thread) and in its terminal status at the end (for indexing in the catalog).
     """
     from nbprod.kernel import RunControl
+    from nbprod.steps import (  # here: prepare() and the bad-input paths never need them
+        RunOptions,
+        RunState,
+        build_record,
+        close_kernel,
+        collect_helpers,
+        execute,
+        finalize,
+        inject_parameters,
+        keep,
+        open_spool_folder,
+        start_helpers,
+        start_kernel,
+    )
 
     control = control or RunControl(kill_grace=request.settings.kill_grace)
     options = RunOptions(progress_bar, log_output, on_progress, on_record, kernels)

@@ -293,15 +293,13 @@ def keep(state: RunState) -> Run:
 
 
 def close_kernel(state: RunState) -> None:
-    """Shut the kernel down, after the run is kept (a graceful shutdown waits for the
-    kernel process to exit); the run is recorded, so a failed shutdown must not undo that."""
+    """Finish the kernel's shutdown (asked for when the cells were done), after the run is
+    kept; the run is recorded, so a failed shutdown must not undo that."""
     kernel, state.kernel = state.kernel, None
     if kernel is None:
         return
     try:
-        # A run stopped early (timeout, cancel) had its kernel interrupted or killed.
-        graceful = state.control.reason is None and state.start_error is None
-        kernel_source(state).give_back(kernel, graceful)
+        kernel_source(state).give_back(kernel)
     except Exception as exc:
         import logging
 

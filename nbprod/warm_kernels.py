@@ -116,11 +116,9 @@ class WarmKernels:
             return
         self.key, self.log_path = (kernel_name, str(cwd)), log_path
 
-    def give_back(self, kernel: StartedKernel, graceful: bool) -> None:
+    def give_back(self, kernel: StartedKernel) -> None:
         self.closing = [thread for thread in self.closing if thread.is_alive()]
-        thread = threading.Thread(
-            target=_shut_down, args=(kernel, graceful), name="nbprod-kernel-shutdown"
-        )
+        thread = threading.Thread(target=_shut_down, args=(kernel,), name="nbprod-kernel-shutdown")
         thread.start()
         self.closing.append(thread)
 
@@ -140,9 +138,9 @@ class WarmKernels:
             self.forks.close()
 
 
-def _shut_down(kernel: StartedKernel, graceful: bool) -> None:
+def _shut_down(kernel: StartedKernel) -> None:
     try:
-        kernel.close(graceful=graceful)
+        kernel.close()
     except Exception as exc:  # noqa: BLE001 - the run is recorded already
         log.warning("could not shut the kernel down: %s", exc)
 

@@ -243,14 +243,14 @@ def test_help_lists_commands_and_cli_imports_stay_lazy():
 
 
 def test_the_command_skips_the_iri_grammars_jsonschema_would_build(tmp_path):
-    """`nbprod params` reads a notebook (nbformat -> jsonschema) without importing
-    rfc3987_syntax, whose 39 lark grammars cost 1-3 s per process; a library import of
-    nbformat outside the command still gets it."""
+    """`nbprod params` on a format-3 notebook (converted by nbformat -> jsonschema) does
+    not import rfc3987_syntax, whose 39 lark grammars cost 1-3 s per process; a library
+    import of nbformat outside the command still gets it."""
     nb = tmp_path / "n.ipynb"
     nb.write_text(
-        '{"cells": [{"cell_type": "code", "metadata": {"tags": ["parameters"]}, "source": "x = 1",'
-        ' "outputs": [], "execution_count": null}], "metadata": {}, "nbformat": 4,'
-        ' "nbformat_minor": 5}'
+        '{"nbformat": 3, "nbformat_minor": 0, "metadata": {}, "worksheets": [{"cells": ['
+        '{"cell_type": "code", "input": "x = 1", "language": "python", "outputs": [],'
+        ' "metadata": {"tags": ["parameters"]}}]}]}'
     )
     code = "import sys; from nbprod.cli import main; main(['params', sys.argv[1]])"
     done = subprocess.run(

@@ -173,3 +173,56 @@ def test_output_widgets_with_clear_output_do_not_hang(make_notebook):
     assert run.record.scraps["done"]["value"] is True
     out = load_output(run.output_location)
     assert "hi11" in _texts(out.cells[-2])
+
+
+def _bookkeeping(nb) -> list[tuple]:
+    """Each cell as papermill's bookkeeping leaves it, times reduced to their presence;
+    the error marker cells (nbprod's and papermill's own) left out."""
+    rows = []
+    for cell in nb.cells:
+        if "papermill-error-cell-tag" in cell.metadata.get("tags", []):
+            continue
+        meta = dict(cell.metadata["papermill"])
+        timing = {k: meta.pop(k) is not None for k in ("start_time", "end_time", "duration")}
+        outputs = [o.output_type for o in cell.get("outputs", [])]
+        rows.append(
+            (cell.cell_type, cell.source, meta, timing, cell.get("execution_count"), outputs)
+        )
+    return rows
+
+
+def test_outputs_carry_papermills_bookkeeping_as_papermill_writes_it(tmp_path, nbprod_env):
+    """The same notebook through papermill itself and through nbprod: the same per-cell
+    status, exception flags, timings, counts and outputs, the same injected cell, the same
+    notebook-level record (nbprod's bookkeeping is its own, not papermill's)."""
+    papermill = pytest.importorskip("papermill")
+    path = write_notebook(
+        tmp_path / "book.ipynb",
+        "print(n)",
+        "raise ValueError('boom')",
+        "print('never')",
+        parameters="n = 1",
+    )
+    nb = nbformat.read(path, as_version=4)
+    nb.cells.insert(1, nbformat.v4.new_markdown_cell("a note"))
+    nbformat.write(nb, path)
+    theirs_path = tmp_path / "papermill-out.ipynb"
+    with pytest.raises(papermill.PapermillExecutionError):
+        papermill.execute_notebook(
+            str(path), str(theirs_path), parameters={"n": 2}, kernel_name="python3",
+            progress_bar=False,
+        )  # fmt: skip
+    theirs = load_output(theirs_path)
+    run = nbprod.execute(path, {"n": 2})
+    assert run.status is RunStatus.FAILED
+    ours = load_output(run.output_location)
+
+    assert _bookkeeping(ours) == _bookkeeping(theirs)
+    statuses = [row[2]["status"] for row in _bookkeeping(ours)]
+    assert statuses == ["completed", "completed", "completed", "completed", "failed", "pending"]
+    record_keys = {"start_time", "end_time", "duration", "exception"}
+    mine, pm = ours.metadata["papermill"], theirs.metadata["papermill"]
+    assert {k: type(mine[k]) for k in record_keys} == {k: type(pm[k]) for k in record_keys}
+    assert mine["exception"] is pm["exception"] is True
+    assert mine["parameters"] == pm["parameters"] == {"n": 2}
+    assert ours.metadata["language_info"]["name"] == theirs.metadata["language_info"]["name"]

@@ -124,3 +124,29 @@ def test_a_notebook_holding_a_lone_surrogate_is_stored(tmp_path, store_dir, nbpr
     assert _stored(store_dir, run).status is RunStatus.SUCCEEDED
     out = Path(run.output_location).read_text("utf-8")
     assert "\\ud800" in out and json.loads(out)["cells"][1]["source"] == "lone \ud800 here"
+
+
+KERNEL_EXIT_PROBE = """
+import atexit, glob, json, pathlib, time
+
+def _at_kernel_exit():
+    time.sleep(1.5)  # the kernel is slow to exit: a run's record must not wait for it
+    records = [json.loads(pathlib.Path(p).read_text()) for p in glob.glob({pattern!r})]
+    pathlib.Path({marker!r}).write_text(",".join(r["status"] for r in records))
+
+atexit.register(_at_kernel_exit)
+"""
+
+
+def test_the_run_is_kept_while_the_kernel_exits_and_returns_once_it_has(
+    make_notebook, store_dir, tmp_path
+):
+    """The kernel is asked to shut down when the cells are done; the output and the final
+    record are kept during its exit (0.2-0.3 s for ipykernel), and the run returns only
+    once it has exited: its atexit handlers ran, the files it flushes are complete."""
+    marker = tmp_path / "kernel-exit.txt"
+    pattern = str(store_dir / "probe" / "*" / "run.json")
+    nb = make_notebook(KERNEL_EXIT_PROBE.format(pattern=pattern, marker=str(marker)))
+    run = nbprod.execute(nb, job="probe")
+    assert run.status is RunStatus.SUCCEEDED, run.record.error
+    assert marker.read_text() == "succeeded"  # kept before the kernel's exit ended
