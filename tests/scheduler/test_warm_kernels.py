@@ -206,3 +206,16 @@ def test_a_worker_killed_with_a_kernel_waiting_leaves_no_kernel_behind(world: En
     worker.wait(10)
     # ipykernel watches its parent and exits when it is gone
     wait_until(lambda: not pid_alive(waiting[0]), 20, "the orphaned kernel to exit")
+
+
+def test_a_waiting_kernel_that_died_is_replaced_by_a_cold_start(world: Env) -> None:
+    job = world.job("probe", PROBE)
+    worker = world.start("worker")
+    _, first = run_one(world, job)
+    wait_until(lambda: len(kernel_children(worker.pid)) == 1, 30, "one kernel waiting")
+    (waiting,) = kernel_children(worker.pid)
+    os.kill(waiting, signal.SIGKILL)
+    wait_until(lambda: not pid_alive(waiting), 10, "the waiting kernel to die")
+    record, report = run_one(world, job)
+    assert report["pid"] not in (first["pid"], waiting) and not report["leak"]
+    assert report["started"] > queued_at(world, record["run_id"]) - 0.05, "not a fresh start"
