@@ -14,14 +14,13 @@ import signal
 import subprocess
 import threading
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from datetime import datetime, timedelta, timezone
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from typing import Any
 
 import nbformat
-import pytest
 import sqlalchemy as sa
 import yaml
 
@@ -275,15 +274,6 @@ def outputs_text(nb: nbformat.NotebookNode) -> str:
 
 def worker_pid(row: dict[str, Any]) -> int:
     return int(row["worker"].rpartition(":")[2])
-
-
-@pytest.fixture
-def world(nbprod_env: dict[str, str], tmp_path: Path, make_notebook: Callable) -> Iterator[Env]:
-    env = Env(nbprod_env, tmp_path, make_notebook)
-    try:
-        yield env
-    finally:
-        env.cleanup()
 
 
 TRIVIAL = "print('tick')"

@@ -13,7 +13,7 @@ import os
 import signal
 import subprocess
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -28,15 +28,6 @@ from tests.scheduler.test_daemons import (
     wait_until,
     worker_pid,
 )
-
-
-@pytest.fixture
-def world(nbprod_env: dict[str, str], tmp_path: Path, make_notebook: Callable) -> Iterator[Env]:
-    env = Env(nbprod_env, tmp_path, make_notebook)
-    try:
-        yield env
-    finally:
-        env.cleanup()
 
 
 def side_effects(path: Path) -> list[list[str]]:

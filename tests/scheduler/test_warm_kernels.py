@@ -11,23 +11,11 @@ import json
 import os
 import signal
 import time
-from collections.abc import Callable, Iterator
 from pathlib import Path
 
-import pytest
 import yaml
 
 from tests.scheduler.test_daemons import Env, pid_alive, wait_until
-
-
-@pytest.fixture
-def world(nbprod_env: dict[str, str], tmp_path: Path, make_notebook: Callable) -> Iterator[Env]:
-    env = Env(nbprod_env, tmp_path, make_notebook)
-    try:
-        yield env
-    finally:
-        env.cleanup()
-
 
 PROBE = """\
 import json, os, random, sys, time
