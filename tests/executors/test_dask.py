@@ -414,6 +414,12 @@ def test_a_restarted_dask_scheduler_gets_the_queued_runs_again(world, cluster) -
     for run_id in queued:
         record = world.final_record(job, run_id, 180)
         assert record["status"] == "succeeded", record
-    statuses = [r["status"] for r in world.runs(job)]
-    assert statuses.count("succeeded") == 4 and "lost" not in statuses
+    # The catalog indexes a run after its record is in the store (and, on a Dask worker,
+    # after its kernel has exited): wait for the index, do not read it at once.
+    statuses = wait_until(
+        lambda: (s := [r["status"] for r in world.runs(job)]).count("succeeded") == 4 and s,
+        30,
+        "the catalog to show the 4 runs",
+    )
+    assert "lost" not in statuses
     cluster.worker_pids(2)
