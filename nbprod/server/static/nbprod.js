@@ -116,9 +116,10 @@
         if (again) { again = false; refresh(); }
       });
     }
-    var started = false;
+    // Every `ready` (the first one too) refreshes: a run that changed between this page's
+    // render and the stream's first look at the catalog is in no event.
     var source = stream(section.getAttribute("data-events-url"), {
-      ready: function () { if (started) { refresh(); } started = true; },
+      ready: function () { refresh(); },
       run: function (change) { if (change.job === job) { refresh(); } },
       fail: function () {
         section.setAttribute("data-live", "poll");
