@@ -50,9 +50,8 @@ class WarmKernels:
         self.kernel: StartedKernel | None = None
         self.key: tuple[str, str] | None = None
         self.log_path: Path | None = None
-        self.handed_over = 0
-        """How many runs got a kernel that was started ahead (for tests and events)."""
         self.last_was_warm = False
+        """Whether the last run taken got a kernel started ahead (the worker's event)."""
         self.closing: list[threading.Thread] = []
         self.wanted = wanted
         """Whether a next run is likely (a burst worker: more runs are due); None: always."""
@@ -72,8 +71,6 @@ class WarmKernels:
         self.last_was_warm = kernel is not None
         if kernel is None:
             kernel = StartedKernel(kernel_name, cwd, log_path)
-        else:
-            self.handed_over += 1
         if self.wanted is None or self.wanted():
             self.prepare(kernel_name, cwd)
         return kernel
