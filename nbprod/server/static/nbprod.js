@@ -4,7 +4,9 @@
 // events); a page takes the new content without reloading: the run page's progress at once,
 // and the page's own HTML fetched again when the run ends (or, on a job page, its runs
 // table when one of its runs changes). Where the stream is refused or breaks, the pages poll
-// as before. The run page also polls its status slowly while pushed: a worker whose catalog
+// as before. `data-live` on the live section says which: `connecting` until the stream's
+// first `ready` (its baseline taken: every change after it is pushed), then `push`, or
+// `poll`. The run page also polls its status slowly while pushed: a worker whose catalog
 // writes fail still writes its progress to the store.
 (function () {
   "use strict";
@@ -85,7 +87,10 @@
         .catch(function () { if (!finished) { timer = window.setTimeout(tick, 5000); } });
     }
     source = stream(section.getAttribute("data-events-url"), {
-      ready: function () { if (!finished) { window.clearTimeout(timer); tick(); } },
+      ready: function () {
+        section.setAttribute("data-live", "push");
+        if (!finished) { window.clearTimeout(timer); tick(); }
+      },
       run: function (change) {
         if (change.run_id !== runId) { return; }
         change.terminal = ["queued", "starting", "running"].indexOf(change.status) < 0;
@@ -99,7 +104,7 @@
     });
     if (source) {
       period = PUSHED_POLL_MS;
-      section.setAttribute("data-live", "push");
+      section.setAttribute("data-live", "connecting");
       timer = window.setTimeout(tick, period);
     }
   }
@@ -119,14 +124,14 @@
     // Every `ready` (the first one too) refreshes: a run that changed between this page's
     // render and the stream's first look at the catalog is in no event.
     var source = stream(section.getAttribute("data-events-url"), {
-      ready: function () { refresh(); },
+      ready: function () { section.setAttribute("data-live", "push"); refresh(); },
       run: function (change) { if (change.job === job) { refresh(); } },
       fail: function () {
         section.setAttribute("data-live", "poll");
         (function poll() { refresh(); window.setTimeout(poll, 5000); })();
       }
     });
-    if (source) { section.setAttribute("data-live", "push"); }
+    if (source) { section.setAttribute("data-live", "connecting"); }
   }
 
   document.addEventListener("DOMContentLoaded", function () {
