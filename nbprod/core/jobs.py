@@ -79,6 +79,14 @@ class JobView:
     """Why the stored definition cannot be scheduled (bad schedule, timezone, ...): the
     scheduler skips the job and listings show this instead of failing."""
     versions: list[JobVersion] = field(default_factory=list)
+    scheduled_since: str | None = None
+    """When the external scheduler (``definition.scheduled_by``) took the job; shown
+    with the versions (``show_job``)."""
+
+    @property
+    def scheduled_by(self) -> str | None:
+        """Who fires the job besides manual runs: None for nbprod, else ``airflow``."""
+        return self.definition.scheduled_by
 
     def to_dict(self) -> dict[str, Any]:
         return {
@@ -95,6 +103,8 @@ class JobView:
             "runs_succeeded": self.runs_succeeded,
             "warning": self.warning,
             "broken": self.broken,
+            "scheduled_by": self.scheduled_by,
+            "scheduled_since": self.scheduled_since,
             "definition": self.definition.to_dict(),
             "versions": [v.to_dict() for v in self.versions],
         }
@@ -159,7 +169,10 @@ def show_job(ws: Workspace, name: str, next_count: int = 3) -> JobView:
     except (TypeError, KeyError, ValueError, AttributeError) as exc:  # hand-written rows
         view.broken = view.broken or f"unreadable versions: {type(exc).__name__}: {exc}"
     if view.versions and not view.broken:
+        from nbprod.jobs.versions import scheduled_since
+
         view.warning = working_copy_differs(view.versions[-1])
+        view.scheduled_since = scheduled_since(view.versions)
     return view
 
 
