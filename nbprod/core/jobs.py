@@ -431,3 +431,55 @@ def workers_alive(ws: Workspace) -> bool:
         and (now - parse_iso(w["heartbeat_at"])).total_seconds() < ws.settings.lost_after
         for w in ws.queue.workers()
     )
+
+
+OWN_TRIGGERS = ("schedule", "retry", "rerun", "sweep", "queue", "lab")
+"""Triggers only nbprod itself sets: an orchestrator claiming one would mislead listings."""
+
+
+def orchestrated_run(
+    *,
+    trigger: str | None = None,
+    attempt: int | None = None,
+    scheduled_for: str | None = None,
+    logical_run_id: str | None = None,
+) -> dict[str, Any]:
+    """The run identity an external orchestrator hands `nbprod jobs run` (Airflow: its try
+    number, logical date and run id), checked; the keyword arguments for prepare_job_run.
+    Each try of one orchestrator run is an attempt of one logical nbprod run."""
+    import re
+
+    from nbprod.records import isoformat, parse_iso
+
+    extra: dict[str, Any] = {}
+    if trigger is not None:
+        if not re.fullmatch(r"[a-z][a-z0-9_-]{0,31}", trigger) or trigger in OWN_TRIGGERS:
+            raise FieldError(
+                f"--trigger must be a lowercase name (like airflow) other than "
+                f"{', '.join(OWN_TRIGGERS)}, got {trigger!r}",
+                "trigger",
+            )
+        extra["trigger"] = trigger
+    if attempt is not None:
+        if not 1 <= attempt <= 100_000:
+            raise FieldError(f"--attempt must be from 1 to 100000, got {attempt}", "attempt")
+        extra["attempt"] = attempt
+    if scheduled_for is not None:
+        try:
+            moment = parse_iso(scheduled_for.strip())
+        except ValueError:
+            moment = None
+        if moment is None or moment.tzinfo is None:
+            raise FieldError(
+                "--scheduled-for must be an ISO 8601 time with its UTC offset "
+                f"(2026-12-01T07:00:00+01:00), got {scheduled_for!r}",
+                "scheduled_for",
+            )
+        extra["scheduled_for"] = isoformat(moment)
+    if logical_run_id is not None:
+        if not 0 < len(logical_run_id) <= 250 or not logical_run_id.isprintable():
+            raise FieldError(
+                "--logical-run-id must be 1 to 250 printable characters", "logical_run_id"
+            )
+        extra["logical_run_id"] = logical_run_id
+    return extra
