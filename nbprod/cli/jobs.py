@@ -57,7 +57,8 @@ def jobs_list(store: str | None, as_json: bool) -> None:
             v.name,
             v.version,
             (v.definition.schedule or "-")
-            + (f" ({v.definition.timezone})" if v.definition.schedule else ""),
+            + (f" ({v.definition.timezone})" if v.definition.schedule else "")
+            + (f" by {v.scheduled_by}" if v.scheduled_by else ""),
             "paused" if v.paused else (v.last_status or "-"),
             "broken" if v.broken else _next(v),
             f"{v.runs_succeeded}/{v.runs_total}",
@@ -111,6 +112,12 @@ def jobs_show(name: str, store: str | None, as_json: bool, run_count: int) -> No
     pinned = f" (pinned {view.versions[-1].notebook_sha256[:12]})" if view.versions else ""
     click.echo(f"notebook   {d.notebook}{pinned}")
     click.echo(f"schedule   {d.schedule or '-'} ({d.timezone})")
+    if view.scheduled_by:
+        since = (view.scheduled_since or "")[:10]
+        click.echo(
+            f"           scheduled by {view.scheduled_by.capitalize()} (exported {since}); "
+            f"nbprod does not fire it (`nbprod export undo {name}`)"
+        )
     if view.broken:
         click.echo(f"broken     {view.broken}")
     for moment in view.next_runs:
