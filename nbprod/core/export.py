@@ -14,7 +14,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 
-from nbprod.core.jobs import JobView, list_jobs, show_job
+from nbprod.core.jobs import JobView, handed_back, list_jobs, show_job
 from nbprod.core.workspace import Workspace
 from nbprod.errors import BadInput, FieldError
 from nbprod.jobs.model import JobVersion
@@ -91,6 +91,7 @@ def take_back(ws: Workspace, name: str) -> JobView:
     if not view.definition.scheduled_by:
         raise BadInput(f"job {name!r} is scheduled by nbprod already")
     _mark(ws, view, None)
+    handed_back(ws, ws.store.url, name, view.definition.scheduled_by)
     return show_job(ws, name)
 
 

@@ -48,7 +48,10 @@ def apply_definition(ws: Workspace, definition: JobDefinition, source: str = "jo
 
     source_bytes, _ = check_against_notebook(definition, source)
     store = _definition_store(ws, definition)
+    before = ws.catalog.job(store.url, definition.name)
     result = versions.apply(definition, store, source_bytes)
+    if before is not None and before.definition.get("scheduled_by") and result.created:
+        handed_back(ws, store.url, definition.name, before.definition["scheduled_by"])
     paused = definition.paused
     if paused is None and result.created and result.version.version == 1:
         paused = False
@@ -58,6 +61,24 @@ def apply_definition(ws: Workspace, definition: JobDefinition, source: str = "jo
     if paused is not None:
         ws.catalog.set_paused(store.url, definition.name, paused)
     return result
+
+
+def handed_back(ws: Workspace, store_url: str, job: str, by: str) -> None:
+    """Record in the fire ledger that ``by`` fired the job until now, so that nbprod's
+    catch-up starts here instead of re-running a fire the other scheduler already ran."""
+    from nbprod.catalog.queue import utcnow
+    from nbprod.catalog.queued import FireDecision
+
+    now = utcnow()
+    ws.queue.record_fire(
+        store_url,
+        job,
+        now,
+        decision=FireDecision.SKIPPED,
+        scheduler=f"export:{by}",
+        now=now,
+        reason=f"scheduled by {by} until this moment",
+    )
 
 
 @dataclass

@@ -173,13 +173,25 @@ def test_nbprod_s_scheduler_leaves_an_exported_job_to_airflow(
             return {item.job for item in ws.queue.items((QUEUED,))}
 
     assert fired(2) == {"nbprod-own"}  # the embedded JupyterLab scheduler is this class too
-    # `nbprod export undo` takes the job back ...
+    # `nbprod export undo` takes the job back, its catch-up counting from then (not
+    # from nbprod's last fire, before Airflow's: `catchup: latest` would re-run a fire) ...
     undo = cli_inproc("export", "undo", "daily-sales")
     assert undo.returncode == 0, undo.stderr
+    with Workspace(Settings.load()) as ws:
+        handed = ws.queue.last_fire(ws.store.url, "daily-sales")
+    assert handed is not None and abs((utcnow() - handed).total_seconds()) < 60
     assert fired(4) == {"nbprod-own", "daily-sales"}
     # ... and so does applying the definition again (it has no scheduled_by).
     assert cli_inproc("export", "airflow", "daily-sales", "-o", str(tmp_path)).returncode == 0
     assert cli_inproc("jobs", "apply", str(kept)).returncode == 0
+    with Workspace(Settings.load()) as ws, ws.queue.engine.connect() as conn:
+        import sqlalchemy as sa
+
+        from nbprod.catalog.schema import fires
+
+        reasons = conn.execute(sa.select(fires.c.reason).where(fires.c.job == "daily-sales"))
+        handovers = [r for (r,) in reasons if r == "scheduled by airflow until this moment"]
+    assert len(handovers) == 2  # the undo's and the apply's
     shown = json.loads(cli_inproc("jobs", "show", "daily-sales", "--json").stdout)
     assert shown["scheduled_by"] is None and shown["version"] == 5
 
