@@ -170,6 +170,7 @@ def _register() -> None:
     from nbprod.cli.browse import browse
     from nbprod.cli.catalog import catalog
     from nbprod.cli.daemons import scheduler, status, worker
+    from nbprod.cli.export import export
     from nbprod.cli.gc import gc
     from nbprod.cli.jobs import jobs
     from nbprod.cli.runs import runs
@@ -179,7 +180,7 @@ def _register() -> None:
 
     for command in (
         *(runs, jobs, store, catalog, gc, scheduler, worker, status, browse),
-        *(templates, new, sweep, sweeps_group),
+        *(templates, new, sweep, sweeps_group, export),
     ):
         main.add_command(command)
 

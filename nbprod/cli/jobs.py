@@ -57,7 +57,8 @@ def jobs_list(store: str | None, as_json: bool) -> None:
             v.name,
             v.version,
             (v.definition.schedule or "-")
-            + (f" ({v.definition.timezone})" if v.definition.schedule else ""),
+            + (f" ({v.definition.timezone})" if v.definition.schedule else "")
+            + (f" by {v.scheduled_by}" if v.scheduled_by else ""),
             "paused" if v.paused else (v.last_status or "-"),
             "broken" if v.broken else _next(v),
             f"{v.runs_succeeded}/{v.runs_total}",
@@ -111,6 +112,12 @@ def jobs_show(name: str, store: str | None, as_json: bool, run_count: int) -> No
     pinned = f" (pinned {view.versions[-1].notebook_sha256[:12]})" if view.versions else ""
     click.echo(f"notebook   {d.notebook}{pinned}")
     click.echo(f"schedule   {d.schedule or '-'} ({d.timezone})")
+    if view.scheduled_by:
+        since = (view.scheduled_since or "")[:10]
+        click.echo(
+            f"           scheduled by {view.scheduled_by.capitalize()} (exported {since}); "
+            f"nbprod does not fire it (`nbprod export undo {name}`)"
+        )
     if view.broken:
         click.echo(f"broken     {view.broken}")
     for moment in view.next_runs:
@@ -193,6 +200,11 @@ def jobs_next(
 @click.option("--progress/--no-progress", default=None, help="Progress bar.")
 @click.option("-q", "--quiet", is_flag=True, help="Print only the output location.")
 @click.option("--queue", "to_queue", is_flag=True, help="Queue the run for the workers instead.")
+@click.option("--version", "version", type=int, help="Run this version [default: the latest].")
+@click.option("--trigger", help="Who started the run, for an orchestrator (airflow).")
+@click.option("--attempt", type=int, help="This try's number in one logical run [default: 1].")
+@click.option("--scheduled-for", "scheduled_for", metavar="TIME", help="The fire time (ISO 8601).")
+@click.option("--logical-run-id", "logical_run_id", metavar="ID", help="The id all attempts share.")
 @common.json_option
 def jobs_run(
     name: str,
@@ -203,16 +215,27 @@ def jobs_run(
     progress: bool | None,
     quiet: bool,
     to_queue: bool,
+    version: int | None,
+    trigger: str | None,
+    attempt: int | None,
+    scheduled_for: str | None,
+    logical_run_id: str | None,
     as_json: bool,
 ) -> None:
     """Run a job's latest version now, in the foreground (overrides are validated).
 
     With --queue the run is queued for `nbprod worker`s / the scheduler's workers; the run
-    id is printed at once."""
+    id is printed at once. An orchestrator (Airflow, docs/airflow.md) passes its context
+    with --trigger, --attempt, --scheduled-for and --logical-run-id."""
     from nbprod.api import run
-    from nbprod.core.jobs import prepare_job_run
+    from nbprod.core.jobs import orchestrated_run, prepare_job_run
     from nbprod.core.queueing import enqueue_job
 
+    identity = orchestrated_run(
+        trigger=trigger, attempt=attempt, scheduled_for=scheduled_for, logical_run_id=logical_run_id
+    )
+    if to_queue and (identity or version is not None):
+        raise click.UsageError("--queue runs the latest version as nbprod's own run")
     if to_queue:
         with _workspace(store) as ws:
             run_id = enqueue_job(
@@ -234,6 +257,8 @@ def jobs_run(
             cli_parameters=cli_parameters,
             parameter_files=files,
             parameter_yaml=yaml_texts,
+            version=version,
+            **identity,
         )
     if not (quiet or as_json):
         click.echo(f"run {request.run_id}  job {request.job} v{request.job_version}")

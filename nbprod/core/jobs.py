@@ -48,7 +48,10 @@ def apply_definition(ws: Workspace, definition: JobDefinition, source: str = "jo
 
     source_bytes, _ = check_against_notebook(definition, source)
     store = _definition_store(ws, definition)
+    before = ws.catalog.job(store.url, definition.name)
     result = versions.apply(definition, store, source_bytes)
+    if before is not None and before.definition.get("scheduled_by") and result.created:
+        handed_back(ws, store.url, definition.name, before.definition["scheduled_by"])
     paused = definition.paused
     if paused is None and result.created and result.version.version == 1:
         paused = False
@@ -58,6 +61,24 @@ def apply_definition(ws: Workspace, definition: JobDefinition, source: str = "jo
     if paused is not None:
         ws.catalog.set_paused(store.url, definition.name, paused)
     return result
+
+
+def handed_back(ws: Workspace, store_url: str, job: str, by: str) -> None:
+    """Record in the fire ledger that ``by`` fired the job until now, so that nbprod's
+    catch-up starts here instead of re-running a fire the other scheduler already ran."""
+    from nbprod.catalog.queue import utcnow
+    from nbprod.catalog.queued import FireDecision
+
+    now = utcnow()
+    ws.queue.record_fire(
+        store_url,
+        job,
+        now,
+        decision=FireDecision.SKIPPED,
+        scheduler=f"export:{by}",
+        now=now,
+        reason=f"scheduled by {by} until this moment",
+    )
 
 
 @dataclass
@@ -79,6 +100,14 @@ class JobView:
     """Why the stored definition cannot be scheduled (bad schedule, timezone, ...): the
     scheduler skips the job and listings show this instead of failing."""
     versions: list[JobVersion] = field(default_factory=list)
+    scheduled_since: str | None = None
+    """When the external scheduler (``definition.scheduled_by``) took the job; shown
+    with the versions (``show_job``)."""
+
+    @property
+    def scheduled_by(self) -> str | None:
+        """Who fires the job besides manual runs: None for nbprod, else ``airflow``."""
+        return self.definition.scheduled_by
 
     def to_dict(self) -> dict[str, Any]:
         return {
@@ -95,6 +124,8 @@ class JobView:
             "runs_succeeded": self.runs_succeeded,
             "warning": self.warning,
             "broken": self.broken,
+            "scheduled_by": self.scheduled_by,
+            "scheduled_since": self.scheduled_since,
             "definition": self.definition.to_dict(),
             "versions": [v.to_dict() for v in self.versions],
         }
@@ -159,7 +190,10 @@ def show_job(ws: Workspace, name: str, next_count: int = 3) -> JobView:
     except (TypeError, KeyError, ValueError, AttributeError) as exc:  # hand-written rows
         view.broken = view.broken or f"unreadable versions: {type(exc).__name__}: {exc}"
     if view.versions and not view.broken:
+        from nbprod.jobs.versions import scheduled_since
+
         view.warning = working_copy_differs(view.versions[-1])
+        view.scheduled_since = scheduled_since(view.versions)
     return view
 
 
@@ -418,3 +452,55 @@ def workers_alive(ws: Workspace) -> bool:
         and (now - parse_iso(w["heartbeat_at"])).total_seconds() < ws.settings.lost_after
         for w in ws.queue.workers()
     )
+
+
+OWN_TRIGGERS = ("schedule", "retry", "rerun", "sweep", "queue", "lab")
+"""Triggers only nbprod itself sets: an orchestrator claiming one would mislead listings."""
+
+
+def orchestrated_run(
+    *,
+    trigger: str | None = None,
+    attempt: int | None = None,
+    scheduled_for: str | None = None,
+    logical_run_id: str | None = None,
+) -> dict[str, Any]:
+    """The run identity an external orchestrator hands `nbprod jobs run` (Airflow: its try
+    number, logical date and run id), checked; the keyword arguments for prepare_job_run.
+    Each try of one orchestrator run is an attempt of one logical nbprod run."""
+    import re
+
+    from nbprod.records import isoformat, parse_iso
+
+    extra: dict[str, Any] = {}
+    if trigger is not None:
+        if not re.fullmatch(r"[a-z][a-z0-9_-]{0,31}", trigger) or trigger in OWN_TRIGGERS:
+            raise FieldError(
+                f"--trigger must be a lowercase name (like airflow) other than "
+                f"{', '.join(OWN_TRIGGERS)}, got {trigger!r}",
+                "trigger",
+            )
+        extra["trigger"] = trigger
+    if attempt is not None:
+        if not 1 <= attempt <= 100_000:
+            raise FieldError(f"--attempt must be from 1 to 100000, got {attempt}", "attempt")
+        extra["attempt"] = attempt
+    if scheduled_for is not None:
+        try:
+            moment = parse_iso(scheduled_for.strip())
+        except ValueError:
+            moment = None
+        if moment is None or moment.tzinfo is None:
+            raise FieldError(
+                "--scheduled-for must be an ISO 8601 time with its UTC offset "
+                f"(2026-12-01T07:00:00+01:00), got {scheduled_for!r}",
+                "scheduled_for",
+            )
+        extra["scheduled_for"] = isoformat(moment)
+    if logical_run_id is not None:
+        if not 0 < len(logical_run_id) <= 250 or not logical_run_id.isprintable():
+            raise FieldError(
+                "--logical-run-id must be 1 to 250 printable characters", "logical_run_id"
+            )
+        extra["logical_run_id"] = logical_run_id
+    return extra

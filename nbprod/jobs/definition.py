@@ -64,6 +64,7 @@ def validate_definition(data: Any, *, base_dir: Path, source: str = "job") -> Jo
     values["resources"] = _resources(values.get("resources") or {}, source)
     if values.get("paused") is not None and not isinstance(values["paused"], bool):
         raise _fail(source, "'paused' must be true or false")
+    values["scheduled_by"] = scheduled_by(values.get("scheduled_by"), source)
     if not isinstance(values.get("description", ""), str):
         raise _fail(source, "'description' must be text")
     if values.get("store") is not None:
@@ -100,6 +101,17 @@ def _scheduling(values: dict[str, Any], source: str) -> dict[str, Any]:
         if values.get(key) is not None:
             checked[key] = _positive_duration(values[key], key, source)
     return checked
+
+
+EXTERNAL_SCHEDULERS = ("airflow",)
+"""What ``scheduled_by`` may name: the schedulers `nbprod export` writes files for."""
+
+
+def scheduled_by(value: Any, source: str) -> str | None:
+    """A checked ``scheduled_by``: None (nbprod schedules the job) or a known scheduler."""
+    if value is None:
+        return None
+    return _choice(value, "scheduled_by", EXTERNAL_SCHEDULERS, source)
 
 
 def stored_problem(data: Any) -> str | None:

@@ -59,6 +59,10 @@ class JobDefinition:
     resources: dict[str, float] = field(default_factory=dict)
     """What a run needs of the worker that executes it (``gpu: 1``, ``memory: 8e9`` bytes):
     Dask worker resources with the dask executor; the local executor ignores them."""
+    scheduled_by: str | None = None
+    """Another scheduler that fires this job (``airflow``, set by `nbprod export airflow`):
+    nbprod's schedulers then leave it alone. Part of the version, so the store says who
+    schedules what and a re-apply without it takes the job back."""
 
     def to_dict(self) -> dict[str, Any]:
         return asdict(self)

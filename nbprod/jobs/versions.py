@@ -117,6 +117,20 @@ def apply(definition: JobDefinition, store: Store, notebook_source: bytes) -> Ap
     return ApplyResult(version, True, store.url)
 
 
+def scheduled_since(versions: list[JobVersion]) -> str | None:
+    """When the latest version's external scheduler took the job: the created_at of the
+    oldest version of the latest run of versions with that ``scheduled_by``."""
+    if not versions or not versions[-1].definition.scheduled_by:
+        return None
+    by = versions[-1].definition.scheduled_by
+    since = versions[-1].created_at
+    for version in reversed(versions):
+        if version.definition.scheduled_by != by:
+            break
+        since = version.created_at
+    return since
+
+
 def write_state(store: Store, job: str, *, paused: bool) -> None:
     state = {"paused": paused, "updated_at": isoformat(utcnow())}
     store.put(layout.job_state_key(job), json.dumps(state).encode(), "application/json")

@@ -62,6 +62,8 @@ class Scheduler:
         for summary in self.catalog.jobs(self.store_url):
             if summary.paused or not summary.schedule or summary.latest_version is None:
                 continue
+            if summary.definition.get("scheduled_by"):  # exported: Airflow fires it
+                continue
             try:  # one bad job definition must not stop the others (or the reaper)
                 queued += self._fire_job(summary, now)
             except Exception as exc:  # noqa: BLE001

@@ -89,6 +89,8 @@ export interface IJob {
   next_run: string | null;
   last_status: string | null;
   last_run_id: string | null;
+  /** Another scheduler fires the job (`nbprod export airflow`); nbprod's do not. */
+  scheduled_by?: string | null;
   description?: string;
   definition: IDefinition;
 }

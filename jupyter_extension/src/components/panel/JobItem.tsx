@@ -20,6 +20,11 @@ export function JobItem(props: { job: IJob; actions: IJobActions }): JSX.Element
         <b className="nbprod-job-name">{job.name}</b>
         <span className="nbprod-muted"> v{job.version}</span>
         {job.paused && <span className="nbprod-badge nbprod-paused">paused</span>}
+        {job.scheduled_by && (
+          <span className="nbprod-badge nbprod-scheduled-by" title="nbprod does not fire it">
+            scheduled by {job.scheduled_by === 'airflow' ? 'Airflow' : job.scheduled_by}
+          </span>
+        )}
         <Badge status={job.last_status} />
       </div>
       <div className="nbprod-line nbprod-muted nbprod-job-schedule">
