@@ -15,53 +15,19 @@ nbprod's never meet in one interpreter.
 
 from __future__ import annotations
 
-import fcntl
-import hashlib
 import json
 import os
 import shlex
 import subprocess
 import sys
-import time
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
 
+from tests.airflow.venv import airflow_venv
 from tests.conftest import invoke_inproc, isolated_env
-
-AIRFLOW_VERSION = "3.1.8"
-REQUIREMENTS = Path(__file__).with_name("airflow-requirements.txt")
-INSTALL_TIMEOUT = 1800
-
-
-def airflow_venv() -> Path:
-    """The cached virtualenv with Airflow, installed on first use."""
-    key = hashlib.sha256(REQUIREMENTS.read_bytes()).hexdigest()[:12]
-    cache = Path(os.environ.get("NBPROD_TEST_CACHE") or Path.home() / ".cache" / "nbprod-test")
-    venv = cache / f"airflow-{AIRFLOW_VERSION}-{key}"
-    done = venv / ".installed"
-    if done.is_file():
-        return venv
-    cache.mkdir(parents=True, exist_ok=True)
-    with open(cache / f".airflow-{key}.lock", "w") as lock:
-        fcntl.flock(lock, fcntl.LOCK_EX)
-        if done.is_file():  # another worker installed it meanwhile
-            return venv
-        started = time.monotonic()
-        subprocess.run([sys.executable, "-m", "venv", "--clear", str(venv)], check=True)
-        pip = [str(venv / "bin" / "python"), "-m", "pip", "--disable-pip-version-check"]
-        installed = subprocess.run(
-            [*pip, "install", "-q", "-r", str(REQUIREMENTS)],
-            capture_output=True,
-            text=True,
-            timeout=INSTALL_TIMEOUT,
-        )
-        if installed.returncode != 0:
-            pytest.fail(f"installing Airflow {AIRFLOW_VERSION} failed:\n{installed.stderr[-3000:]}")
-        done.write_text(f"installed in {time.monotonic() - started:.0f} s\n")
-    return venv
 
 
 @dataclass
