@@ -3,8 +3,7 @@ answers it already fetches (``/info`` and ``/parameters``) so that the TypeScrip
 copy of them: the job-name pattern, the notification events and target types, the run
 statuses that can still be cancelled, the browse page's cell anchor, how parameter text is
 read, a job's overlap and catch-up choices, and per parameter the type its text is parsed
-by."""
-
+by and its label."""
 
 from __future__ import annotations
 
@@ -40,10 +39,11 @@ def ui_rules() -> dict[str, Any]:
 
 def with_kinds(info: dict[str, Any]) -> dict[str, Any]:
     """A notebook-info answer whose parameters carry ``kind``: the type their text is parsed
-    by (``int``, ``float``, ``str``, ``bool``, ``list``, ``dict`` or ``any``)."""
-    from nbprod.params import base_type
+    by (``int``, ``float``, ``str``, ``bool``, ``list``, ``dict`` or ``any``), and ``label``:
+    its type as `nbprod params` shows it (``int?`` for ``int | None``)."""
+    from nbprod.params import base_type, type_label
 
     for parameter in info.get("parameters", []):
         parameter["kind"] = base_type(parameter["type"])
-
+        parameter["label"] = type_label(parameter["type"], parameter["nullable"])
     return info

@@ -137,3 +137,17 @@ def test_unknown_runs_and_routes_are_json_404s(fetch):
         status, data = fetch(method, f"runs/20260101T000000000Z-00000000{route}")
         assert status == 404 and data["message"], (route, data)
     assert fetch("GET", "no-such-route")[0] == 404
+
+
+def test_an_optional_parameter_is_labelled_like_the_cli_labels_it(fetch, jp_root_dir):
+    from tests.conftest import write_notebook
+
+    write_notebook(
+        jp_root_dir / "optional.ipynb",
+        "print(depth)",
+        parameters="depth: int | None = None  # None: unlimited\nrate: float = 0.5",
+    )
+    status, data = fetch("GET", "parameters", params={"path": "optional.ipynb"})
+    assert status == 200, data
+    labels = {p["name"]: (p["type"], p["label"], p["kind"]) for p in data["parameters"]}
+    assert labels == {"depth": ("int", "int?", "int"), "rate": ("float", "float", "float")}
