@@ -139,14 +139,14 @@ class ApiHandler(BaseHandler):
             )
         )
 
-    async def ensure_executed(self, run_id: str) -> None:
-        """A queued run needs a worker: the embedded scheduler's, an external one's, or
-        else a one-off background worker for just this run."""
+    async def ensure_executed(self, *run_ids: str) -> None:
+        """Queued runs need workers: the embedded scheduler's, an external one's, or else
+        one-off background workers for just these runs."""
         embedded = self.settings.get("nbprod_embedded")
         if embedded is not None and embedded.state == "active":
             return
         if not await self.core(core_jobs.workers_alive):
-            await self.call(rest.execute_now, self.settings_, run_id)
+            await self.call(rest.execute_now, self.settings_, *run_ids)
 
     def int_arg(self, name: str, default: int) -> int:
         text = self.get_argument(name, str(default))
