@@ -21,6 +21,7 @@ from tornado import web
 from nbprod.core import Workspace
 from nbprod.core import jobs as core_jobs
 from nbprod.core import notebooks as core_notebooks
+from nbprod.core import sweeps as core_sweeps
 from nbprod.errors import Conflict, FieldError
 from nbprod.server import lab_rules, rest
 from nbprod.server import request_shape as shape
@@ -269,6 +270,25 @@ class RunsApiHandler(ApiHandler):
         self.reply(queued(request.run_id, request.job), 202)
 
 
+class SweepsApiHandler(ApiHandler):
+    @endpoint
+    async def post(self) -> None:
+        form = self.body(shape.SWEEP_FORM, required=True)
+        info = await self.core(core_sweeps.sweep_from_form, form, root=self.root)
+        await self.ensure_executed(*info.run_ids)
+        self.reply(
+            {
+                "sweep_id": info.sweep_id,
+                "job": info.job,
+                "swept": info.swept,
+                "run_ids": info.run_ids,
+                "count": len(info.run_ids),
+                "page": f"nbprod/sweeps/{info.sweep_id}",
+            },
+            202,
+        )
+
+
 class RunApiHandler(ApiHandler):
     @endpoint
     async def get(self, run_id: str) -> None:
@@ -303,6 +323,7 @@ API_ROUTES = [
     (rf"/nbprod/api/jobs/{_JOB}/(pause|resume)", JobPauseHandler),
     (rf"/nbprod/api/jobs/{_JOB}/runs", JobRunHandler),
     (r"/nbprod/api/runs", RunsApiHandler),
+    (r"/nbprod/api/sweeps", SweepsApiHandler),
     (rf"/nbprod/api/runs/{_RUN}", RunApiHandler),
     (rf"/nbprod/api/runs/{_RUN}/cancel", RunCancelHandler),
     (rf"/nbprod/api/runs/{_RUN}/open", RunOpenHandler),

@@ -75,7 +75,14 @@ JOB_FORM: dict[str, Kind] = {
 }
 """``POST /nbprod/api/jobs`` and ``PUT /nbprod/api/jobs/{name}``."""
 
-
+SWEEP_FORM: dict[str, Kind] = {
+    "path": Kind.PATH,
+    "name": Kind.NAME,
+    "parameters": Kind.OBJECT,
+    "kernel": Kind.WORD,
+    "timeout": Kind.TEXT_OR_NUMBER,
+}
+"""``POST /nbprod/api/sweeps``."""
 
 JOB_RUN_FORM: dict[str, Kind] = {"parameters": Kind.OBJECT}
 """``POST /nbprod/api/jobs/{name}/runs``."""
