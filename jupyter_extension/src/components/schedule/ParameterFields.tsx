@@ -2,7 +2,7 @@
 import * as React from 'react';
 
 import { IParameter, IValueSyntax } from '../../api';
-import { boolText, isTrue } from '../../form/parameters';
+import { boolText, isTrue, typeLabel } from '../../form/parameters';
 import { FieldError } from './FieldError';
 
 export interface IParameterFieldsProps {
@@ -35,7 +35,7 @@ function ParameterInput(props: {
       name={`param-${p.name}`}
       className="jp-mod-styled"
       value={props.text}
-      placeholder={p.default_source}
+      placeholder={p.nullable ? `${p.default_source || 'None'} (empty: None)` : p.default_source}
       onChange={e => props.onChange(e.target.value)}
     />
   );
@@ -52,7 +52,7 @@ export function ParameterFields(props: IParameterFieldsProps): JSX.Element {
         <div className="nbprod-param" key={p.name} data-param={p.name}>
           <label className="nbprod-row">
             <span>
-              {p.name} <code className="nbprod-type">{p.type}</code>
+              {p.name} <code className="nbprod-type">{typeLabel(p)}</code>
               {p.required && <b> *</b>}
             </span>
             <ParameterInput
