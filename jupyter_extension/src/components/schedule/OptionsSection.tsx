@@ -77,14 +77,14 @@ function ChoiceRow(props: {
 }
 
 const OVERLAP: Record<string, string> = {
-  skip: 'skip a fire while at the limit',
-  queue: 'queue it'
+  skip: 'a fire at the limit is skipped',
+  queue: 'a fire at the limit waits in the queue'
 };
 
 const CATCHUP: Record<string, string> = {
-  latest: 'run the latest missed fire',
-  none: 'run none',
-  all: 'run every missed fire'
+  latest: 'after downtime, run the latest missed fire',
+  none: 'after downtime, run no missed fire',
+  all: 'after downtime, run every missed fire'
 };
 
 export function OptionsSection(props: IOptionsSectionProps): JSX.Element {

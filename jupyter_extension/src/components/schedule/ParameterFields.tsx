@@ -13,6 +13,14 @@ export interface IParameterFieldsProps {
   onChange: (name: string, text: string) => void;
 }
 
+/** An optional parameter's empty input means None: its placeholder says so. */
+function nullablePlaceholder(p: IParameter): string {
+  if (!p.nullable) {
+    return p.default_source;
+  }
+  return p.default_source === 'None' ? 'None (leave empty)' : `${p.default_source} (empty: None)`;
+}
+
 function ParameterInput(props: {
   p: IParameter;
   text: string;
@@ -35,7 +43,7 @@ function ParameterInput(props: {
       name={`param-${p.name}`}
       className="jp-mod-styled"
       value={props.text}
-      placeholder={p.nullable ? `${p.default_source || 'None'} (empty: None)` : p.default_source}
+      placeholder={nullablePlaceholder(p)}
       onChange={e => props.onChange(e.target.value)}
     />
   );
