@@ -1,7 +1,8 @@
 """The REST API under ``/nbprod/api/`` (described in specification/nbprod-api.yml).
 
 Thin handlers: check the request's shape (:mod:`nbprod.server.request_shape`), call one
-core function (:mod:`nbprod.core.jobs`, :mod:`nbprod.core.notebooks`; the run listing in
+core function (:mod:`nbprod.core.jobs`, :mod:`nbprod.core.notebooks`,
+:mod:`nbprod.core.sweeps`; the run listing in
 :mod:`nbprod.server.rest`) in a worker thread with a Workspace of its own, answer JSON.
 Authenticated and authorized like every Jupyter handler (``@authorized``: GET is ``read``,
 POST/PUT/DELETE are ``write`` on the ``nbprod`` resource); errors are
