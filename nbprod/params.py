@@ -427,6 +427,12 @@ def base_type(type_: str) -> str:
     return _split_type(type_)[0]
 
 
+def type_label(type_: str, nullable: bool) -> str:
+    """A parameter's type as `nbprod params` and the Schedule dialog show it: ``int?`` for
+    ``int | None`` (``any`` already admits None)."""
+    return type_ + ("?" if nullable and type_ != "any" else "")
+
+
 def value_syntax() -> dict[str, Any]:
     """How ``parse_cli_value`` reads the words a form has no widget for, so that the
     JupyterLab extension checks a value as typed instead of keeping a copy of these rules:

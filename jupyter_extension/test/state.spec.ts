@@ -36,7 +36,11 @@ const DEFINITION: IDefinition = {
   retries: 2,
   notifications: { on_failure: [{ type: 'email', to: ['a@x.org', 'b@x.org'] }] },
   store: null,
-  description: ''
+  description: '',
+  concurrency: 2,
+  overlap: 'queue',
+  catchup: 'all',
+  tags: ['finance', 'nightly']
 };
 
 const loaded = (definition?: IDefinition) =>
@@ -167,8 +171,19 @@ describe('submitted forms', () => {
           { type: 'slack', url: 'https://hooks/x' }
         ]
       },
-      store: ''
+      store: '',
+      concurrency: '2',
+      overlap: 'queue',
+      catchup: 'all',
+      tags: ['finance', 'nightly'],
+      description: ''
     });
-    expect(jobForm(loaded(), 'trivial.ipynb').path).toBe('trivial.ipynb');
+    expect(jobForm(loaded(), 'trivial.ipynb')).toMatchObject({
+      path: 'trivial.ipynb',
+      concurrency: '1',
+      overlap: 'skip', // the server's defaults, first of its choices
+      catchup: 'latest',
+      tags: []
+    });
   });
 });

@@ -146,6 +146,7 @@ def exec_(
 def params_(notebook: str, as_json: bool) -> None:
     """Show the typed parameters of NOTEBOOK's `parameters` cell."""
     from nbprod.api import notebook_parameters
+    from nbprod.params import type_label
 
     schema = notebook_parameters(notebook)
     if as_json:
@@ -157,7 +158,7 @@ def params_(notebook: str, as_json: bool) -> None:
     rows = [
         (
             p.name,
-            p.type + ("?" if p.nullable and p.type != "any" else ""),
+            type_label(p.type, p.nullable),
             "(required)" if p.required else p.default_source,
             p.help,
         )

@@ -20,7 +20,20 @@ from nbprod.errors import BadInput, Conflict, FieldError, NotFound
 from nbprod.jobs.model import JobDefinition, JobVersion
 from nbprod.jobs.versions import ApplyResult, JobNotFound
 
-FORM_FIELDS = ("name", "schedule", "timezone", "kernel", "retries", "timeout", "store")
+FORM_FIELDS = (
+    "name",
+    "schedule",
+    "timezone",
+    "kernel",
+    "retries",
+    "timeout",
+    "store",
+    "concurrency",
+    "overlap",
+    "catchup",
+    "tags",
+    "description",
+)
 """The dialog's fields that are validated one by one, so an error names its field."""
 
 
@@ -355,14 +368,17 @@ def definition_from_form(
     if not notebook.is_file():
         raise FieldError(f"the job's notebook {notebook} is missing", "path")
 
-    for key in ("schedule", "timezone", "kernel", "store", "description"):
+    for key in ("schedule", "timezone", "kernel", "store", "description", "overlap", "catchup"):
         if key in form:
             value = form[key]
             data[key] = value.strip() if isinstance(value, str) else value
             if value is None or (data[key] == "" and key != "description"):
                 data.pop(key)
-    if form.get("retries") not in ("", None):
-        data["retries"] = _int_field(form["retries"], "retries")
+    for key in ("retries", "concurrency"):
+        if form.get(key) not in ("", None):
+            data[key] = _int_field(form[key], key)
+    if form.get("tags") is not None:
+        data["tags"] = form["tags"]
     for key in ("timeout", "cell_timeout"):
         if key in form:
             value = form[key]

@@ -169,18 +169,7 @@ def run_notebook_now(ws: Workspace, form: Mapping[str, Any], *, root: str | Path
     except BadInput as exc:
         raise FieldError(str(exc), "name") from None
     values = parse_parameters(schema_of(path), form.get("parameters"))
-    timeout = form.get("timeout")
-    if timeout not in (None, ""):
-        from nbprod.durations import parse_duration
-
-        try:
-            timeout = parse_duration(timeout, "timeout")
-        except BadInput as exc:
-            raise FieldError(str(exc), "timeout") from None
-        if timeout <= 0:
-            raise FieldError("'timeout' must be positive", "timeout")
-    else:
-        timeout = None
+    timeout = form_timeout(form)
     target = ws
     if form.get("store"):
         from nbprod.store import open_store
@@ -207,6 +196,22 @@ def run_notebook_now(ws: Workspace, form: Mapping[str, Any], *, root: str | Path
         if target is not ws:
             target.close()
     return requests[0]
+
+
+def form_timeout(form: Mapping[str, Any]) -> float | None:
+    """A one-off run's (or sweep's) ``timeout`` field in seconds (``90``, ``30m``), or None."""
+    timeout = form.get("timeout")
+    if timeout in (None, ""):
+        return None
+    from nbprod.durations import parse_duration
+
+    try:
+        seconds = parse_duration(timeout, "timeout")
+    except BadInput as exc:
+        raise FieldError(str(exc), "timeout") from None
+    if seconds <= 0:
+        raise FieldError("'timeout' must be positive", "timeout")
+    return seconds
 
 
 def field_of(exc: BadInput) -> str | None:

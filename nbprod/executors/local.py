@@ -21,7 +21,7 @@ from nbprod.executors.pool import (
     kill_all,
     signal_all,
     spawn_worker,
-    start_burst_worker,
+    start_burst_workers,
     wait_all,
 )
 from nbprod.scheduler.events import event
@@ -56,8 +56,9 @@ class ExternalExecutor:
 
 
 class OneOffWorkers(ExternalExecutor):
-    """A background burst worker for each given run (the Jupyter server's *Run now* when
-    no scheduler's workers would take it). The workers outlive their starter."""
+    """Background burst workers for the given runs (the Jupyter server's *Run now* or a
+    sweep when no scheduler's workers would take them): one for one run, up to the
+    ``workers`` setting sharing several. The workers outlive their starter."""
 
     def __init__(self, settings: Settings, runs: Sequence[RunRef]) -> None:
         super().__init__(settings)
@@ -67,8 +68,9 @@ class OneOffWorkers(ExternalExecutor):
         self.submit(self.runs)
 
     def submit(self, runs: Sequence[RunRef]) -> None:
-        for ref in runs:
-            start_burst_worker(self.settings, ref.run_id)
+        if runs:
+            run_ids = [ref.run_id for ref in runs]
+            start_burst_workers(self.settings, run_ids, self.settings.workers)
 
 
 class LocalExecutor:

@@ -4,7 +4,7 @@ The queue lives in the catalog, so executing locally is "have workers pulling fr
 Every ``nbprod worker`` process nbprod starts comes from :func:`spawn_worker`, with the
 environment built by :func:`worker_env`, whoever asks: the local executor's long-lived
 workers (``executors/local.py``), a sweep's burst workers (:class:`BurstWorkers`,
-restricted to its run ids) and the one-off worker of :func:`start_burst_worker`.
+restricted to its run ids) and the one-off workers of :func:`start_burst_workers`.
 """
 
 from __future__ import annotations
@@ -209,11 +209,22 @@ def start_burst_worker(settings: Settings, run_id: str) -> subprocess.Popen:
     It does not die with its starter: the server calls this from a short-lived thread of
     its pool, and the run must go on after the thread is reused or gone.
     """
-    only = write_only_file(Path(settings.home) / "lab" / f"{run_id}.only", [run_id])
-    return spawn_worker(
-        settings,
-        burst=True,
-        only_file=only,
-        output=subprocess.DEVNULL,
-        die_with_parent=False,
-    )
+    return start_burst_workers(settings, [run_id], 1)[0]
+
+
+def start_burst_workers(
+    settings: Settings, run_ids: Sequence[str], count: int
+) -> list[subprocess.Popen]:
+    """``count`` background burst workers sharing the queued runs ``run_ids`` (a sweep
+    queued from JupyterLab with no scheduler running), like :func:`start_burst_worker`."""
+    only = write_only_file(Path(settings.home) / "lab" / f"{run_ids[0]}.only", run_ids)
+    return [
+        spawn_worker(
+            settings,
+            burst=True,
+            only_file=only,
+            output=subprocess.DEVNULL,
+            die_with_parent=False,
+        )
+        for _ in range(max(1, min(count, len(run_ids))))
+    ]

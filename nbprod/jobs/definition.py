@@ -18,6 +18,10 @@ from nbprod.jobs.model import PRESETS, JobDefinition, Retention
 from nbprod.store import layout
 
 _KNOWN = set(JobDefinition.__dataclass_fields__)
+OVERLAP = ("skip", "queue")
+"""What a fire does while the job is at its concurrency limit (the first is the default)."""
+CATCHUP = ("latest", "none", "all")
+"""Which fires missed during downtime run (the first is the default)."""
 
 
 def _fail(source: str, message: str) -> BadInput:
@@ -92,10 +96,8 @@ def _scheduling(values: dict[str, Any], source: str) -> dict[str, Any]:
         "concurrency": _int(
             values.get("concurrency", 1), "concurrency", source, minimum=1, maximum=10_000
         ),
-        "overlap": _choice(values.get("overlap", "skip"), "overlap", ("skip", "queue"), source),
-        "catchup": _choice(
-            values.get("catchup", "latest"), "catchup", ("none", "latest", "all"), source
-        ),
+        "overlap": _choice(values.get("overlap", OVERLAP[0]), "overlap", OVERLAP, source),
+        "catchup": _choice(values.get("catchup", CATCHUP[0]), "catchup", CATCHUP, source),
     }
     for key in ("timeout", "cell_timeout", "catchup_window"):
         if values.get(key) is not None:

@@ -1,7 +1,8 @@
 """The REST API under ``/nbprod/api/`` (described in specification/nbprod-api.yml).
 
 Thin handlers: check the request's shape (:mod:`nbprod.server.request_shape`), call one
-core function (:mod:`nbprod.core.jobs`, :mod:`nbprod.core.notebooks`; the run listing in
+core function (:mod:`nbprod.core.jobs`, :mod:`nbprod.core.notebooks`,
+:mod:`nbprod.core.sweeps`; the run listing in
 :mod:`nbprod.server.rest`) in a worker thread with a Workspace of its own, answer JSON.
 Authenticated and authorized like every Jupyter handler (``@authorized``: GET is ``read``,
 POST/PUT/DELETE are ``write`` on the ``nbprod`` resource); errors are
@@ -21,6 +22,7 @@ from tornado import web
 from nbprod.core import Workspace
 from nbprod.core import jobs as core_jobs
 from nbprod.core import notebooks as core_notebooks
+from nbprod.core import sweeps as core_sweeps
 from nbprod.errors import Conflict, FieldError
 from nbprod.server import lab_rules, rest
 from nbprod.server import request_shape as shape
@@ -139,14 +141,14 @@ class ApiHandler(BaseHandler):
             )
         )
 
-    async def ensure_executed(self, run_id: str) -> None:
-        """A queued run needs a worker: the embedded scheduler's, an external one's, or
-        else a one-off background worker for just this run."""
+    async def ensure_executed(self, *run_ids: str) -> None:
+        """Queued runs need workers: the embedded scheduler's, an external one's, or else
+        one-off background workers for just these runs."""
         embedded = self.settings.get("nbprod_embedded")
         if embedded is not None and embedded.state == "active":
             return
         if not await self.core(core_jobs.workers_alive):
-            await self.call(rest.execute_now, self.settings_, run_id)
+            await self.call(rest.execute_now, self.settings_, *run_ids)
 
     def int_arg(self, name: str, default: int) -> int:
         text = self.get_argument(name, str(default))
@@ -269,6 +271,25 @@ class RunsApiHandler(ApiHandler):
         self.reply(queued(request.run_id, request.job), 202)
 
 
+class SweepsApiHandler(ApiHandler):
+    @endpoint
+    async def post(self) -> None:
+        form = self.body(shape.SWEEP_FORM, required=True)
+        info = await self.core(core_sweeps.sweep_from_form, form, root=self.root)
+        await self.ensure_executed(*info.run_ids)
+        self.reply(
+            {
+                "sweep_id": info.sweep_id,
+                "job": info.job,
+                "swept": info.swept,
+                "run_ids": info.run_ids,
+                "count": len(info.run_ids),
+                "page": f"nbprod/sweeps/{info.sweep_id}",
+            },
+            202,
+        )
+
+
 class RunApiHandler(ApiHandler):
     @endpoint
     async def get(self, run_id: str) -> None:
@@ -303,6 +324,7 @@ API_ROUTES = [
     (rf"/nbprod/api/jobs/{_JOB}/(pause|resume)", JobPauseHandler),
     (rf"/nbprod/api/jobs/{_JOB}/runs", JobRunHandler),
     (r"/nbprod/api/runs", RunsApiHandler),
+    (r"/nbprod/api/sweeps", SweepsApiHandler),
     (rf"/nbprod/api/runs/{_RUN}", RunApiHandler),
     (rf"/nbprod/api/runs/{_RUN}/cancel", RunCancelHandler),
     (rf"/nbprod/api/runs/{_RUN}/open", RunOpenHandler),

@@ -42,6 +42,7 @@ class Kind(Enum):
     TEXT_OR_NUMBER = "text or number"
     TEXT_OR_INT = "text or whole number"
     OBJECT = "object"
+    WORDS = "a list of text"
 
 
 RUN_FORM: dict[str, Kind] = {
@@ -67,8 +68,21 @@ JOB_FORM: dict[str, Kind] = {
     "notifications": Kind.OBJECT,
     "store": Kind.TEXT,
     "description": Kind.TEXT,
+    "concurrency": Kind.TEXT_OR_INT,
+    "overlap": Kind.WORD,
+    "catchup": Kind.WORD,
+    "tags": Kind.WORDS,
 }
 """``POST /nbprod/api/jobs`` and ``PUT /nbprod/api/jobs/{name}``."""
+
+SWEEP_FORM: dict[str, Kind] = {
+    "path": Kind.PATH,
+    "name": Kind.NAME,
+    "parameters": Kind.OBJECT,
+    "kernel": Kind.WORD,
+    "timeout": Kind.TEXT_OR_NUMBER,
+}
+"""``POST /nbprod/api/sweeps``."""
 
 JOB_RUN_FORM: dict[str, Kind] = {"parameters": Kind.OBJECT}
 """``POST /nbprod/api/jobs/{name}/runs``."""
@@ -136,6 +150,12 @@ def check_field(value: Any, field: str, kind: Kind) -> None:
     if kind is Kind.OBJECT:
         if not isinstance(value, dict):
             raise FieldError(f"'{field}' must be an object", field)
+        return
+    if kind is Kind.WORDS:
+        if not isinstance(value, list):
+            raise FieldError(f"'{field}' must be {kind.value}, got {_json_type(value)}", field)
+        for item in value:
+            check_field(item, field, Kind.WORD)
         return
     if kind in (Kind.TEXT_OR_NUMBER, Kind.TEXT_OR_INT) and not isinstance(value, str):
         wanted = int if kind is Kind.TEXT_OR_INT else (int, float)

@@ -117,17 +117,18 @@ def open_output(settings: Settings, run_id: str, *, root: str | Path) -> dict[st
 # -- executing queued runs --------------------------------------------------------------
 
 
-def execute_now(settings: Settings, run_id: str) -> None:
-    """Have one queued run executed now when no scheduler's workers would take it: a
-    background burst worker, or a task on the configured executor's cluster."""
+def execute_now(settings: Settings, *run_ids: str) -> None:
+    """Have queued runs executed now when no scheduler's workers would take them:
+    background burst workers, or tasks on the configured executor's cluster."""
     from nbprod.executors.base import RunRef
     from nbprod.executors.registry import make_executor
     from nbprod.store import open_store
 
     store = open_store(settings.store).url
-    executor = make_executor(settings, runs=[RunRef(store, run_id)])
+    refs = [RunRef(store, run_id) for run_id in run_ids]
+    executor = make_executor(settings, runs=refs)
     try:
-        executor.submit([RunRef(store, run_id)])
+        executor.submit(refs)
     finally:
         executor.close()
 

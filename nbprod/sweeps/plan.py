@@ -78,6 +78,8 @@ def plan_sweep(
     grid_file: str | os.PathLike[str] | None = None,
     parameter_files: Sequence[str | os.PathLike[str]] = (),
     parameter_yaml: Sequence[str] = (),
+    grid: Mapping[str, Sequence[Any]] | None = None,
+    fixed: Mapping[str, Any] | None = None,
     max_runs: int = DEFAULT_MAX_RUNS,
 ) -> SweepPlan:
     """Validate and expand a sweep; raises BadInput (nothing queued) on any mistake.
@@ -86,14 +88,15 @@ def plan_sweep(
     ``grid_file`` is YAML/JSON, either a mapping of name → list of values (the cartesian
     product) or a list of mappings (explicit sets). Both together: each explicit set (or the
     grid's product) crossed with the ``-p`` axes. ``parameter_files``/``parameter_yaml``
-    give fixed values for every run.
+    give fixed values for every run. ``grid`` (name → typed values, the form of the
+    JupyterLab dialog) is a grid file's mapping given in memory, ``fixed`` typed fixed values.
     """
     from nbprod import params
     from nbprod.runner import load_notebook
 
     path, _, nb = load_notebook(notebook)
     schema = params.infer_schema(nb)
-    if not axes and grid_file is None:
+    if not axes and grid_file is None and not grid:
         raise BadInput("nothing to sweep: give -p NAME V1,V2,... or --grid FILE")
 
     cli_axes: dict[str, list[Any]] = {}
@@ -117,6 +120,12 @@ def plan_sweep(
     explicit: list[dict[str, Any]] | None = None
     if grid_file is not None:
         grid_axes, explicit = load_grid(grid_file, schema)
+    for name, values in (grid or {}).items():
+        if schema.get(name) is None:
+            raise params._unknown(schema, name)
+        if name in grid_axes:
+            raise ParameterError(f"parameter {name!r} is in the grid twice")
+        grid_axes[name] = list(values)
     overlap = sorted(set(cli_axes) & (set(grid_axes) | {k for s in explicit or [] for k in s}))
     if overlap:
         raise ParameterError(f"parameter {overlap[0]!r} is in both --grid and -p; keep one")
@@ -126,6 +135,7 @@ def plan_sweep(
         base_raw.update(params._load_file(file))
     for text in parameter_yaml:
         base_raw.update(params._load_mapping(text, "-y text", as_json=False))
+    base_raw.update(fixed or {})
 
     all_axes = {**grid_axes, **cli_axes}
     for name, values in all_axes.items():

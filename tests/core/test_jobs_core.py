@@ -157,3 +157,47 @@ def test_notebook_paths_stay_under_the_root(tmp_path, notebook):
 
 def test_no_worker_is_alive_in_a_fresh_workspace(ws):
     assert core_jobs.workers_alive(ws) is False
+
+
+def test_the_form_sets_concurrency_overlap_catchup_tags_and_description(ws, notebook):
+    """What only YAML could set: the form's values land in the definition, checked like
+    `jobs apply` checks them; an edit that leaves them out keeps them."""
+    fields = {
+        "concurrency": "3",
+        "overlap": "queue",
+        "catchup": "all",
+        "tags": ["nightly", "finance"],
+        "description": "the daily numbers",
+    }
+    saved = _create(ws, notebook, **fields)
+    d = saved.job.definition
+    assert (d.concurrency, d.overlap, d.catchup) == (3, "queue", "all")
+    assert d.tags == ["finance", "nightly"] and d.description == "the daily numbers"
+    edited = core_jobs.save_job(ws, {"retries": "2"}, root=notebook.parent, name="report")
+    d = edited.job.definition
+    assert (d.retries, d.concurrency, d.overlap, d.catchup) == (2, 3, "queue", "all")
+    assert d.tags == ["finance", "nightly"] and d.description == "the daily numbers"
+    cleared = core_jobs.save_job(
+        ws, {"tags": [], "description": ""}, root=notebook.parent, name="report"
+    )
+    assert cleared.job.definition.tags == [] and cleared.job.definition.description == ""
+
+
+@pytest.mark.parametrize(
+    ("form", "field", "message"),
+    [
+        ({"concurrency": "0"}, "concurrency", "from 1 to 10000"),
+        ({"concurrency": "lots"}, "concurrency", "whole number"),
+        ({"overlap": "wait"}, "overlap", "one of skip, queue"),
+        ({"catchup": "some"}, "catchup", "one of latest, none, all"),
+        ({"tags": ["ok", ""]}, "tags", "list of words"),
+        ({"tags": "nightly"}, "tags", "list of words"),
+    ],
+)
+def test_the_new_fields_refuse_what_yaml_refuses_naming_the_field(
+    ws, notebook, form, field, message
+):
+    with pytest.raises(FieldError, match=message) as failed:
+        _create(ws, notebook, **form)
+    assert failed.value.field == field
+    assert core_jobs.list_jobs(ws) == []

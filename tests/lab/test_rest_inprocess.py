@@ -137,3 +137,34 @@ def test_unknown_runs_and_routes_are_json_404s(fetch):
         status, data = fetch(method, f"runs/20260101T000000000Z-00000000{route}")
         assert status == 404 and data["message"], (route, data)
     assert fetch("GET", "no-such-route")[0] == 404
+
+
+def test_an_optional_parameter_is_labelled_like_the_cli_labels_it(fetch, jp_root_dir):
+    from tests.conftest import write_notebook
+
+    write_notebook(
+        jp_root_dir / "optional.ipynb",
+        "print(depth)",
+        parameters="depth: int | None = None  # None: unlimited\nrate: float = 0.5",
+    )
+    status, data = fetch("GET", "parameters", params={"path": "optional.ipynb"})
+    assert status == 200, data
+    labels = {p["name"]: (p["type"], p["label"], p["kind"]) for p in data["parameters"]}
+    assert labels == {"depth": ("int", "int?", "int"), "rate": ("float", "float", "float")}
+
+
+def test_a_bad_sweep_answers_400_or_404_naming_the_field_and_queues_nothing(fetch):
+    cases = [
+        ({"path": "trivial.ipynb", "parameters": {"times": ["1", "two"]}}, 400, "parameters.times"),
+        ({"path": "trivial.ipynb", "parameters": {"times": ["1"]}}, 400, "parameters"),
+        ({"path": "trivial.ipynb", "parameters": {"times": "1,2"}}, 400, "parameters.times"),
+        ({"path": "trivial.ipynb", "parameters": ["times"]}, 400, "parameters"),
+        ({"path": "trivial.ipynb", "name": 5, "parameters": {}}, 400, "name"),
+        ({"path": "missing.ipynb", "parameters": {"times": ["1", "2"]}}, 404, None),
+        ({"parameters": {"times": ["1", "2"]}}, 400, "path"),
+    ]
+    for body, expected, field in cases:
+        status, data = fetch("POST", "sweeps", body=body)
+        assert status == expected and data["field"] == field and data["message"], (body, data)
+    assert fetch("POST", "sweeps", raw="")[0] == 400
+    assert fetch("GET", "runs")[1]["runs"] == []

@@ -13,7 +13,13 @@ from nbprod.catalog import open_catalog
 from nbprod.catalog.sweeps import queue_states
 from nbprod.config import Settings
 from nbprod.executors.local import LocalExecutor
-from nbprod.executors.pool import BurstWorkers, start_burst_worker, wait_all, worker_env
+from nbprod.executors.pool import (
+    BurstWorkers,
+    start_burst_worker,
+    start_burst_workers,
+    wait_all,
+    worker_env,
+)
 from tests.conftest import GLUE
 
 TIMEOUT = 180  # a loaded 2-core machine: kernel start-up alone can take seconds
@@ -61,6 +67,26 @@ def test_a_burst_worker_drains_its_queued_run_and_exits(nbprod_env, make_noteboo
     finally:
         catalog.close()
     assert states == {run_id: ("done", "succeeded"), other: ("queued", None)}
+
+
+def test_one_off_burst_workers_share_their_runs(nbprod_env, make_notebook):
+    """A sweep queued from JupyterLab with no scheduler: at most ``count`` workers, one
+    list of runs; each run is claimed once, a run not in the list stays queued."""
+    from nbprod.store import open_store
+
+    nb = make_notebook("pass", parameters="n: int = 1")
+    settings = Settings.load()
+    *run_ids, other = _queue(settings, nb, 4)
+
+    procs = start_burst_workers(settings, run_ids, 2)
+    assert len(procs) == 2
+    assert [_wait_exit(proc) for proc in procs] == [0, 0]
+    catalog = open_catalog(settings)
+    try:
+        states = queue_states(catalog, open_store(settings.store).url, [*run_ids, other])
+    finally:
+        catalog.close()
+    assert states == {**{r: ("done", "succeeded") for r in run_ids}, other: ("queued", None)}
 
 
 def test_burst_workers_run_only_their_runs_and_log_to_files(nbprod_env, make_notebook, tmp_path):

@@ -15,6 +15,8 @@ import {
   IQueued,
   IRun,
   IRunForm,
+  ISweepForm,
+  ISweepQueued,
   ParameterTexts
 } from './types';
 
@@ -93,6 +95,16 @@ export class NbprodClient {
   /** Queue one run of a notebook (no job definition is saved). */
   runNotebook(form: IRunForm): Promise<IQueued> {
     return this.call('POST', ['runs'], { body: form });
+  }
+
+  /** Queue a sweep: one run per combination of the values, tagged with the sweep. */
+  createSweep(form: ISweepForm): Promise<ISweepQueued> {
+    return this.call('POST', ['sweeps'], { body: form });
+  }
+
+  /** The browse UI's page of a sweep (its runs and results). */
+  browseSweepUrl(sweepId: string): string {
+    return joinUrl(this.baseUrl, ['nbprod', 'sweeps', sweepId]);
   }
 
   async listRuns(options: { job?: string; limit?: number } = {}): Promise<IRun[]> {

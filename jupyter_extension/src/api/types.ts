@@ -12,6 +12,8 @@ export interface IParameter {
   nullable: boolean;
   help: string;
   required: boolean;
+  /** The type as `nbprod params` shows it (`int?` for `int | None`). */
+  label?: string;
 }
 
 export interface INotebookInfo {
@@ -41,6 +43,8 @@ export interface IRules {
   /** A cell's fragment in a run's browse page; `{index}` is the cell's index. */
   cell_anchor: string;
   values: IValueSyntax;
+  /** The choices of a job's overlap and catchup fields, the default first. */
+  job_choices: { overlap: string[]; catchup: string[] };
 }
 
 export interface IInfo {
@@ -77,6 +81,10 @@ export interface IDefinition {
   notifications: Record<string, INotifyTarget[]>;
   store: string | null;
   description: string;
+  concurrency?: number;
+  overlap?: string;
+  catchup?: string;
+  tags?: string[];
 }
 
 export interface IJob {
@@ -124,8 +132,8 @@ export interface IOpened {
   cell: number | null;
 }
 
-/** Parameter values as text, parsed by the server like `-p NAME VALUE`. */
-export type ParameterTexts = Record<string, string>;
+/** Parameter values as text, parsed by the server like `-p NAME VALUE`; null is None. */
+export type ParameterTexts = Record<string, string | null>;
 
 /** `POST /runs`: run a notebook once. */
 export interface IRunForm {
@@ -149,4 +157,28 @@ export interface IJobForm {
   timeout?: string;
   notifications?: Record<string, INotifyTarget[]>;
   store?: string;
+  description?: string;
+  concurrency?: string;
+  overlap?: string;
+  catchup?: string;
+  tags?: string[];
+}
+
+/** `POST /sweeps`: per parameter its values (two or more: an axis; one: fixed). */
+export interface ISweepForm {
+  path: string;
+  name?: string;
+  parameters: Record<string, (string | null)[]>;
+  kernel?: string;
+  timeout?: string;
+}
+
+export interface ISweepQueued {
+  sweep_id: string;
+  job: string;
+  swept: string[];
+  run_ids: string[];
+  count: number;
+  /** The sweep's browse page, relative to the server's base URL. */
+  page: string;
 }

@@ -23,8 +23,8 @@ export function valueText(value: unknown): string {
 export function initialTexts(
   parameters: IParameter[],
   given: Record<string, unknown> = {}
-): ParameterTexts {
-  const texts: ParameterTexts = {};
+): Record<string, string> {
+  const texts: Record<string, string> = {};
   for (const p of parameters) {
     texts[p.name] = given[p.name] !== undefined ? valueText(given[p.name]) : defaultText(p);
   }
@@ -33,6 +33,22 @@ export function initialTexts(
 
 function word(text: string): string {
   return text.trim().toLowerCase();
+}
+
+/** A parameter's type as `nbprod params` shows it (`int?` for `int | None`): the server's. */
+export function typeLabel(p: IParameter): string {
+  return p.label || p.type;
+}
+
+/** Whether `text` means None for `p`: an empty input or a word for None, when `p` is
+ * nullable (`int | None`). An empty input is submitted as null, never as ''. */
+export function isNone(p: IParameter, text: string, syntax: IValueSyntax): boolean {
+  return p.nullable && (text.trim() === '' || syntax.null.includes(word(text)));
+}
+
+/** What an input submits: null for None, else its text (parsed by the server). */
+export function submittedValue(p: IParameter, text: string): string | null {
+  return p.nullable && text.trim() === '' ? null : text;
 }
 
 /** Whether a bool parameter's text means true (its checkbox is ticked). */
@@ -51,7 +67,7 @@ export function boolText(checked: boolean, syntax: IValueSyntax): string {
  * 400 names the field, shown next to the input): their syntax is Python's and YAML's.
  */
 export function checkValue(p: IParameter, text: string, syntax: IValueSyntax): string | null {
-  if (p.kind === 'any' || (p.nullable && syntax.null.includes(word(text)))) {
+  if (p.kind === 'any' || isNone(p, text, syntax)) {
     return null;
   }
   const bad = `parameter '${p.name}' expects ${p.type}, got '${text}'`;
@@ -70,18 +86,19 @@ export function checkValue(p: IParameter, text: string, syntax: IValueSyntax): s
 
 /**
  * The values submitted: those that differ from the notebook's defaults, every value the
- * job already sets (so an edit keeps it), and every required one.
+ * job already sets (so an edit keeps it), and every required one; an empty input of a
+ * nullable parameter is null (None).
  */
 export function submittedTexts(
   parameters: IParameter[],
-  texts: ParameterTexts,
+  texts: Record<string, string>,
   given: Record<string, unknown> = {}
 ): ParameterTexts {
   const result: ParameterTexts = {};
   for (const p of parameters) {
     const text = texts[p.name] ?? '';
     if (given[p.name] !== undefined || text !== defaultText(p) || p.required) {
-      result[p.name] = text;
+      result[p.name] = submittedValue(p, text);
     }
   }
   return result;

@@ -1,12 +1,30 @@
 /**
- * The Schedule form's state and its reducer: the fields, the parameter texts, the
- * notification rows, the errors shown next to each field, and the forms submitted (pure
- * functions, so the component only wires inputs to actions and calls the client).
+ * The Schedule form's state and its reducer: the fields, the parameter texts (and in Sweep
+ * mode their lists of values), the notification rows, the errors shown next to each field,
+ * and the forms submitted (pure functions, so the component only wires inputs to actions
+ * and calls the client).
+ *
+ * Errors are kept per field and each is cleared only by that field: a field the form
+ * checks (the name, the values, retries, concurrency) when its check passes, the schedule
+ * and timezone when the server's preview accepts them, any other field the server blamed
+ * when it is changed (the verdict was about the old value; the server checks again on
+ * submit). Another field's error, a submission, or a failure naming another field leave
+ * it standing.
  */
-import { IDefinition, IJobForm, INotebookInfo, IRules, IRunForm } from '../api';
+import {
+  IDefinition,
+  IJobForm,
+  INotebookInfo,
+  IRules,
+  IRunForm,
+  ISweepForm,
+  ISweepQueued,
+  ParameterTexts
+} from '../api';
 import { INotifyRow, notificationsOf, notifyRows } from './notifications';
 import { checkValue, initialTexts, submittedTexts } from './parameters';
 import { CUSTOM, presetOf } from './schedule';
+import { SweepValues, checkSweep, checkValues, initialSweep, sweepParameters } from './sweep';
 
 export interface IFields {
   name: string;
@@ -17,7 +35,15 @@ export interface IFields {
   retries: string;
   timeout: string;
   store: string;
+  concurrency: string;
+  overlap: string;
+  catchup: string;
+  /** Comma-separated. */
+  tags: string;
+  description: string;
 }
+
+export type Mode = 'schedule' | 'sweep';
 
 export interface IFormState {
   /** The notebook's parameters and the server's rules, once both are loaded. */
@@ -36,6 +62,11 @@ export interface IFormState {
   /** The values the edited job sets (they are always submitted). */
   given: Record<string, unknown>;
   editing: boolean;
+  mode: Mode;
+  /** Sweep mode: each parameter's values. */
+  sweep: SweepValues;
+  /** The sweep queued (the dialog then shows its id and page). */
+  swept: ISweepQueued | null;
 }
 
 export type Action =
@@ -50,7 +81,10 @@ export type Action =
   | { type: 'invalid'; errors: Record<string, string> }
   | { type: 'submitting' }
   | { type: 'failed'; message: string; field: string | null }
-  | { type: 'done' };
+  | { type: 'done' }
+  | { type: 'mode'; mode: Mode }
+  | { type: 'sweepValues'; name: string; texts: string[] }
+  | { type: 'swept'; sweep: ISweepQueued };
 
 /** A new job starts as a daily 07:00 schedule; an edited one as it is. */
 export function initialState(definition?: IDefinition, browserZone = 'UTC'): IFormState {
@@ -68,7 +102,12 @@ export function initialState(definition?: IDefinition, browserZone = 'UTC'): IFo
       timezone: definition?.timezone || browserZone,
       retries: String(definition?.retries ?? 0),
       timeout: definition?.timeout ? `${definition.timeout}s` : '',
-      store: definition?.store || ''
+      store: definition?.store || '',
+      concurrency: String(definition?.concurrency ?? 1),
+      overlap: definition?.overlap || '',
+      catchup: definition?.catchup || '',
+      tags: (definition?.tags || []).join(', '),
+      description: definition?.description || ''
     },
     values: {},
     notify: notifyRows(definition?.notifications),
@@ -76,8 +115,60 @@ export function initialState(definition?: IDefinition, browserZone = 'UTC'): IFo
     general: null,
     busy: false,
     given: definition?.parameters || {},
-    editing
+    editing,
+    mode: 'schedule',
+    sweep: {},
+    swept: null
   };
+}
+
+/** A job's tags from the comma-separated field. */
+export function tagsOf(text: string): string[] {
+  return text
+    .split(',')
+    .map(tag => tag.trim())
+    .filter(Boolean);
+}
+
+/** Fields the server blamed that the form cannot check: a change clears their error. */
+const SERVER_CHECKED: (keyof IFields)[] = [
+  'kernel',
+  'timeout',
+  'store',
+  'overlap',
+  'catchup',
+  'tags',
+  'description'
+];
+
+/** The form's own check of one field: a message, '' when it passes, null when the form
+ * does not check it (the server does). */
+function checkField(field: keyof IFields, fields: IFields, rules: IRules | null): string | null {
+  const value = fields[field].trim();
+  switch (field) {
+    case 'name':
+      return !rules || new RegExp(rules.job_name.pattern).test(fields.name)
+        ? ''
+        : rules.job_name.message;
+    case 'retries':
+      return value && !/^\d+$/.test(value) ? "'retries' must be a whole number >= 0" : '';
+    case 'concurrency':
+      return value && !/^\d+$/.test(value) ? "'concurrency' must be a whole number >= 1" : '';
+    default:
+      return null;
+  }
+}
+
+/** The errors after `field` changed: its own check's verdict, or its server error dropped. */
+function recheck(state: IFormState, field: keyof IFields, fields: IFields): Record<string, string> {
+  const verdict = checkField(field, fields, state.rules);
+  if (verdict !== null) {
+    return { ...state.errors, [field]: verdict };
+  }
+  if (SERVER_CHECKED.includes(field)) {
+    return { ...state.errors, [field]: '' };
+  }
+  return state.errors;
 }
 
 export function reducer(state: IFormState, action: Action): IFormState {
@@ -91,7 +182,17 @@ export function reducer(state: IFormState, action: Action): IFormState {
       if (!state.editing || !fields.kernel) {
         fields.kernel = info.kernel;
       }
-      return { ...state, info, rules, fields, values: initialTexts(info.parameters, state.given) };
+      fields.overlap = fields.overlap || rules.job_choices.overlap[0];
+      fields.catchup = fields.catchup || rules.job_choices.catchup[0];
+      const values = initialTexts(info.parameters, state.given);
+      return {
+        ...state,
+        info,
+        rules,
+        fields,
+        values,
+        sweep: initialSweep(info.parameters, values)
+      };
     }
     case 'loadFailed':
       return { ...state, loadError: action.message };
@@ -102,7 +203,7 @@ export function reducer(state: IFormState, action: Action): IFormState {
       } else if (action.field === 'preset' && action.value !== CUSTOM) {
         fields.schedule = action.value;
       }
-      return { ...state, fields };
+      return { ...state, fields, errors: recheck(state, action.field, fields) };
     }
     case 'value': {
       const parameter = state.info?.parameters.find(p => p.name === action.name);
@@ -111,9 +212,34 @@ export function reducer(state: IFormState, action: Action): IFormState {
       return {
         ...state,
         values: { ...state.values, [action.name]: action.text },
-        errors: { ...state.errors, [`parameters.${action.name}`]: problem || '' }
+        errors: { ...state.errors, [`parameters.${action.name}`]: problem || '', parameters: '' }
       };
     }
+    case 'sweepValues': {
+      const parameter = state.info?.parameters.find(p => p.name === action.name);
+      const problem =
+        parameter && state.rules ? checkValues(parameter, action.texts, state.rules.values) : null;
+      const sweep = { ...state.sweep, [action.name]: action.texts };
+      const several = Object.values(sweep).some(texts => texts.length > 1);
+      return {
+        ...state,
+        sweep,
+        errors: {
+          ...state.errors,
+          [`parameters.${action.name}`]: problem || '',
+          parameters: several ? '' : state.errors.parameters || ''
+        }
+      };
+    }
+    case 'mode': {
+      // The values' errors belong to the mode they were found in.
+      const errors = Object.fromEntries(
+        Object.entries(state.errors).filter(([field]) => !field.startsWith('parameters'))
+      );
+      return { ...state, mode: action.mode, errors, general: null };
+    }
+    case 'swept':
+      return { ...state, busy: false, swept: action.sweep };
     case 'notifyAdd': {
       const event = state.rules?.notification_events.includes('on_failure')
         ? 'on_failure'
@@ -131,27 +257,42 @@ export function reducer(state: IFormState, action: Action): IFormState {
     case 'fieldErrors':
       return { ...state, errors: { ...state.errors, ...action.errors } };
     case 'invalid':
-      return { ...state, errors: action.errors, general: null };
+      return { ...state, errors: { ...state.errors, ...action.errors }, general: null };
     case 'submitting':
-      return { ...state, errors: {}, general: null, busy: true };
+      return { ...state, general: null, busy: true };
     case 'failed':
       return action.field
-        ? { ...state, busy: false, errors: { [action.field]: action.message } }
+        ? { ...state, busy: false, errors: { ...state.errors, [action.field]: action.message } }
         : { ...state, busy: false, general: action.message };
     case 'done':
       return { ...state, busy: false };
   }
 }
 
-/** The errors found before anything is sent (the server checks everything again). */
-export function validate(state: IFormState): Record<string, string> {
+/**
+ * The errors that keep `kind` from being sent: the form's own checks, and for a schedule
+ * the schedule's and timezone's errors from the server's preview (the server checks
+ * everything again).
+ */
+export function validate(
+  state: IFormState,
+  kind: 'run' | 'schedule' | 'sweep' = 'schedule'
+): Record<string, string> {
   const found: Record<string, string> = {};
   const rules = state.rules;
   if (!rules) {
     return found;
   }
-  if (!new RegExp(rules.job_name.pattern).test(state.fields.name)) {
-    found.name = rules.job_name.message;
+  const own: (keyof IFields)[] =
+    kind === 'schedule' ? ['name', 'retries', 'concurrency'] : ['name'];
+  for (const field of own) {
+    const problem = checkField(field, state.fields, rules);
+    if (problem) {
+      found[field] = problem;
+    }
+  }
+  if (kind === 'sweep') {
+    return { ...found, ...checkSweep(state.info?.parameters || [], state.sweep, rules.values) };
   }
   for (const p of state.info?.parameters || []) {
     const problem = checkValue(p, state.values[p.name] ?? '', rules.values);
@@ -159,15 +300,30 @@ export function validate(state: IFormState): Record<string, string> {
       found[`parameters.${p.name}`] = problem;
     }
   }
-  const retries = state.fields.retries.trim();
-  if (retries && !/^\d+$/.test(retries)) {
-    found.retries = "'retries' must be a whole number >= 0";
+  if (kind === 'schedule') {
+    for (const field of ['schedule', 'timezone']) {
+      if (state.errors[field]) {
+        found[field] = state.errors[field];
+      }
+    }
   }
   return found;
 }
 
-export function parametersOf(state: IFormState): Record<string, string> {
+export function parametersOf(state: IFormState): ParameterTexts {
   return submittedTexts(state.info?.parameters || [], state.values, state.given);
+}
+
+/** `POST /sweeps`: the notebook at `path` over the values of Sweep mode. */
+export function sweepForm(state: IFormState, path: string): ISweepForm {
+  const { name, kernel, timeout } = state.fields;
+  return {
+    path,
+    name,
+    parameters: sweepParameters(state.info?.parameters || [], state.sweep),
+    kernel,
+    timeout
+  };
 }
 
 /** `POST /runs`: one run of the notebook at `path`. */
@@ -188,7 +344,12 @@ export function jobForm(state: IFormState, path?: string): IJobForm {
     retries: f.retries.trim() || '0',
     timeout: f.timeout,
     notifications: notificationsOf(state.notify),
-    store: f.store
+    store: f.store,
+    concurrency: f.concurrency.trim() || '1',
+    overlap: f.overlap,
+    catchup: f.catchup,
+    tags: tagsOf(f.tags),
+    description: f.description
   };
   if (path !== undefined) {
     form.path = path;

@@ -2,7 +2,7 @@
 import * as React from 'react';
 
 import { IParameter, IValueSyntax } from '../../api';
-import { boolText, isTrue } from '../../form/parameters';
+import { boolText, isTrue, typeLabel } from '../../form/parameters';
 import { FieldError } from './FieldError';
 
 export interface IParameterFieldsProps {
@@ -11,6 +11,14 @@ export interface IParameterFieldsProps {
   syntax: IValueSyntax;
   errors: Record<string, string>;
   onChange: (name: string, text: string) => void;
+}
+
+/** An optional parameter's empty input means None: its placeholder says so. */
+function nullablePlaceholder(p: IParameter): string {
+  if (!p.nullable) {
+    return p.default_source;
+  }
+  return p.default_source === 'None' ? 'None (leave empty)' : `${p.default_source} (empty: None)`;
 }
 
 function ParameterInput(props: {
@@ -35,7 +43,7 @@ function ParameterInput(props: {
       name={`param-${p.name}`}
       className="jp-mod-styled"
       value={props.text}
-      placeholder={p.default_source}
+      placeholder={nullablePlaceholder(p)}
       onChange={e => props.onChange(e.target.value)}
     />
   );
@@ -52,7 +60,7 @@ export function ParameterFields(props: IParameterFieldsProps): JSX.Element {
         <div className="nbprod-param" key={p.name} data-param={p.name}>
           <label className="nbprod-row">
             <span>
-              {p.name} <code className="nbprod-type">{p.type}</code>
+              {p.name} <code className="nbprod-type">{typeLabel(p)}</code>
               {p.required && <b> *</b>}
             </span>
             <ParameterInput
