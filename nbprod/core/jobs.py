@@ -79,6 +79,8 @@ class JobView:
     """Why the stored definition cannot be scheduled (bad schedule, timezone, ...): the
     scheduler skips the job and listings show this instead of failing."""
     versions: list[JobVersion] = field(default_factory=list)
+    drifted: bool | None = None
+    """Whether the working copy's cells differ from the pinned snapshot (core.drift)."""
 
     def to_dict(self) -> dict[str, Any]:
         return {
@@ -97,6 +99,7 @@ class JobView:
             "broken": self.broken,
             "definition": self.definition.to_dict(),
             "versions": [v.to_dict() for v in self.versions],
+            "drifted": self.drifted,
         }
 
 
@@ -142,7 +145,15 @@ def _readable(summary: Any) -> JobDefinition:
 
 
 def list_jobs(ws: Workspace) -> list[JobView]:
-    return [_view(s) for s in ws.catalog.jobs(ws.store.url)]
+    from nbprod.jobs.drift import drifted
+
+    views = []
+    for summary in ws.catalog.jobs(ws.store.url):
+        view = _view(summary)
+        notebook = (summary.definition or {}).get("notebook") if summary.definition else None
+        view.drifted = drifted(ws.store, notebook, summary.notebook_sha256)
+        views.append(view)
+    return views
 
 
 def show_job(ws: Workspace, name: str, next_count: int = 3) -> JobView:
