@@ -17,6 +17,7 @@ import {
   validate
 } from '../form/state';
 import { IServer } from '../server';
+import { DriftBanner } from './DriftBanner';
 import { FieldError } from './schedule/FieldError';
 import { IKernel, KernelSelect } from './schedule/KernelSelect';
 import { NotificationsSection } from './schedule/NotificationsSection';
@@ -151,6 +152,7 @@ export function ScheduleForm(props: IScheduleFormProps): JSX.Element {
       <h2 className="nbprod-form-title">
         {editing ? `Edit job ${fields.name}` : `Schedule ${state.info.name}`}
       </h2>
+      {props.job && <DriftBanner client={client} job={props.job.name} />}
       <label className="nbprod-row">
         <span>Job name</span>
         <input
