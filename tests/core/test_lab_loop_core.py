@@ -88,6 +88,16 @@ def test_debug_notebook_is_the_snapshot_with_the_runs_parameters(ws, notebook, t
             core_debug.write_debug_notebook(ws, failed.run_id, root=root, folder=folder)
         assert bad.value.field == "folder"
 
+    # A lost run knows only the cell its last progress was in (an executed-notebook index).
+    import dataclasses
+
+    from nbprod.records import RunStatus
+
+    lost = dataclasses.replace(failed, status=RunStatus.LOST, error=None)
+    lost.progress = dataclasses.replace(failed.progress, cell_index=written.cell)
+    _, cell = core_debug.build(ws, lost)
+    assert cell == written.cell
+
     # The same run read for the read-only drive: nothing written anywhere.
     name = failed.artifacts["output"].rsplit("/", 1)[-1]
     opened = core_outputs.read_output(ws, f"{failed.run_id}/{name}")
