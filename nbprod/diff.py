@@ -317,6 +317,12 @@ def _source_changes(nb_a: Any, nb_b: Any) -> list[CellChange]:
     return changes
 
 
+def notebook_changes(nb_a: Any, nb_b: Any) -> list[CellChange]:
+    """The cells whose source, type or tags differ from ``nb_a`` to ``nb_b`` (notebook
+    dicts), aligned by nbdime: what a job's drift shows."""
+    return _source_changes(nb_a, nb_b)
+
+
 def _output_changes(nb_a: Any, nb_b: Any) -> list[CellChange]:
     (cells_a, index_a), (cells_b, index_b) = _output_cells(nb_a), _output_cells(nb_b)
     changes = []

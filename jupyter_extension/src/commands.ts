@@ -10,6 +10,7 @@ import { DisposableDelegate, IDisposable } from '@lumino/disposable';
 import { IContext } from './context';
 import { openScheduleForm } from './dialog';
 import { scheduleIcon } from './icons';
+import { isOutputPath } from './paths';
 import { CommandIDs, PANEL_ID } from './tokens';
 
 /** The Schedule dialog for a notebook panel: saved first when it has unsaved edits. */
@@ -86,6 +87,9 @@ class ScheduleButton implements DocumentRegistry.IWidgetExtension<NotebookPanel,
   constructor(private ctx: IContext) {}
 
   createNew(panel: NotebookPanel): IDisposable {
+    if (isOutputPath(panel.context.path)) {
+      return new DisposableDelegate(() => undefined); // a run's output: nothing to schedule
+    }
     const button = new ToolbarButton({
       className: 'nbprod-schedule-button',
       icon: scheduleIcon,

@@ -37,4 +37,8 @@ export interface IContext {
   refresh: Refresh;
   /** The Jobs panel's refresh period (the user setting). */
   refreshSeconds: () => number;
+  /** Where debug notebooks go (the user setting `debugFolder`). */
+  debugFolder: () => string;
+  /** Debug notebooks being re-run up to their failing cell (their selection waits). */
+  debugReruns: Set<string>;
 }

@@ -12,6 +12,8 @@ import { ISettingRegistry } from '@jupyterlab/settingregistry';
 import { serverClient, serverEvents } from './api/connection';
 import { addCommands } from './commands';
 import { IContext, Refresh } from './context';
+import { DebugNotebookExtension } from './lab/debug';
+import { OutputsDrive } from './lab/outputs';
 import { addJobsPanel } from './panel';
 import { makeServer } from './server';
 
@@ -35,11 +37,13 @@ const plugin: JupyterFrontEndPlugin<void> = {
     settingRegistry: ISettingRegistry | null
   ) => {
     let refreshSeconds = 2;
+    let debugFolder = 'nbprod-debug';
     settingRegistry
       ?.load(PLUGIN_ID)
       .then(settings => {
         const read = () => {
           refreshSeconds = Number(settings.get('refreshSeconds').composite) || 2;
+          debugFolder = String(settings.get('debugFolder').composite || 'nbprod-debug');
         };
         read();
         settings.changed.connect(read);
@@ -57,8 +61,12 @@ const plugin: JupyterFrontEndPlugin<void> = {
       docManager,
       browserFactory,
       refresh: new Refresh(),
-      refreshSeconds: () => refreshSeconds
+      refreshSeconds: () => refreshSeconds,
+      debugFolder: () => debugFolder,
+      debugReruns: new Set<string>()
     };
+    app.serviceManager.contents.addDrive(new OutputsDrive(server.client));
+    app.docRegistry.addWidgetExtension('Notebook', new DebugNotebookExtension(ctx.debugReruns));
     addCommands(ctx, palette);
     addJobsPanel(ctx, labShell);
   }

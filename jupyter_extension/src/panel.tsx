@@ -5,18 +5,23 @@ import { NotebookPanel } from '@jupyterlab/notebook';
 import { ReactWidget } from '@jupyterlab/ui-components';
 import * as React from 'react';
 
-import { IRun } from './api';
+import { IJob, IRun } from './api';
+import { BackfillForm } from './components/BackfillForm';
 import { JobsPanel } from './components/JobsPanel';
 import { IContext } from './context';
 import { openScheduleForm } from './dialog';
 import { scheduleIcon } from './icons';
+import { debugRun } from './lab/debug';
+import { Overlay } from './lab/overlay';
+import { outputPath } from './paths';
 import { PANEL_ID } from './tokens';
 
-/** A run's output notebook as a read-only copy under the contents root, maybe at the
- * failing cell. */
+/** A run's output notebook, read-only from the store through the `nbprod-run` drive
+ * (nothing is written into the user's folder), maybe at the failing cell. */
 async function openOutput(ctx: IContext, run: IRun, atFailingCell: boolean): Promise<void> {
-  const opened = await ctx.server.client.openOutput(run.run_id);
-  const widget = ctx.docManager.openOrReveal(opened.path) as unknown as NotebookPanel | undefined;
+  const path = outputPath(run.job, run.run_id);
+  const widget = ctx.docManager.openOrReveal(path, 'Notebook', undefined) as unknown as
+    NotebookPanel | undefined;
   if (!widget) {
     return;
   }
@@ -24,11 +29,13 @@ async function openOutput(ctx: IContext, run: IRun, atFailingCell: boolean): Pro
   if (widget.content && widget.content.model) {
     widget.content.model.readOnly = true;
   }
-  // (Not title.label: renaming a document's tab renames its file.)
-  widget.title.caption = `Output of ${run.job} run ${run.run_id} (read-only copy)`;
-  widget.title.className = `${widget.title.className} nbprod-readonly-tab`;
+  // The tab's label is the drive's file name: the job and the run.
+  widget.title.caption = `Output of ${run.job} run ${run.run_id} (read-only, from the store)`;
+  if (!widget.title.className.includes('nbprod-readonly-tab')) {
+    widget.title.className = `${widget.title.className} nbprod-readonly-tab`;
+  }
   widget.addClass('nbprod-output');
-  const cell = opened.cell;
+  const cell = run.error?.cell_index ?? null;
   if (atFailingCell && cell !== null && widget.content) {
     await widget.revealed;
     widget.content.activeCellIndex = cell;
@@ -46,6 +53,22 @@ async function confirm(title: string, body: string): Promise<boolean> {
   return answer.button.accept;
 }
 
+/** The backfill form of a job, in an overlay; `done` refreshes the panel. */
+function openBackfill(ctx: IContext, job: IJob, done: () => void): void {
+  const overlay: Overlay = new Overlay(() => (
+    <BackfillForm
+      client={ctx.server.client}
+      job={job}
+      onCancel={() => overlay.dispose()}
+      onDone={() => {
+        overlay.dispose();
+        done();
+      }}
+    />
+  ));
+  overlay.open();
+}
+
 export function addJobsPanel(ctx: IContext, labShell: ILabShell | null): void {
   const widget = ReactWidget.create(
     <JobsPanel
@@ -55,7 +78,9 @@ export function addJobsPanel(ctx: IContext, labShell: ILabShell | null): void {
       actions={{
         edit: job => openScheduleForm(ctx, { job }),
         openOutput: (run, atFailingCell) => openOutput(ctx, run, atFailingCell),
-        confirm
+        confirm,
+        debug: run => debugRun(ctx, run),
+        backfill: (job, done) => openBackfill(ctx, job, done)
       }}
     />
   );

@@ -55,6 +55,7 @@ class Trigger(_Text):
     SWEEP = "sweep"
     QUEUE = "queue"
     LAB = "lab"
+    BACKFILL = "backfill"
 
 
 class RunKind(_Text):

@@ -311,3 +311,66 @@ def jobs_delete(name: str, store: str | None, yes: bool, as_json: bool) -> None:
     dropped = deleted.cancelled_queued
     suffix = f"; cancelled {len(dropped)} queued run(s): {', '.join(dropped)}" if dropped else ""
     click.echo(f"job {deleted.name} deleted{suffix}")
+
+
+@jobs.command("drift")
+@click.argument("name")
+@common.store_option
+@common.json_option
+def jobs_drift(name: str, store: str | None, as_json: bool) -> None:
+    """Whether the working copy of job NAME's notebook differs from its pinned snapshot, cell
+    by cell (what the JupyterLab panel's drift banner shows); exit 0 either way."""
+    from nbprod.core.drift import job_drift
+
+    with _workspace(store) as ws:
+        drift = job_drift(ws, name)
+    if as_json:
+        common.echo_json(drift.to_dict())
+        return
+    click.echo(f"{name} v{drift.version}: {drift.message}")
+    for cell in drift.cells:
+        click.echo(f"  {cell['where']} {cell['kind']}:")
+        for line in cell["summary"].splitlines():
+            click.echo(f"    {line}")
+
+
+@jobs.command("update")
+@click.argument("name")
+@common.store_option
+def jobs_update(name: str, store: str | None) -> None:
+    """Pin the working copy of job NAME's notebook as a new version, every other field kept
+    (JupyterLab's *Update job*)."""
+    from nbprod.core.drift import update_job
+
+    with _workspace(store) as ws:
+        result = update_job(ws, name)
+    if result.created:
+        click.echo(f"{name}: version {result.version.version} pins the working copy")
+    else:
+        click.echo(f"{name}: unchanged (version {result.version.version})")
+
+
+@jobs.command("backfill")
+@click.argument("name")
+@click.option("--from", "start", required=True, help="First day, YYYY-MM-DD (job's timezone).")
+@click.option("--to", "end", required=True, help="Last day, YYYY-MM-DD, included.")
+@click.option("--dry-run", is_flag=True, help="Only list the fire times.")
+@common.store_option
+@common.json_option
+def jobs_backfill(
+    name: str, start: str, end: str, dry_run: bool, store: str | None, as_json: bool
+) -> None:
+    """Queue one run of job NAME per fire time from --from to --to (up to now), each with
+    scheduled_for set to its fire time, for the workers."""
+    from nbprod.core.backfill import backfill_job, plan_backfill
+
+    with _workspace(store) as ws:
+        done = (plan_backfill if dry_run else backfill_job)(ws, name, start, end)
+    if as_json:
+        common.echo_json(done.to_dict())
+        return
+    for index, moment in enumerate(done.times):
+        run_id = done.run_ids[index] if done.run_ids else "(dry run)"
+        click.echo(f"{moment.isoformat()}  {run_id}")
+    verb = "would queue" if dry_run else "queued"
+    click.echo(f"{verb} {len(done.times)} run(s) of {name}", err=True)

@@ -229,3 +229,38 @@ def runs_open(run_id: str, store: str | None, into: str, as_json: bool) -> None:
     click.echo(str(path))
     if opened.cell is not None:
         click.echo(f"run {opened.run_id} {opened.status} in cell {opened.cell}", err=True)
+
+
+@runs.command("debug")
+@click.argument("run_id")
+@common.store_option
+@click.option(
+    "-o",
+    "--output",
+    type=click.Path(dir_okay=False),
+    help="Write the notebook here (never over an existing file).",
+)
+@click.option(
+    "--folder",
+    default="nbprod-debug",
+    show_default=True,
+    help="Without -o: the folder (under the current one) the notebook is named into.",
+)
+@common.json_option
+def runs_debug(
+    run_id: str, store: str | None, output: str | None, folder: str, as_json: bool
+) -> None:
+    """Write a notebook to debug a failed, timed-out or lost run: its input snapshot with the
+    run's exact parameters injected and its kernel (what JupyterLab's Debug opens); prints
+    its path."""
+    from nbprod.core import Workspace
+    from nbprod.core.debug import write_debug_notebook
+
+    with Workspace(common.settings(store=store)) as ws:
+        written = write_debug_notebook(ws, run_id, root=".", folder=folder, output=output)
+    if as_json:
+        common.echo_json(written.to_dict())
+        return
+    click.echo(written.path)
+    if written.cell is not None:
+        click.echo(f"run {written.run_id} {written.status} in cell {written.cell}", err=True)

@@ -122,6 +122,9 @@ class JobView:
         """Who fires the job besides manual runs: None for nbprod, else ``airflow``."""
         return self.definition.scheduled_by
 
+    drifted: bool | None = None
+    """Whether the working copy's cells differ from the pinned snapshot (core.drift)."""
+
     def to_dict(self) -> dict[str, Any]:
         return {
             "name": self.name,
@@ -141,6 +144,7 @@ class JobView:
             "scheduled_since": self.scheduled_since,
             "definition": self.definition.to_dict(),
             "versions": [v.to_dict() for v in self.versions],
+            "drifted": self.drifted,
         }
 
 
@@ -186,7 +190,15 @@ def _readable(summary: Any) -> JobDefinition:
 
 
 def list_jobs(ws: Workspace) -> list[JobView]:
-    return [_view(s) for s in ws.catalog.jobs(ws.store.url)]
+    from nbprod.jobs.drift import drifted
+
+    views = []
+    for summary in ws.catalog.jobs(ws.store.url):
+        view = _view(summary)
+        notebook = (summary.definition or {}).get("notebook") if summary.definition else None
+        view.drifted = drifted(ws.store, notebook, summary.notebook_sha256)
+        views.append(view)
+    return views
 
 
 def show_job(ws: Workspace, name: str, next_count: int = 3) -> JobView:

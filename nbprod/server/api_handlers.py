@@ -20,6 +20,9 @@ from jupyter_server.auth.decorator import authorized
 from tornado import web
 
 from nbprod.core import Workspace
+from nbprod.core import backfill as core_backfill
+from nbprod.core import debug as core_debug
+from nbprod.core import drift as core_drift
 from nbprod.core import jobs as core_jobs
 from nbprod.core import notebooks as core_notebooks
 from nbprod.core import sweeps as core_sweeps
@@ -311,6 +314,57 @@ class RunOpenHandler(ApiHandler):
         self.reply(opened)
 
 
+class RunDebugHandler(ApiHandler):
+    @endpoint
+    async def post(self, run_id: str) -> None:
+        form = self.body(shape.DEBUG_FORM)
+        folder = form.get("folder") or core_debug.DEBUG_DIR
+        written = await self.core(
+            core_debug.write_debug_notebook, run_id, root=self.root, folder=folder
+        )
+        self.reply(written.to_dict(), 201)
+
+
+class OutputHandler(ApiHandler):
+    """The read-only ``nbprod-run`` drive of JupyterLab: a run's output from the store."""
+
+    @endpoint
+    async def get(self, path: str) -> None:
+        from nbprod.core import outputs as core_outputs
+
+        content = self.get_argument("content", "1") != "0"
+        opened = await self.core(core_outputs.read_output, path, content=content)
+        self.reply(opened.model())
+
+
+class JobDriftHandler(ApiHandler):
+    @endpoint
+    async def get(self, name: str) -> None:
+        self.reply((await self.core(core_drift.job_drift, name)).to_dict())
+
+
+class JobUpdateHandler(ApiHandler):
+    @endpoint
+    async def post(self, name: str) -> None:
+        await self.core(core_drift.update_job, name)
+        self.reply(job_answer(await self.core(core_jobs.show_job, name, 3)))
+
+
+class JobBackfillHandler(ApiHandler):
+    @endpoint
+    async def get(self, name: str) -> None:
+        start, end = self.text_arg("from"), self.text_arg("to")
+        self.reply((await self.core(core_backfill.plan_backfill, name, start, end)).to_dict())
+
+    @endpoint
+    async def post(self, name: str) -> None:
+        form = self.body(shape.BACKFILL_FORM, required=True)
+        done = await self.core(core_backfill.backfill_job, name, form.get("from"), form.get("to"))
+        for run_id in done.run_ids:
+            await self.ensure_executed(run_id)
+        self.reply(done.to_dict(), 202)
+
+
 _JOB = r"([A-Za-z0-9][A-Za-z0-9_.\-]{0,99})"
 _RUN = r"([^/]+)"
 
@@ -328,5 +382,10 @@ API_ROUTES = [
     (rf"/nbprod/api/runs/{_RUN}", RunApiHandler),
     (rf"/nbprod/api/runs/{_RUN}/cancel", RunCancelHandler),
     (rf"/nbprod/api/runs/{_RUN}/open", RunOpenHandler),
+    (rf"/nbprod/api/runs/{_RUN}/debug", RunDebugHandler),
+    (r"/nbprod/api/outputs/(.+)", OutputHandler),
+    (rf"/nbprod/api/jobs/{_JOB}/drift", JobDriftHandler),
+    (rf"/nbprod/api/jobs/{_JOB}/update", JobUpdateHandler),
+    (rf"/nbprod/api/jobs/{_JOB}/backfill", JobBackfillHandler),
 ]
 """The REST API's routes (pattern, handler); every one is in specification/nbprod-api.yml."""

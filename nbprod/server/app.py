@@ -97,6 +97,10 @@ class BrowseApp(ExtensionApp):
 
         if enabled_from_env(self.live_events):
             self.settings["nbprod_events"] = make_hub(service, self.live_events_interval)
+        if not self.standalone and self.serverapp.jpserver_extensions.get("jupyterlab"):
+            from jupyter_server.utils import url_path_join
+
+            self.settings["nbprod_lab_url"] = url_path_join(self.serverapp.base_url, "lab")
         if not self.standalone:
             self.settings["nbprod_embedded"] = self._start_embedded(service.settings)
 

@@ -270,7 +270,10 @@ class RunHandler(BaseHandler):
     async def get(self, run_id: str, suffix: str | None = None) -> None:
         self.wants_json(suffix)
         ctx = await self.call(run_view.build, self.service, run_id)
-        self.respond("run.html", ctx, f"Run {run_id}", nav="jobs")
+        lab_url = self.settings.get("nbprod_lab_url")  # inside JupyterLab only
+        if lab_url:
+            self.xsrf_token  # noqa: B018 - sets the _xsrf cookie the Debug button sends back
+        self.respond("run.html", ctx, f"Run {run_id}", nav="jobs", lab_url=lab_url)
 
 
 class RunStatusHandler(BaseHandler):

@@ -87,6 +87,12 @@ SWEEP_FORM: dict[str, Kind] = {
 JOB_RUN_FORM: dict[str, Kind] = {"parameters": Kind.OBJECT}
 """``POST /nbprod/api/jobs/{name}/runs``."""
 
+DEBUG_FORM: dict[str, Kind] = {"folder": Kind.PATH}
+"""``POST /nbprod/api/runs/{id}/debug``."""
+
+BACKFILL_FORM: dict[str, Kind] = {"from": Kind.WORD, "to": Kind.WORD}
+"""``POST /nbprod/api/jobs/{name}/backfill``."""
+
 
 def parse_body(raw: bytes) -> dict[str, Any]:
     """The request body as a JSON object, not too large and not too deep."""

@@ -57,6 +57,9 @@ def test_failed_run_opens_at_the_failing_cell(
 ):
     page.goto(f"{server.base}/nbprod/runs/{populated.runs['failing']}")
     assert "ValueError" in page.locator(".error-box h2").inner_text()
+    # Standalone `nbprod browse` has no JupyterLab: the command instead of the Debug button.
+    assert page.locator("#debug-in-lab").count() == 0
+    assert "nbprod runs debug" in page.locator("#debug-cli").inner_text()
     frame = page.wait_for_selector("iframe.notebook").content_frame()
     anchor = f"cell-id=nbprod-{populated.failing_cell}"
     target = frame.wait_for_selector(f'[id="{anchor}"]')

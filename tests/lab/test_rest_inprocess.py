@@ -168,3 +168,42 @@ def test_a_bad_sweep_answers_400_or_404_naming_the_field_and_queues_nothing(fetc
         assert status == expected and data["field"] == field and data["message"], (body, data)
     assert fetch("POST", "sweeps", raw="")[0] == 400
     assert fetch("GET", "runs")[1]["runs"] == []
+
+
+def test_debug_drift_backfill_and_outputs_refuse_bad_input_naming_the_field(fetch):
+    """Issue 15's routes: 400 naming the field, 404 for unknown runs, jobs and paths (a path
+    that would leave the store included), nothing written."""
+    run = "20260101T000000000Z-00000000"
+    assert fetch("POST", f"runs/{run}/debug")[0] == 404
+    status, data = fetch("POST", f"runs/{run}/debug", body={"folder": 5})
+    assert status == 400 and data["field"] == "folder"
+    for path in (f"{run}/x.ipynb", "../../etc/passwd", f"{run}/../../x", "not-a-run/x"):
+        status, data = fetch("GET", f"outputs/{path}")
+        assert status == 404 and data["message"], (path, data)
+    for route in ("drift", "backfill"):
+        status, _ = fetch(
+            "GET", f"jobs/no-such-job/{route}", params={"from": "2026-01-01", "to": "2026-01-02"}
+        )
+        assert status == 404, route
+    assert fetch("POST", "jobs/no-such-job/update")[0] == 404
+    status, data = fetch(
+        "POST", "jobs", body={"name": "daily", "path": "trivial.ipynb", "schedule": "0 7 * * *"}
+    )
+    assert status == 201, data
+    for params, field in (
+        ({"from": "2026-03-05", "to": "2026-03-01"}, "from"),
+        ({"from": "soon", "to": "2026-03-01"}, "from"),
+        ({"from": "2026-03-01", "to": "2026-02-30"}, "to"),
+        ({"from": "2000-01-01", "to": "2026-01-01"}, "to"),
+    ):
+        status, data = fetch("GET", "jobs/daily/backfill", params=params)
+        assert status == 400 and data["field"] == field, (params, data)
+        status, data = fetch("POST", "jobs/daily/backfill", body=params)
+        assert status == 400 and data["field"] == field, (params, data)
+    status, data = fetch(
+        "GET", "jobs/daily/backfill", params={"from": "2026-01-01", "to": "2026-01-03"}
+    )
+    assert status == 200 and data["count"] == 3 and data["run_ids"] == []
+    status, data = fetch("GET", "jobs/daily/drift")
+    assert status == 200 and data["drifted"] is False
+    assert fetch("GET", "runs")[1]["runs"] == []  # nothing queued by a preview or a refusal

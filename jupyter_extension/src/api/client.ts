@@ -9,9 +9,13 @@ import {
   ICronPreview,
   IInfo,
   IJob,
+  IBackfill,
+  IDebugNotebook,
+  IDrift,
   IJobForm,
   INotebookInfo,
   IOpened,
+  IOutputModel,
   IQueued,
   IRun,
   IRunForm,
@@ -129,6 +133,39 @@ export class NbprodClient {
   /** Copy a run's output notebook under the contents root; the answer has its path. */
   openOutput(runId: string): Promise<IOpened> {
     return this.call('POST', ['runs', runId, 'open'], { body: {} });
+  }
+
+  /** Write a notebook to debug a failed run (its input snapshot, its parameters) in
+   * `folder` under the contents root. */
+  debugRun(runId: string, folder?: string): Promise<IDebugNotebook> {
+    return this.call('POST', ['runs', runId, 'debug'], { body: folder ? { folder } : {} });
+  }
+
+  /** A run's output notebook from the store, read-only (`path`: `<run id>/<file>`). */
+  getOutput(path: string, content = true): Promise<IOutputModel> {
+    return this.call('GET', ['outputs', ...path.split('/')], {
+      query: content ? {} : { content: 0 }
+    });
+  }
+
+  /** How the working copy of a job's notebook differs from its pinned snapshot. */
+  jobDrift(name: string): Promise<IDrift> {
+    return this.call('GET', ['jobs', name, 'drift']);
+  }
+
+  /** A new version of the job pinning its working copy (*Update job*). */
+  pinWorkingCopy(name: string): Promise<IJob> {
+    return this.call('POST', ['jobs', name, 'update'], { body: {} });
+  }
+
+  /** The fire times a backfill from `from` to `to` (YYYY-MM-DD) would run. */
+  backfillPreview(name: string, from: string, to: string): Promise<IBackfill> {
+    return this.call('GET', ['jobs', name, 'backfill'], { query: { from, to } });
+  }
+
+  /** Queue one run per fire time from `from` to `to`. */
+  backfill(name: string, from: string, to: string): Promise<IBackfill> {
+    return this.call('POST', ['jobs', name, 'backfill'], { body: { from, to } });
   }
 
   /** The browse UI's page of a run (a new tab), at a cell when `anchor` is the server's

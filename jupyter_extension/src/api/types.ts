@@ -101,6 +101,8 @@ export interface IJob {
   scheduled_by?: string | null;
   description?: string;
   definition: IDefinition;
+  /** The working copy's cells differ from the pinned snapshot (null: unknown). */
+  drifted?: boolean | null;
 }
 
 export interface IRun {
@@ -130,6 +132,54 @@ export interface IOpened {
   run_id: string;
   status: string;
   cell: number | null;
+}
+
+/** `POST runs/{id}/debug`: the debug notebook written under the contents root. */
+export interface IDebugNotebook {
+  path: string;
+  run_id: string;
+  job: string;
+  status: string;
+  /** The failing cell's index in the debug notebook. */
+  cell: number | null;
+  kernel: string;
+}
+
+/** `GET jobs/{name}/drift`: the working copy against the pinned snapshot. */
+export interface IDrift {
+  job: string;
+  version: number;
+  notebook: string;
+  drifted: boolean;
+  message: string;
+  cells: { where: string; kind: string; what: string[]; summary: string }[];
+}
+
+/** `GET/POST jobs/{name}/backfill`: the fire times of a past range (and the runs queued). */
+export interface IBackfill {
+  job: string;
+  from: string;
+  to: string;
+  count: number;
+  first: string | null;
+  last: string | null;
+  scheduled_for: string[];
+  run_ids: string[];
+}
+
+/** `GET outputs/{run id}/{name}`: a run's output as a read-only contents model. */
+export interface IOutputModel {
+  name: string;
+  path: string;
+  type: 'notebook';
+  format: 'json' | null;
+  mimetype: null;
+  content: unknown;
+  writable: false;
+  created: string | null;
+  last_modified: string | null;
+  size: null;
+  nbprod: { run_id: string; job: string; status: string; cell: number | null };
 }
 
 /** Parameter values as text, parsed by the server like `-p NAME VALUE`; null is None. */

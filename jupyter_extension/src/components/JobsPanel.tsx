@@ -16,6 +16,7 @@ import {
   overlay
 } from '../api';
 import { IServer } from '../server';
+import { DriftBanner } from './DriftBanner';
 import { IJobActions, JobItem } from './panel/JobItem';
 import { IRunActions, RunItem } from './panel/RunItem';
 
@@ -23,6 +24,8 @@ export interface IJobsPanelActions {
   edit: (job: IJob) => void;
   openOutput: (run: IRun, atFailingCell: boolean) => Promise<void>;
   confirm: (title: string, body: string) => Promise<boolean>;
+  debug: (run: IRun) => Promise<boolean>;
+  backfill: (job: IJob, done: () => void) => void;
 }
 
 export interface IJobsPanelProps {
@@ -131,6 +134,15 @@ export function JobsPanel(props: IJobsPanelProps): JSX.Element {
     run: job => void act(() => client.runJob(job.name), `queued a run of ${job.name}`),
     togglePause: job => void act(() => client.setPaused(job.name, !job.paused)),
     edit: job => props.actions.edit(job),
+    backfill: job => props.actions.backfill(job, () => void refresh()),
+    drift: job => (
+      <DriftBanner
+        client={client}
+        job={job.name}
+        refreshKey={job.version}
+        onUpdated={() => void refresh()}
+      />
+    ),
     remove: async job => {
       const sure = await props.actions.confirm(
         `Delete job ${job.name}?`,
@@ -144,6 +156,7 @@ export function JobsPanel(props: IJobsPanelProps): JSX.Element {
   const runActions: IRunActions = {
     cancel: run => void act(() => client.cancelRun(run.run_id)),
     open: (run, atFailingCell) => void act(() => props.actions.openOutput(run, atFailingCell)),
+    debug: run => void act(() => props.actions.debug(run)),
     browseUrl: run => client.browseRunUrl(run.run_id, run.error?.cell_index, rules?.cell_anchor)
   };
   const active = (run: IRun) => !!rules && rules.active_statuses.includes(run.status);

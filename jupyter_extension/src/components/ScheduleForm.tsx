@@ -21,6 +21,7 @@ import {
   validate
 } from '../form/state';
 import { IServer } from '../server';
+import { DriftBanner } from './DriftBanner';
 import { FieldError } from './schedule/FieldError';
 import { IKernel, KernelSelect } from './schedule/KernelSelect';
 import { NotificationsSection } from './schedule/NotificationsSection';
@@ -264,6 +265,7 @@ export function ScheduleForm(props: IScheduleFormProps): JSX.Element {
           ? `Edit job ${fields.name}`
           : `${sweeping ? 'Sweep' : 'Schedule'} ${state.info.name}`}
       </h2>
+      {props.job && <DriftBanner client={client} job={props.job.name} />}
       {!editing && (
         <ModeSwitch mode={state.mode} onChange={mode => dispatch({ type: 'mode', mode })} />
       )}

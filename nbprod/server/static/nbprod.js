@@ -134,6 +134,37 @@
     if (source) { section.setAttribute("data-live", "connecting"); }
   }
 
+  // "Debug in JupyterLab" (a run page served inside JupyterLab): the REST API writes the
+  // debug notebook under the Jupyter root, then JupyterLab opens it, which selects the
+  // failing cell. Delegated: the run page's HTML may be swapped after the listener is set.
+  function xsrf() {
+    var match = document.cookie.match(/(?:^|; )_xsrf=([^;]*)/);
+    return match ? decodeURIComponent(match[1]) : "";
+  }
+  document.addEventListener("click", function (event) {
+    var button = event.target.closest && event.target.closest("#debug-in-lab");
+    if (!button) { return; }
+    event.preventDefault();
+    var note = document.getElementById("debug-note");
+    button.disabled = true;
+    fetch(button.getAttribute("data-api"), {
+      method: "POST",
+      credentials: "same-origin",
+      headers: { "Content-Type": "application/json", "X-XSRFToken": xsrf() },
+      body: "{}"
+    })
+      .then(function (r) { return r.json().then(function (d) { return { ok: r.ok, d: d }; }); })
+      .then(function (a) {
+        if (!a.ok) { throw new Error(a.d.message || "failed"); }
+        var path = a.d.path.split("/").map(encodeURIComponent).join("/");
+        window.location.href = button.getAttribute("data-lab") + "/tree/" + path;
+      })
+      .catch(function (e) {
+        button.disabled = false;
+        if (note) { note.textContent = "Debug failed: " + e.message; }
+      });
+  });
+
   document.addEventListener("DOMContentLoaded", function () {
     var live = document.getElementById("live");
     if (live) { runPage(live); }

@@ -10,6 +10,9 @@ export interface IJobActions {
   togglePause: (job: IJob) => void;
   edit: (job: IJob) => void;
   remove: (job: IJob) => void;
+  backfill: (job: IJob) => void;
+  /** The drift banner of a job whose working copy changed (components/DriftBanner). */
+  drift: (job: IJob) => JSX.Element | null;
 }
 
 export function JobItem(props: { job: IJob; actions: IJobActions }): JSX.Element {
@@ -25,6 +28,7 @@ export function JobItem(props: { job: IJob; actions: IJobActions }): JSX.Element
             scheduled by {job.scheduled_by === 'airflow' ? 'Airflow' : job.scheduled_by}
           </span>
         )}
+        {job.drifted && <span className="nbprod-badge nbprod-drifted">changed</span>}
         <Badge status={job.last_status} />
       </div>
       <div className="nbprod-line nbprod-muted nbprod-job-schedule">
@@ -55,6 +59,15 @@ export function JobItem(props: { job: IJob; actions: IJobActions }): JSX.Element
         >
           Edit
         </button>
+        {job.schedule && (
+          <button
+            className="jp-Button jp-mod-minimal nbprod-job-backfill"
+            title="Run it for a past date range"
+            onClick={() => actions.backfill(job)}
+          >
+            Backfill…
+          </button>
+        )}
         <button
           className="jp-Button jp-mod-minimal nbprod-job-delete"
           onClick={() => actions.remove(job)}
@@ -62,6 +75,7 @@ export function JobItem(props: { job: IJob; actions: IJobActions }): JSX.Element
           Delete
         </button>
       </div>
+      {job.drifted && actions.drift(job)}
     </li>
   );
 }

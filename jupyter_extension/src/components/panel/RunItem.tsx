@@ -6,12 +6,14 @@ import * as React from 'react';
 
 import { IRun } from '../../api';
 import { formatTime } from '../../format';
+import { DEBUGGABLE } from '../../paths';
 import { Badge, Progress } from './Badge';
 
 export interface IRunActions {
   cancel: (run: IRun) => void;
   open: (run: IRun, atFailingCell: boolean) => void;
   browseUrl: (run: IRun) => string;
+  debug: (run: IRun) => void;
 }
 
 export function RunItem(props: { run: IRun; active: boolean; actions: IRunActions }): JSX.Element {
@@ -55,6 +57,15 @@ export function RunItem(props: { run: IRun; active: boolean; actions: IRunAction
             onClick={() => actions.open(run, true)}
           >
             Failing cell
+          </button>
+        )}
+        {DEBUGGABLE.includes(run.status) && (
+          <button
+            className="jp-Button jp-mod-minimal nbprod-run-debug"
+            title="A new notebook from this run's input snapshot and parameters"
+            onClick={() => actions.debug(run)}
+          >
+            Debug
           </button>
         )}
         <a
