@@ -360,8 +360,8 @@ class JobBackfillHandler(ApiHandler):
     async def post(self, name: str) -> None:
         form = self.body(shape.BACKFILL_FORM, required=True)
         done = await self.core(core_backfill.backfill_job, name, form.get("from"), form.get("to"))
-        for run_id in done.run_ids:
-            await self.ensure_executed(run_id)
+        if done.run_ids:  # one list shared by at most `workers` burst workers, not one each
+            await self.ensure_executed(*done.run_ids)
         self.reply(done.to_dict(), 202)
 
 
