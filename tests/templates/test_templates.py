@@ -111,14 +111,41 @@ def test_templates_list(cli_inproc):
     done = cli("templates", "list")
     assert done.returncode == 0, done.stderr
     lines = done.stdout.splitlines()
-    assert lines[0].split() == ["NAME", "SOURCE", "DESCRIPTION"]
+    assert lines[0].split() == ["NAME", "SOURCE", "READY", "DESCRIPTION"]
+    assert all(line.split()[2] == "yes" for line in lines[1:])  # the test env has [templates]
     assert [line.split()[0] for line in lines[1:]] == BUILTINS
     data = json.loads(cli("templates", "list", "--json").stdout)
     assert [t["name"] for t in data] == BUILTINS
     report = data[BUILTINS.index("report")]
     assert report["source"] == "built-in" and "chart" in report["description"]
     assert report["requires"] == ["pandas", "matplotlib"]
+    assert report["ready"] and report["missing"] == [] and report["install"] == ""
     assert report["parameters"][0]["name"] == "end_date"
+
+
+def test_a_template_whose_packages_are_missing_says_what_to_install(cli_inproc, tmp_path: Path):
+    folder = tmp_path / "mine"
+    folder.mkdir()
+    nb = nbformat.v4.new_notebook()
+    nb.cells = [nbformat.v4.new_code_cell("import nbprod_no_such_dist")]
+    requires = ["pandas>=2", "nbprod-no-such-dist>=1"]
+    nb.metadata["nbprod"] = {"template": {"name": "needy", "requires": requires}}
+    nbformat.write(nb, folder / "needy.ipynb")
+    env = {"NBPROD_TEMPLATES": str(folder)}
+    listed = cli_inproc("templates", "list", env=env)
+    row = next(line for line in listed.stdout.splitlines() if line.startswith("needy"))
+    assert "no: needs nbprod-no-such-dist>=1" in row and "pandas" not in row
+    assert "not ready: pip install 'nbprod-no-such-dist>=1'" in listed.stdout
+    data = {
+        t["name"]: t for t in json.loads(cli_inproc("templates", "list", "--json", env=env).stdout)
+    }
+    assert data["needy"]["ready"] is False and data["needy"]["missing"] == [
+        "nbprod-no-such-dist>=1"
+    ]
+    assert data["basic"]["ready"] is True
+    done = cli_inproc("new", str(tmp_path / "n.ipynb"), "-t", "needy", env=env)
+    assert done.returncode == 0 and (tmp_path / "n.ipynb").exists()
+    assert "before running it: pip install 'nbprod-no-such-dist>=1'" in done.stderr
 
 
 def test_user_templates_add_and_override_by_name(cli_inproc, tmp_path: Path):
