@@ -6,8 +6,10 @@ kernel starts); test_new_refuses_to_overwrite is the proof through the real cons
 
 from __future__ import annotations
 
+import datetime
 import json
 import os
+import re
 import shutil
 import subprocess
 import sys
@@ -73,6 +75,16 @@ def test_templates_are_deterministic(default_run, nbprod_env):
     first, second = default_run("report"), nbprod.execute(path)
     assert first.record.scraps == second.record.scraps
     assert first.record.scraps["total_revenue"]["value"] > 0
+
+
+def test_dated_templates_default_to_the_day_the_run_executes(default_run):
+    today = datetime.date.today().isoformat()
+    assert default_run("report").record.scraps["period"]["value"]["end"] == today
+    assert default_run("report").record.parameters["end_date"] == ""
+    dated = {"report": "end_date", "data_quality": "as_of"}
+    for name, param in dated.items():
+        schema = nbprod.notebook_parameters(builtin_dir() / f"{name}.ipynb")
+        assert next(p for p in schema.parameters if p.name == param).default == "", name
 
 
 def test_data_quality_fails_the_run_when_a_check_fails(nbprod_env):
@@ -207,6 +219,8 @@ def test_new_with_job_writes_a_definition_that_jobs_apply_accepts(cli_inproc, tm
     text = job_file.read_text()
     assert '# schedule: "0 7 * * *"' in text
     definition = yaml.safe_load(text)
+    # No template pins a day: a scheduled job's runs each cover their own day.
+    assert not re.search(r"\d{4}-\d{2}-\d{2}", text), text
     schema = nbprod.notebook_parameters(target)
     defaults = {p.name: p.default for p in schema.parameters if p.literal_default}
     assert definition["parameters"] == defaults
