@@ -73,6 +73,9 @@ JOB_FORM: dict[str, Kind] = {
 JOB_RUN_FORM: dict[str, Kind] = {"parameters": Kind.OBJECT}
 """``POST /nbprod/api/jobs/{name}/runs``."""
 
+TEMPLATE_FORM: dict[str, Kind] = {"template": Kind.WORD, "folder": Kind.PATH, "name": Kind.NAME}
+"""``POST /nbprod/api/templates``: a new notebook from a template."""
+
 
 def parse_body(raw: bytes) -> dict[str, Any]:
     """The request body as a JSON object, not too large and not too deep."""
