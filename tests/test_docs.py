@@ -78,3 +78,13 @@ def test_the_readme_filters_by_scraps_the_example_records():
     named = re.findall(r"--scrap '(\w+)", readme)
     assert named and glued
     assert set(named) <= glued, (named, glued)
+
+
+def test_the_readme_python_example_prints_the_status_value():
+    """`print(run.status, ...)` in the README shows `succeeded`, not `RunStatus.SUCCEEDED`."""
+    from nbprod.records import RunStatus
+
+    assert "print(run.status," in (REPO / "README.md").read_text()
+    assert str(RunStatus.SUCCEEDED) == f"{RunStatus.SUCCEEDED}" == "succeeded"
+    assert f"{RunStatus.TIMED_OUT:<11}|" == "timed_out  |"
+    assert RunStatus("failed") is RunStatus.FAILED and RunStatus.FAILED == "failed"
