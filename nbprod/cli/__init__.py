@@ -182,6 +182,7 @@ def _register() -> None:
         *(templates, new, sweep, sweeps_group),
     ):
         main.add_command(command)
+    common.show_envvars(main)
 
 
 _register()
