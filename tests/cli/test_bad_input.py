@@ -289,3 +289,13 @@ def test_every_option_read_from_an_environment_variable_names_it_in_its_help():
         if any(p.name == "executor_name" for p in cmd.params):
             assert "NBPROD_EXECUTOR" in text and "NBPROD_DASK_SCHEDULER" in text, path
     assert checked > 30
+
+
+def test_store_info_says_when_the_config_file_does_not_exist(cli_inproc, tmp_path):
+    missing = tmp_path / "nowhere.toml"
+    done = cli_inproc("store", "info", env={"NBPROD_CONFIG": str(missing)})
+    line = next(x for x in done.stdout.splitlines() if x.startswith("config:"))
+    assert line == f"config:  {missing}  (not found: built-in defaults and NBPROD_* variables)"
+    missing.write_text("timeout = 60\n")
+    done = cli_inproc("store", "info", env={"NBPROD_CONFIG": str(missing)})
+    assert f"config:  {missing}\n" in done.stdout
