@@ -242,3 +242,5 @@ def test_new_notebook_from_template_in_the_launcher_and_the_file_menu(page: Any,
         "not installed here", timeout=30_000
     )
     assert (lab.root / "sub" / "etl.ipynb").is_file()
+    # BrowseApp no longer hides ExtensionApp's open_browser trait (it warned twice per start).
+    assert "not recognized by `BrowseApp`" not in lab.log.read_text()
