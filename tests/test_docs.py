@@ -88,3 +88,16 @@ def test_the_readme_python_example_prints_the_status_value():
     assert str(RunStatus.SUCCEEDED) == f"{RunStatus.SUCCEEDED}" == "succeeded"
     assert f"{RunStatus.TIMED_OUT:<11}|" == "timed_out  |"
     assert RunStatus("failed") is RunStatus.FAILED and RunStatus.FAILED == "failed"
+
+
+def test_the_readme_names_only_files_of_the_repository():
+    """Every `path` or (link) in the README to a file resolves inside the checkout (the
+    Development section pointed at ../shared/DESIGN.md, outside it)."""
+    readme = (REPO / "README.md").read_text()
+    assert "../" not in readme
+    named = re.findall(r"\]\(((?:docs|specification|benchmarks)/[\w./-]+?)(?:#[\w-]+)?\)", readme)
+    named += re.findall(r"`((?:docs|tests|benchmarks)/[\w/.-]+\.(?:md|py))`", readme)
+    assert len(named) > 10
+    for path in named:
+        assert (REPO / path).exists(), path
+    assert "## Troubleshooting" in readme and "about 12 minutes on 2 cores" in readme
