@@ -29,6 +29,22 @@ def parse_duration(value: object, what: str = "duration") -> float:
     return check_seconds(seconds, what, value)
 
 
+def format_duration(seconds: float | None) -> str:
+    """Seconds as people write them back: ``1800`` → ``30m``, ``5400`` → ``1h30m``,
+    ``90`` → ``1m30s``, ``0.5`` → ``0.5s``; ``-`` for none. (``parse_duration`` reads each of
+    its single-unit forms back.)"""
+    if seconds is None:
+        return "-"
+    if seconds != int(seconds) or seconds < 60:
+        return f"{seconds:g}s"
+    rest, parts = int(seconds), []
+    for unit, size in (("d", 86400), ("h", 3600), ("m", 60), ("s", 1)):
+        if rest >= size:
+            parts.append(f"{rest // size}{unit}")
+            rest %= size
+    return "".join(parts)
+
+
 def check_seconds(seconds: float, what: str, shown: object = None) -> float:
     """``seconds`` if it is a finite, non-negative number of at most MAX_SECONDS."""
     shown = seconds if shown is None else shown

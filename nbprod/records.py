@@ -28,6 +28,14 @@ class RunStatus(str, Enum):
     LOST = "lost"
     """Its worker or scheduler died (kill -9, machine gone); the partial output is kept."""
 
+    def __str__(self) -> str:
+        """The value, as the CLI, the records and the REST API spell it (``print(run.status)``
+        shows ``succeeded``, not ``RunStatus.SUCCEEDED``)."""
+        return self.value
+
+    def __format__(self, spec: str) -> str:
+        return format(self.value, spec)
+
     @property
     def terminal(self) -> bool:
         return self is not RunStatus.RUNNING

@@ -14,6 +14,7 @@ import difflib
 import json
 import math
 import os
+import re
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -45,13 +46,33 @@ class Template:
     overrides: bool = False
     """A user template that hides a built-in one of the same name."""
 
+    def missing(self) -> list[str]:
+        """The ``requires`` entries not installed in this Python (the default ``python3``
+        kernel's): a run of the new notebook would fail on their import."""
+        return [r for r in self.requires if not _installed(r)]
+
+    def install_hint(self) -> str:
+        """What to run so that the template's notebook runs here ('' when it is ready)."""
+        missing = self.missing()
+        if not missing:
+            return ""
+        if self.source == BUILTIN:
+            return 'pip install "nbprod[templates]"'
+        import shlex
+
+        return "pip install " + " ".join(shlex.quote(r) for r in missing)
+
     def to_dict(self, *, with_parameters: bool = False) -> dict[str, Any]:
+        missing = self.missing()
         data: dict[str, Any] = {
             "name": self.name,
             "description": self.description,
             "source": self.source,
             "path": str(self.path),
             "requires": list(self.requires),
+            "missing": missing,
+            "ready": not missing,
+            "install": self.install_hint(),
             "overrides": self.overrides,
         }
         if with_parameters:
@@ -67,6 +88,21 @@ class Template:
         from nbprod.params import infer_schema
 
         return infer_schema(self.notebook())
+
+
+def _installed(requirement: str) -> bool:
+    """Whether the distribution a requirement names (``pandas``, ``scikit-learn>=1.3``) is
+    installed; distribution names, not import names (``scikit-learn`` imports ``sklearn``)."""
+    from importlib import metadata
+
+    name = re.split(r"[<>=!~;\[ ]", requirement.strip(), maxsplit=1)[0]
+    if not name:
+        return True
+    try:
+        metadata.distribution(name)
+    except metadata.PackageNotFoundError:
+        return False
+    return True
 
 
 def _read_template(path: Path, source: str) -> Template:

@@ -92,7 +92,7 @@ always has the same numbers.
     ),
     params(
         """
-end_date: str = "2026-11-30"  # last day of the report, YYYY-MM-DD ("today": the run's date)
+end_date: str = ""  # last day of the report, YYYY-MM-DD; empty: the day the run executes
 days: int = 14  # days of history in the report
 segment: str = "all"  # one segment (north, south, east, west) or all
 currency: str = "EUR"  # currency label for amounts
@@ -116,7 +116,9 @@ if days < 1:
     raise ValueError(f"days must be at least 1, got {days}")
 if segment != "all" and segment not in SEGMENTS:
     raise ValueError(f"unknown segment {segment!r}: use all or one of {', '.join(SEGMENTS)}")
-end = pd.Timestamp.today().normalize() if end_date == "today" else pd.Timestamp(end_date)
+# Empty (or "today") is the day the run executes, so a scheduled daily run reports its own
+# day; a date reproduces a past report.
+end = pd.Timestamp(end_date) if end_date not in ("", "today") else pd.Timestamp.today().normalize()
 period = pd.date_range(end=end, periods=days, freq="D")
 print(f"report {period[0].date()} .. {period[-1].date()}, segment {segment}")
 """
@@ -228,7 +230,7 @@ or add checks with `check(name, value, threshold, passed)`. Try a failing thresh
     params(
         """
 dataset: str = "orders"  # name of the data set checked (shown in the report)
-as_of: str = "2026-11-30"  # the day the data should be complete for, YYYY-MM-DD ("today")
+as_of: str = ""  # the day the data should be complete for, YYYY-MM-DD; empty: the run's day
 min_rows: int = 500  # fail when the data has fewer rows
 required_columns: list[str] = ["order_id", "date", "customer", "amount"]  # must exist
 max_null_fraction: float = 0.01  # fail when a required column has more missing values
@@ -244,7 +246,7 @@ import numpy as np
 import pandas as pd
 import scrapbook as sb
 
-day = pd.Timestamp.today().normalize() if as_of == "today" else pd.Timestamp(as_of)
+day = pd.Timestamp(as_of) if as_of not in ("", "today") else pd.Timestamp.today().normalize()
 
 
 def load_data() -> pd.DataFrame:

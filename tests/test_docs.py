@@ -67,3 +67,37 @@ def test_the_architecture_page_names_every_module_and_only_real_ones():
     for relative in named:
         where = REPO if relative.startswith(("tests/", "nbprod/")) else package
         assert (where / relative).is_file(), f"docs/architecture.md names {relative}"
+
+
+def test_the_readme_filters_by_scraps_the_example_records():
+    """`--scrap NAME...` in the README names a scrap sales_report.ipynb glues (it said
+    `revenue`, which no example has: the filter matched nothing)."""
+    readme = (REPO / "README.md").read_text()
+    example = (REPO / "example_notebooks" / "sales_report.ipynb").read_text()
+    glued = set(re.findall(r'glue\(\\"(\w+)', example))
+    named = re.findall(r"--scrap '(\w+)", readme)
+    assert named and glued
+    assert set(named) <= glued, (named, glued)
+
+
+def test_the_readme_python_example_prints_the_status_value():
+    """`print(run.status, ...)` in the README shows `succeeded`, not `RunStatus.SUCCEEDED`."""
+    from nbprod.records import RunStatus
+
+    assert "print(run.status," in (REPO / "README.md").read_text()
+    assert str(RunStatus.SUCCEEDED) == f"{RunStatus.SUCCEEDED}" == "succeeded"
+    assert f"{RunStatus.TIMED_OUT:<11}|" == "timed_out  |"
+    assert RunStatus("failed") is RunStatus.FAILED and RunStatus.FAILED == "failed"
+
+
+def test_the_readme_names_only_files_of_the_repository():
+    """Every `path` or (link) in the README to a file resolves inside the checkout (the
+    Development section pointed at ../shared/DESIGN.md, outside it)."""
+    readme = (REPO / "README.md").read_text()
+    assert "../" not in readme
+    named = re.findall(r"\]\(((?:docs|specification|benchmarks)/[\w./-]+?)(?:#[\w-]+)?\)", readme)
+    named += re.findall(r"`((?:docs|tests|benchmarks)/[\w/.-]+\.(?:md|py))`", readme)
+    assert len(named) > 10
+    for path in named:
+        assert (REPO / path).exists(), path
+    assert "## Troubleshooting" in readme and "about 12 minutes on 2 cores" in readme

@@ -6,6 +6,8 @@ import { ILabShell, JupyterFrontEnd, JupyterFrontEndPlugin } from '@jupyterlab/a
 import { ICommandPalette } from '@jupyterlab/apputils';
 import { IDocumentManager } from '@jupyterlab/docmanager';
 import { IFileBrowserFactory } from '@jupyterlab/filebrowser';
+import { ILauncher } from '@jupyterlab/launcher';
+import { IMainMenu } from '@jupyterlab/mainmenu';
 import { INotebookTracker } from '@jupyterlab/notebook';
 import { ISettingRegistry } from '@jupyterlab/settingregistry';
 
@@ -16,6 +18,7 @@ import { DebugNotebookExtension } from './lab/debug';
 import { OutputsDrive } from './lab/outputs';
 import { addJobsPanel } from './panel';
 import { makeServer } from './server';
+import { addTemplateCommands } from './templates';
 
 export { scheduleIcon } from './icons';
 
@@ -26,7 +29,14 @@ const plugin: JupyterFrontEndPlugin<void> = {
   description: 'Schedule notebooks as nbprod jobs and follow their runs.',
   autoStart: true,
   requires: [INotebookTracker, IDocumentManager],
-  optional: [ICommandPalette, IFileBrowserFactory, ILabShell, ISettingRegistry],
+  optional: [
+    ICommandPalette,
+    IFileBrowserFactory,
+    ILabShell,
+    ISettingRegistry,
+    ILauncher,
+    IMainMenu
+  ],
   activate: (
     app: JupyterFrontEnd,
     notebooks: INotebookTracker,
@@ -34,7 +44,9 @@ const plugin: JupyterFrontEndPlugin<void> = {
     palette: ICommandPalette | null,
     browserFactory: IFileBrowserFactory | null,
     labShell: ILabShell | null,
-    settingRegistry: ISettingRegistry | null
+    settingRegistry: ISettingRegistry | null,
+    launcher: ILauncher | null,
+    mainMenu: IMainMenu | null
   ) => {
     let refreshSeconds = 2;
     let debugFolder = 'nbprod-debug';
@@ -69,6 +81,7 @@ const plugin: JupyterFrontEndPlugin<void> = {
     app.docRegistry.addWidgetExtension('Notebook', new DebugNotebookExtension(ctx.debugReruns));
     addCommands(ctx, palette);
     addJobsPanel(ctx, labShell);
+    addTemplateCommands(ctx, launcher, mainMenu);
   }
 };
 

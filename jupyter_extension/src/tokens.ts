@@ -4,7 +4,8 @@ export const CommandIDs = {
   schedule: 'nbprod:schedule',
   scheduleFile: 'nbprod:schedule-file',
   showJobs: 'nbprod:show-jobs',
-  refreshJobs: 'nbprod:refresh-jobs'
+  refreshJobs: 'nbprod:refresh-jobs',
+  newFromTemplate: 'nbprod:new-from-template'
 } as const;
 
 export const API_VERSION = '1';

@@ -184,6 +184,7 @@ def _register() -> None:
         *(templates, new, sweep, sweeps_group, export),
     ):
         main.add_command(command)
+    common.show_envvars(main)
 
 
 _register()

@@ -56,13 +56,15 @@ def executor_options(fn: Any) -> Any:
     fn = click.option(
         "--dask-scheduler",
         metavar="ADDRESS",
-        help="The Dask scheduler for --executor dask (tcp://host:8786).",
+        help="The Dask scheduler for --executor dask (tcp://host:8786). "
+        "[env var: NBPROD_DASK_SCHEDULER]",
     )(fn)
     return click.option(
         "--executor",
         "executor_name",
         metavar="NAME",
-        help="Where queued runs execute: local, dask, or a plug-in [default: local].",
+        help="Where queued runs execute: local, dask, or a plug-in [default: local]. "
+        "[env var: NBPROD_EXECUTOR]",
     )(fn)
 
 
@@ -160,3 +162,13 @@ def summary(record: Any) -> str:
 
 def show_bar(progress: bool | None, quiet: bool) -> bool:
     return (sys.stdout.isatty() and not quiet) if progress is None else progress
+
+
+def show_envvars(command: click.Command) -> None:
+    """Every option of ``command`` (and its subcommands) read from an environment variable
+    names it in its help (click's ``[env var: NBPROD_STORE]``)."""
+    for param in command.params:
+        if isinstance(param, click.Option) and param.envvar:
+            param.show_envvar = True
+    for sub in getattr(command, "commands", {}).values():
+        show_envvars(sub)

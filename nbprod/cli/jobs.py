@@ -59,13 +59,15 @@ def jobs_list(store: str | None, as_json: bool) -> None:
             (v.definition.schedule or "-")
             + (f" ({v.definition.timezone})" if v.definition.schedule else "")
             + (f" by {v.scheduled_by}" if v.scheduled_by else ""),
-            "paused" if v.paused else (v.last_status or "-"),
-            "broken" if v.broken else _next(v),
+            "broken" if v.broken else ("paused" if v.paused else "active"),
+            v.last_status or "-",
+            "-" if v.broken or v.paused else _next(v),
             f"{v.runs_succeeded}/{v.runs_total}",
         )
         for v in views
     ]
-    common.table(("JOB", "VERSION", "SCHEDULE", "LAST", "NEXT RUN", "OK/RUNS"), rows)
+    header = ("JOB", "VERSION", "SCHEDULE", "STATE", "LAST", "NEXT RUN", "OK/RUNS")
+    common.table(header, rows)
     for view in views:
         if view.broken:
             click.echo(
@@ -123,7 +125,11 @@ def jobs_show(name: str, store: str | None, as_json: bool, run_count: int) -> No
     for moment in view.next_runs:
         click.echo(f"  next     {moment.isoformat(timespec='minutes')}")
     click.echo(f"kernel     {d.kernel or '(notebook default)'}")
-    click.echo(f"timeout    {d.timeout or '-'}  retries {d.retries}  concurrency {d.concurrency}")
+    from nbprod.durations import format_duration
+
+    click.echo(
+        f"timeout    {format_duration(d.timeout)}  retries {d.retries}  concurrency {d.concurrency}"
+    )
     if d.tags:
         click.echo(f"tags       {', '.join(d.tags)}")
     if d.parameters:

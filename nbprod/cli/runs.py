@@ -98,7 +98,33 @@ def runs_list(
         )
         for r in records
     ]
+    if not rows:
+        click.echo("no runs match")
+        if params or scraps:
+            _name_hints(settings, job, params, scraps)
+        return
     common.table(("RUN", "JOB", "STATUS", "STARTED", "DURATION", "PARAMETERS"), rows)
+
+
+def _name_hints(settings, job: str | None, params: tuple[str, ...], scraps: tuple[str, ...]):
+    """For a filter naming a parameter or scrap no recent run has: the names that exist
+    (a mistyped `--scrap revenue>1` reads like "no run earned more than 1")."""
+    import re
+
+    from nbprod import api
+
+    recent = api.list_runs(settings=settings, job=job, limit=200)
+    known = {
+        "parameter": {n for r in recent for n in (r.parameters or {})},
+        "scrap": {n for r in recent for n in (r.scraps or {})},
+    }
+    where = f" of job {job}" if job else ""
+    for kind, conditions in (("parameter", params), ("scrap", scraps)):
+        for condition in conditions:
+            name = re.split(r"\s*(?:!=|<=|>=|==|=|<|>)", condition, maxsplit=1)[0].strip()
+            if name and name not in known[kind]:
+                names = ", ".join(sorted(known[kind])) or "none"
+                click.echo(f"no recent run{where} has a {kind} {name!r}; {kind}s: {names}")
 
 
 @runs.command("show")

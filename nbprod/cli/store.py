@@ -58,4 +58,6 @@ def store_info(store: str | None) -> None:
             f"         {len(other.folders)} other folders ({other.bytes / 1e6:.1f} MB): runs"
             " executing now, or left by a crash; not uploaded by `store flush`"
         )
-    click.echo(f"config:  {config_path(os.environ)}")
+    path = config_path(os.environ)
+    note = "" if path.is_file() else "  (not found: built-in defaults and NBPROD_* variables)"
+    click.echo(f"config:  {path}{note}")

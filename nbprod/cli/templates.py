@@ -2,9 +2,14 @@
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 import click
 
 from nbprod.cli import common
+
+if TYPE_CHECKING:
+    from nbprod.templates import Template
 
 
 @click.group("templates")
@@ -15,7 +20,7 @@ def templates() -> None:
 @templates.command("list")
 @common.json_option
 def templates_list(as_json: bool) -> None:
-    """Every template: name, where it comes from, description."""
+    """Every template: name, where it comes from, whether it runs here, description."""
     from nbprod.templates import list_templates
 
     found = list_templates(common.settings())
@@ -26,11 +31,20 @@ def templates_list(as_json: bool) -> None:
         (
             t.name,
             t.source + (" (overrides built-in)" if t.overrides else ""),
+            _readiness(t),
             t.description,
         )
         for t in found
     ]
-    common.table(("NAME", "SOURCE", "DESCRIPTION"), rows)
+    common.table(("NAME", "SOURCE", "READY", "DESCRIPTION"), rows)
+    hints = sorted({t.install_hint() for t in found} - {""})
+    if hints:
+        click.echo(f"not ready: {'; '.join(hints)}")
+
+
+def _readiness(template: Template) -> str:
+    missing = template.missing()
+    return f"no: needs {', '.join(missing)}" if missing else "yes"
 
 
 @click.command("new")
@@ -53,5 +67,12 @@ def new(notebook: str, template: str, job: bool) -> None:
 
     created = new_notebook(notebook, template, settings=common.settings(), job=job)
     click.echo(f"wrote {created.notebook} (template {created.template.name})")
+    missing = created.template.missing()
+    if missing:
+        click.echo(
+            f"note: it imports {', '.join(missing)}, not installed here; before running it: "
+            f"{created.template.install_hint()}",
+            err=True,
+        )
     if created.job_definition is not None:
         click.echo(f"wrote {created.job_definition} (nbprod jobs apply {created.job_definition})")

@@ -15,7 +15,7 @@ from pathlib import Path
 from typing import Any
 
 from nbprod.core.workspace import Workspace
-from nbprod.errors import BadInput, FieldError, KernelNotFound, NotFound, ParameterError
+from nbprod.errors import BadInput, Conflict, FieldError, KernelNotFound, NotFound, ParameterError
 
 MAX_PREVIEW = 50
 """Most fire times a cron preview lists."""
@@ -221,3 +221,97 @@ def field_of(exc: BadInput) -> str | None:
     if isinstance(exc, KernelNotFound):
         return "kernel"
     return None
+
+
+def templates_info(settings: Any) -> list[dict[str, Any]]:
+    """The templates `nbprod templates list` shows (built-in and ``NBPROD_TEMPLATES``), each
+    with what it requires and whether that is installed here; no file paths (a face shows
+    names, and the server's paths are not the browser's business)."""
+    from nbprod.templates import list_templates
+
+    shown = ("name", "description", "source", "requires", "missing", "ready", "install")
+    try:
+        found = list_templates(settings)
+    except BadInput as exc:  # the configured folder does not exist
+        raise FieldError(str(exc), "templates") from None
+    return [
+        {key: value for key, value in t.to_dict().items() if key in shown}
+        | {"overrides": t.overrides}
+        for t in found
+    ]
+
+
+def new_from_template(settings: Any, root: str | Path, form: Mapping[str, Any]) -> dict[str, Any]:
+    """``nbprod new`` for the JupyterLab launcher: a notebook from ``form["template"]`` in
+    ``form["folder"]`` (relative to ``root``, the file browser's folder), named
+    ``form["name"]`` or the first free ``<template>.ipynb``, ``<template>1.ipynb``, ...
+    Never overwrites; the answer is the path relative to ``root``."""
+    from nbprod.store import layout
+    from nbprod.templates import get_template, new_notebook
+
+    name = form.get("template")
+    if not isinstance(name, str) or not name.strip():
+        raise FieldError("a template name is required", "template")
+    try:
+        template = get_template(name, settings)
+    except BadInput as exc:
+        raise FieldError(str(exc), "template") from None
+    folder = _folder_in_root(root, form.get("folder") or "")
+    wanted = form.get("name")
+    if wanted is not None and not isinstance(wanted, str):
+        raise FieldError("'name' must be a file name", "name")
+    if wanted:
+        wanted = wanted if wanted.endswith(".ipynb") else wanted + ".ipynb"
+        try:
+            layout.check_file_name(wanted)
+        except BadInput as exc:
+            raise FieldError(str(exc), "name") from None
+        candidates = [wanted]
+    else:
+        stem = template.name if _safe_stem(template.name) else "notebook"
+        candidates = [f"{stem}{n or ''}.ipynb" for n in range(1000)]
+    for candidate in candidates:
+        target = folder / candidate
+        if target.exists():
+            continue
+        try:
+            created = new_notebook(target, template.name, settings=settings)
+        except BadInput as exc:  # created meanwhile, or a name the store layout refuses
+            if wanted:
+                error = Conflict(str(exc)) if target.exists() else FieldError(str(exc), "name")
+                raise error from None
+            continue
+        relative = created.notebook.resolve().relative_to(Path(root).resolve()).as_posix()
+        return {
+            "path": relative,
+            "template": template.name,
+            "missing": template.missing(),
+            "install": template.install_hint(),
+        }
+    if wanted:
+        raise Conflict(
+            f"{wanted} already exists in {form.get('folder') or 'the root'}; not overwriting it"
+        )
+    raise Conflict(f"no free name for a new {template.name} notebook in this folder")
+
+
+def _safe_stem(stem: str) -> bool:
+    return bool(stem) and all(c.isalnum() or c in "._-" for c in stem) and not stem.startswith(".")
+
+
+def _folder_in_root(root: str | Path, folder: str) -> Path:
+    """An existing folder under ``root`` (the contents root), never one outside it."""
+    if not isinstance(folder, str):
+        raise FieldError("'folder' must be a path relative to the server's root", "folder")
+    base = Path(root).resolve()
+    try:
+        target = (base / folder.strip().strip("/")).resolve()
+        inside = target == base or base in target.parents
+        found = target.is_dir()
+    except (OSError, RuntimeError, ValueError) as exc:
+        raise FieldError(f"cannot look up folder {folder!r}: {exc}", "folder") from None
+    if not inside:
+        raise FieldError(f"folder {folder!r} is outside the server's root", "folder")
+    if not found:
+        raise NotFound(f"no folder {folder!r}")
+    return target

@@ -79,11 +79,20 @@ def describe_changes(old: JobVersion | None, new: JobDefinition, new_sha: str) -
                         f"{_show(new_p.get(name, '<unset>'))}"
                     )
         elif before.get(key) != after.get(key):
-            changes.append(f"{key}: {_show(before.get(key))} → {_show(after.get(key))}")
+            old_v, new_v = _show(before.get(key), key), _show(after.get(key), key)
+            changes.append(f"{key}: {old_v} → {new_v}")
     return changes
 
 
-def _show(value: Any) -> str:
+_SECONDS = frozenset({"timeout", "cell_timeout", "retry_delay", "catchup_window"})
+"""Definition fields in seconds: shown as durations (``30m → 45m``, not ``1800.0 → 2700.0``)."""
+
+
+def _show(value: Any, key: str = "") -> str:
+    if key in _SECONDS and isinstance(value, int | float) and not isinstance(value, bool):
+        from nbprod.durations import format_duration
+
+        return format_duration(value)
     return value if value == "<unset>" else json.dumps(value, ensure_ascii=False)
 
 

@@ -210,6 +210,21 @@ class TimezonesHandler(ApiHandler):
         self.reply({"timezones": await self.call(core_notebooks.timezones)})
 
 
+class TemplatesApiHandler(ApiHandler):
+    """The launcher's *New notebook from template*: `nbprod templates list` and `nbprod new`."""
+
+    @endpoint
+    async def get(self) -> None:
+        found = await self.call(core_notebooks.templates_info, self.settings_)
+        self.reply({"templates": found})
+
+    @endpoint
+    async def post(self) -> None:
+        form = self.body(shape.TEMPLATE_FORM, required=True)
+        created = await self.call(core_notebooks.new_from_template, self.settings_, self.root, form)
+        self.reply(created, 201)
+
+
 class JobsApiHandler(ApiHandler):
     @endpoint
     async def get(self) -> None:
@@ -373,6 +388,7 @@ API_ROUTES = [
     (r"/nbprod/api/parameters", ParametersHandler),
     (r"/nbprod/api/cron", CronHandler),
     (r"/nbprod/api/timezones", TimezonesHandler),
+    (r"/nbprod/api/templates", TemplatesApiHandler),
     (r"/nbprod/api/jobs", JobsApiHandler),
     (rf"/nbprod/api/jobs/{_JOB}", JobApiHandler),
     (rf"/nbprod/api/jobs/{_JOB}/(pause|resume)", JobPauseHandler),

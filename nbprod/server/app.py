@@ -7,6 +7,7 @@ server's own authentication.
 
 from __future__ import annotations
 
+import logging
 import secrets
 from pathlib import Path
 from typing import Any
@@ -21,12 +22,33 @@ HERE = Path(__file__).parent
 LOOPBACK = ("127.0.0.1", "localhost", "::1")
 
 
+_NOT_FOR_BROWSE = (
+    "Serving notebooks from local directory",
+    "Jupyter Server ",
+    "/nbprod/?token=...",
+    "shut down all kernels",
+    "is running without loading other extensions",
+)
+"""jupyter_server's start-up lines that are wrong or noise for ``nbprod browse``: it serves
+no notebooks and runs no kernels, and its masked ``?token=...`` URL came before the real one
+``nbprod browse: open ...`` prints."""
+
+
+def _quiet_startup(record: logging.LogRecord) -> bool:
+    message = record.getMessage()
+    return not any(part in message for part in _NOT_FOR_BROWSE)
+
+
 class BrowseServerApp(ServerApp):
     """A jupyter server without kernels, terminals, contents or shutdown endpoints."""
 
     default_services = ("auth", "security")
     announce: Any = None
     """Called with the server once it listens (``nbprod browse`` prints its URL)."""
+
+    def init_logging(self) -> None:
+        super().init_logging()
+        self.log.addFilter(_quiet_startup)
 
     def start_app(self) -> None:
         super().start_app()
@@ -41,7 +63,10 @@ class BrowseApp(ExtensionApp):
     extension_url = "/nbprod/"
     default_url = "/nbprod/"
     load_other_extensions = False
-    open_browser = False
+    # ExtensionApp's open_browser is a configurable trait: a plain ``open_browser = False``
+    # here hid it, and every Jupyter server warned "Config option `open_browser` not
+    # recognized by `BrowseApp`" when it passed its own setting on.
+    open_browser = Bool(False, help="Never: the browse UI prints its URL.").tag(config=True)
     serverapp_class = BrowseServerApp
 
     static_paths = [str(HERE / "static")]

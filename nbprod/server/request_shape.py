@@ -93,6 +93,9 @@ DEBUG_FORM: dict[str, Kind] = {"folder": Kind.PATH}
 BACKFILL_FORM: dict[str, Kind] = {"from": Kind.WORD, "to": Kind.WORD}
 """``POST /nbprod/api/jobs/{name}/backfill``."""
 
+TEMPLATE_FORM: dict[str, Kind] = {"template": Kind.WORD, "folder": Kind.PATH, "name": Kind.NAME}
+"""``POST /nbprod/api/templates``: a new notebook from a template."""
+
 
 def parse_body(raw: bytes) -> dict[str, Any]:
     """The request body as a JSON object, not too large and not too deep."""

@@ -36,6 +36,12 @@ def test_token_is_required(server: BrowseServer):
 
 def test_the_started_server_prints_a_url_with_its_token(server: BrowseServer):
     assert server.url == f"http://127.0.0.1:{server.port}/nbprod/?token=test-token"
+    # Only the real URL: not jupyter_server's masked `?token=...` one before it, nor its lines
+    # about notebooks and kernels a browse server has none of.
+    printed = "".join(server.output)
+    assert "?token=..." not in printed and "token=test-token" in printed
+    for noise in ("Serving notebooks from local directory", "shut down all kernels"):
+        assert noise not in printed, printed
 
 
 def test_no_token_is_refused_off_loopback(populated: Populated):

@@ -266,3 +266,36 @@ def test_status_choices_follow_the_core_statuses(cli_inproc):
     wrong = cli("runs", "list", "--status", "nope")
     assert wrong.returncode == 2 and len(wrong.stderr.strip().splitlines()) == 1
     assert "'--status'" in wrong.stderr and "lost" in wrong.stderr
+
+
+def test_every_option_read_from_an_environment_variable_names_it_in_its_help():
+    import click
+
+    from nbprod.cli import main
+
+    def commands(cmd: click.Command, path: list[str]):
+        yield path, cmd
+        for name, sub in getattr(cmd, "commands", {}).items():
+            yield from commands(sub, [*path, name])
+
+    checked = 0
+    for path, cmd in commands(main, []):
+        with click.Context(cmd, info_name=" ".join(["nbprod", *path])) as ctx:
+            text = " ".join(cmd.get_help(ctx).split())
+        for param in cmd.params:
+            if isinstance(param, click.Option) and param.envvar:
+                assert f"env var: {param.envvar}" in text.replace("[env var: ", "env var: ")
+                checked += 1
+        if any(p.name == "executor_name" for p in cmd.params):
+            assert "NBPROD_EXECUTOR" in text and "NBPROD_DASK_SCHEDULER" in text, path
+    assert checked > 30
+
+
+def test_store_info_says_when_the_config_file_does_not_exist(cli_inproc, tmp_path):
+    missing = tmp_path / "nowhere.toml"
+    done = cli_inproc("store", "info", env={"NBPROD_CONFIG": str(missing)})
+    line = next(x for x in done.stdout.splitlines() if x.startswith("config:"))
+    assert line == f"config:  {missing}  (not found: built-in defaults and NBPROD_* variables)"
+    missing.write_text("timeout = 60\n")
+    done = cli_inproc("store", "info", env={"NBPROD_CONFIG": str(missing)})
+    assert f"config:  {missing}\n" in done.stdout

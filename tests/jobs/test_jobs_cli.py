@@ -9,6 +9,7 @@ test_jobs_delete_refuses_unknown_jobs_and_cancels_queued_runs (no terminal to as
 from __future__ import annotations
 
 import json
+import re
 import subprocess
 import sys
 from pathlib import Path
@@ -58,16 +59,24 @@ def test_apply_versions_and_history(cli_inproc, job_files, store_dir):
     write(parameters={"region": "us", "days": 30})
     second = cli("jobs", "apply", str(path))
     assert "version 2" in second.stdout and "parameters.days: <unset> → 30" in second.stdout
+    write(parameters={"region": "us", "days": 30}, timeout="30m")
+    timed = cli("jobs", "apply", str(path))
+    assert "  timeout: null → 30m" in timed.stdout, timed.stdout
+    assert "timeout    30m  retries" in cli("jobs", "show", "daily-report").stdout
+    write(parameters={"region": "us", "days": 30}, timeout="45m")
+    assert "  timeout: 30m → 45m" in cli("jobs", "apply", str(path)).stdout
+    write(parameters={"region": "us", "days": 30})
+    assert "timeout: 45m → null" in cli("jobs", "apply", str(path)).stdout
 
     nb.write_text(nb.read_text().replace("VERSION-A", "VERSION-B"))
     shown = cli("jobs", "show", "daily-report")
     assert "differs from the pinned snapshot" in shown.stderr
     third = cli("jobs", "apply", str(path))
-    assert "version 3" in third.stdout and "pinned a new snapshot" in third.stdout
+    assert "version 6" in third.stdout and "pinned a new snapshot" in third.stdout
 
     history = json.loads(cli("jobs", "history", "daily-report", "--json").stdout)
-    assert [v["version"] for v in history] == [1, 2, 3]
-    assert history[0]["notebook_sha256"] != history[2]["notebook_sha256"]
+    assert [v["version"] for v in history] == [1, 2, 3, 4, 5, 6]
+    assert history[0]["notebook_sha256"] != history[5]["notebook_sha256"]
     text = cli("jobs", "history", "daily-report").stdout
     assert text.index("version 3") < text.index("version 1")
 
@@ -156,6 +165,12 @@ def test_jobs_run_uses_the_pinned_snapshot_and_validates_overrides(cli, cli_inpr
 
     shown = cli_inproc("jobs", "show", "daily-report")
     assert record["run_id"] in shown.stdout and "1/1 succeeded" in shown.stdout
+
+    # A paused job keeps its last run's status in LAST; paused is its STATE.
+    assert cli_inproc("jobs", "pause", "daily-report").returncode == 0
+    listing = cli_inproc("jobs", "list").stdout.splitlines()
+    assert listing[0].split()[3:5] == ["STATE", "LAST"], listing
+    assert re.search(r"\(Europe/Berlin\)\s+paused\s+succeeded\s+-\s+1/1$", listing[1]), listing
 
 
 def test_jobs_delete_refuses_unknown_jobs_and_cancels_queued_runs(cli, cli_inproc, job_files):

@@ -28,11 +28,25 @@ def lab_settings(folder: Path) -> None:
     (apputils / "notification.jupyterlab-settings").write_text(json.dumps({"fetchNews": "false"}))
 
 
+def user_templates(folder: Path) -> Path:
+    """A template folder of the user's (NBPROD_TEMPLATES): one whose import is missing."""
+    import nbformat
+
+    folder.mkdir(parents=True)
+    nb = nbformat.v4.new_notebook()
+    nb.cells = [nbformat.v4.new_code_cell("import nbprod_no_such_dist")]
+    meta = {"name": "etl", "description": "Load a day", "requires": ["nbprod-no-such-dist"]}
+    nb.metadata["nbprod"] = {"template": meta}
+    nbformat.write(nb, folder / "etl.ipynb")
+    return folder
+
+
 @pytest.fixture(scope="module")
 def lab(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LabServer]:
     base = tmp_path_factory.mktemp("lab-ui")
     lab_settings(base / "lab-settings")
-    server = LabServer(base, app="lab").start()
+    templates = user_templates(base / "my-templates")
+    server = LabServer(base, app="lab", extra_env={"NBPROD_TEMPLATES": str(templates)}).start()
     yield server
     server.stop()
 
@@ -193,3 +207,40 @@ def test_a_running_run_can_be_cancelled_from_the_panel(page: Any, lab: LabServer
     row.locator(".nbprod-run-cancel").click()
     expect(row).to_have_attribute("data-status", "cancelled", timeout=60_000)
     expect(row.locator(".nbprod-run-cancel")).to_have_count(0)
+
+
+def test_new_notebook_from_template_in_the_launcher_and_the_file_menu(page: Any, lab: LabServer):
+    """The launcher's card writes the chosen template into the file browser's folder and
+    opens it; the File > New entry lists the user's templates too, with what they need."""
+    page.goto(f"{lab.base}/lab/tree/sub?token={TOKEN}&reset")
+    crumbs = page.locator(".jp-FileBrowser .jp-BreadCrumbs")
+    expect(crumbs).to_contain_text("sub", timeout=60_000)
+    page.locator('.jp-FileBrowser [data-command="launcher:create"]').click()
+    launcher = page.locator(".jp-Launcher:not(.lm-mod-hidden)").last
+    launcher.locator(".jp-LauncherCard", has_text="From Template").click()
+    dialog = page.locator(".jp-Dialog")
+    report = dialog.locator('.nbprod-template[data-template="report"]')
+    expect(report).to_contain_text("ready (pandas, matplotlib)")
+    expect(report).to_contain_text("per segment")
+    etl = dialog.locator('.nbprod-template[data-template="etl"]')
+    expect(etl).to_contain_text("needs nbprod-no-such-dist: pip install nbprod-no-such-dist")
+    page.screenshot(path=str(ARTIFACTS / "lab-new-from-template.png"))
+    report.click()
+    dialog.locator(".jp-mod-accept").click()
+    expect(page.locator(".jp-NotebookPanel:not(.lm-mod-hidden)")).to_be_visible(timeout=60_000)
+    current = page.locator('.lm-TabBar-tab.jp-mod-current[data-type="document-title"]')
+    expect(current).to_contain_text("report.ipynb")
+    created = json.loads((lab.root / "sub" / "report.ipynb").read_text())
+    assert created["metadata"]["nbprod"]["created_from_template"] == "report"
+
+    page.locator(".lm-MenuBar-item", has_text="File").click()
+    page.locator(".lm-Menu-item", has_text="New").first.hover()
+    page.locator(".lm-Menu-item", has_text="Notebook from Template").click()
+    dialog.locator('.nbprod-template[data-template="etl"]').click()
+    dialog.locator(".jp-mod-accept").click()
+    expect(page.locator(".jp-toast-container, .Toastify")).to_contain_text(
+        "not installed here", timeout=30_000
+    )
+    assert (lab.root / "sub" / "etl.ipynb").is_file()
+    # BrowseApp no longer hides ExtensionApp's open_browser trait (it warned twice per start).
+    assert "not recognized by `BrowseApp`" not in lab.log.read_text()

@@ -9,6 +9,7 @@ test_lab_api.py (which these tests do not replace).
 from __future__ import annotations
 
 import asyncio
+import dataclasses
 import json
 from collections.abc import Iterator
 from pathlib import Path
@@ -207,3 +208,62 @@ def test_debug_drift_backfill_and_outputs_refuse_bad_input_naming_the_field(fetc
     status, data = fetch("GET", "jobs/daily/drift")
     assert status == 200 and data["drifted"] is False
     assert fetch("GET", "runs")[1]["runs"] == []  # nothing queued by a preview or a refusal
+
+@pytest.fixture
+def user_templates(tmp_path: Path, monkeypatch) -> Path:
+    """NBPROD_TEMPLATES, set before the server (and its settings) start."""
+    mine = tmp_path / "my-templates"
+    mine.mkdir()
+    nb = {
+        "cells": [],
+        "metadata": {"nbprod": {"template": {"name": "etl", "requires": ["nbprod-no-such-dist"]}}},
+        "nbformat": 4,
+        "nbformat_minor": 5,
+    }
+    (mine / "etl.ipynb").write_text(json.dumps(nb))
+    monkeypatch.setenv("NBPROD_TEMPLATES", str(mine))
+    return mine
+
+
+def test_templates_list_and_a_new_notebook_from_one(user_templates, fetch, jp_root_dir, tmp_path):
+    status, data = fetch("GET", "templates")
+    assert status == 200, data
+    by_name = {t["name"]: t for t in data["templates"]}
+    assert set(by_name) == {"basic", "data_quality", "etl", "report", "train_model"}
+    assert by_name["report"]["ready"] and by_name["report"]["requires"] == ["pandas", "matplotlib"]
+    assert by_name["etl"] == {
+        **by_name["etl"],
+        "ready": False,
+        "source": "user",
+        "missing": ["nbprod-no-such-dist"],
+        "install": "pip install nbprod-no-such-dist",
+    }
+    assert "path" not in by_name["etl"]
+
+    (jp_root_dir / "reports").mkdir()
+    status, data = fetch("POST", "templates", body={"template": "report", "folder": "reports"})
+    assert status == 201 and data["path"] == "reports/report.ipynb", data
+    created = json.loads((jp_root_dir / "reports" / "report.ipynb").read_text())
+    assert created["metadata"]["nbprod"]["created_from_template"] == "report"
+    again = fetch("POST", "templates", body={"template": "report", "folder": "/reports/"})
+    assert again == (201, {**again[1], "path": "reports/report1.ipynb"})
+    status, data = fetch("POST", "templates", body={"template": "etl", "name": "load"})
+    assert status == 201 and data["path"] == "load.ipynb" and data["missing"], data
+    for body, expected, field in [
+        ({"template": "etl", "name": "load"}, 409, None),
+        ({"template": "reprot"}, 400, "template"),
+        ({}, 400, "template"),
+        ({"template": "basic", "folder": "../.."}, 400, "folder"),
+        ({"template": "basic", "folder": "nowhere"}, 404, None),
+        ({"template": "basic", "name": "a/b"}, 400, "name"),
+        ({"template": "basic", "folder": 3}, 400, "folder"),
+    ]:
+        status, data = fetch("POST", "templates", body=body)
+        assert status == expected and data["field"] == field, (body, data)
+    from nbprod.config import Settings
+    from nbprod.core.notebooks import templates_info
+    from nbprod.errors import FieldError
+
+    with pytest.raises(FieldError) as gone:
+        templates_info(dataclasses.replace(Settings.load(), templates=str(tmp_path / "gone")))
+    assert gone.value.field == "templates"

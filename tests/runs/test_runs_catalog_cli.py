@@ -111,6 +111,23 @@ def test_filters_and_pagination(cli_inproc, history):
     assert [r["run_id"] for r in json.loads(store_only.stdout)] == metrics
 
 
+def test_an_empty_listing_says_so_and_names_the_scraps_and_parameters_that_exist(
+    cli_inproc, history
+):
+    done = cli_inproc("runs", "list", "--job", "metrics", "--scrap", "revenue>1000")
+    assert done.returncode == 0, done.stderr
+    lines = done.stdout.splitlines()
+    assert lines[0] == "no runs match"
+    assert lines[1].startswith("no recent run of job metrics has a scrap 'revenue'; scraps: ")
+    assert "score" in lines[1]
+    typo = cli_inproc("runs", "list", "--param", "regoin=eu", "--scrap", "score>0.4")
+    assert typo.stdout.splitlines()[1:] == [
+        "no recent run has a parameter 'regoin'; parameters: days, fail, region, threshold"
+    ]
+    empty = cli_inproc("runs", "list", "--until", "2000-01-01")
+    assert empty.stdout.splitlines() == ["no runs match"]
+
+
 def test_rerun_uses_the_snapshot_and_parameters(cli, history):
     nb, ids = history
     nb.write_text(nb.read_text().replace("CODE-V1", "CODE-V2"))

@@ -6,8 +6,10 @@ kernel starts); test_new_refuses_to_overwrite is the proof through the real cons
 
 from __future__ import annotations
 
+import datetime
 import json
 import os
+import re
 import shutil
 import subprocess
 import sys
@@ -75,6 +77,16 @@ def test_templates_are_deterministic(default_run, nbprod_env):
     assert first.record.scraps["total_revenue"]["value"] > 0
 
 
+def test_dated_templates_default_to_the_day_the_run_executes(default_run):
+    today = datetime.date.today().isoformat()
+    assert default_run("report").record.scraps["period"]["value"]["end"] == today
+    assert default_run("report").record.parameters["end_date"] == ""
+    dated = {"report": "end_date", "data_quality": "as_of"}
+    for name, param in dated.items():
+        schema = nbprod.notebook_parameters(builtin_dir() / f"{name}.ipynb")
+        assert next(p for p in schema.parameters if p.name == param).default == "", name
+
+
 def test_data_quality_fails_the_run_when_a_check_fails(nbprod_env):
     run = nbprod.execute(builtin_dir() / "data_quality.ipynb", {"min_rows": 5000})
     assert run.status.value == "failed" and run.exit_code == 1
@@ -111,14 +123,41 @@ def test_templates_list(cli_inproc):
     done = cli("templates", "list")
     assert done.returncode == 0, done.stderr
     lines = done.stdout.splitlines()
-    assert lines[0].split() == ["NAME", "SOURCE", "DESCRIPTION"]
+    assert lines[0].split() == ["NAME", "SOURCE", "READY", "DESCRIPTION"]
+    assert all(line.split()[2] == "yes" for line in lines[1:])  # the test env has [templates]
     assert [line.split()[0] for line in lines[1:]] == BUILTINS
     data = json.loads(cli("templates", "list", "--json").stdout)
     assert [t["name"] for t in data] == BUILTINS
     report = data[BUILTINS.index("report")]
     assert report["source"] == "built-in" and "chart" in report["description"]
     assert report["requires"] == ["pandas", "matplotlib"]
+    assert report["ready"] and report["missing"] == [] and report["install"] == ""
     assert report["parameters"][0]["name"] == "end_date"
+
+
+def test_a_template_whose_packages_are_missing_says_what_to_install(cli_inproc, tmp_path: Path):
+    folder = tmp_path / "mine"
+    folder.mkdir()
+    nb = nbformat.v4.new_notebook()
+    nb.cells = [nbformat.v4.new_code_cell("import nbprod_no_such_dist")]
+    requires = ["pandas>=2", "nbprod-no-such-dist>=1"]
+    nb.metadata["nbprod"] = {"template": {"name": "needy", "requires": requires}}
+    nbformat.write(nb, folder / "needy.ipynb")
+    env = {"NBPROD_TEMPLATES": str(folder)}
+    listed = cli_inproc("templates", "list", env=env)
+    row = next(line for line in listed.stdout.splitlines() if line.startswith("needy"))
+    assert "no: needs nbprod-no-such-dist>=1" in row and "pandas" not in row
+    assert "not ready: pip install 'nbprod-no-such-dist>=1'" in listed.stdout
+    data = {
+        t["name"]: t for t in json.loads(cli_inproc("templates", "list", "--json", env=env).stdout)
+    }
+    assert data["needy"]["ready"] is False and data["needy"]["missing"] == [
+        "nbprod-no-such-dist>=1"
+    ]
+    assert data["basic"]["ready"] is True
+    done = cli_inproc("new", str(tmp_path / "n.ipynb"), "-t", "needy", env=env)
+    assert done.returncode == 0 and (tmp_path / "n.ipynb").exists()
+    assert "before running it: pip install 'nbprod-no-such-dist>=1'" in done.stderr
 
 
 def test_user_templates_add_and_override_by_name(cli_inproc, tmp_path: Path):
@@ -180,6 +219,8 @@ def test_new_with_job_writes_a_definition_that_jobs_apply_accepts(cli_inproc, tm
     text = job_file.read_text()
     assert '# schedule: "0 7 * * *"' in text
     definition = yaml.safe_load(text)
+    # No template pins a day: a scheduled job's runs each cover their own day.
+    assert not re.search(r"\d{4}-\d{2}-\d{2}", text), text
     schema = nbprod.notebook_parameters(target)
     defaults = {p.name: p.default for p in schema.parameters if p.literal_default}
     assert definition["parameters"] == defaults

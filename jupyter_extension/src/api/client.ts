@@ -21,6 +21,8 @@ import {
   IRunForm,
   ISweepForm,
   ISweepQueued,
+  ITemplate,
+  ITemplateCreated,
   ParameterTexts
 } from './types';
 
@@ -64,6 +66,15 @@ export class NbprodClient {
 
   async timezones(): Promise<string[]> {
     return (await this.call<{ timezones: string[] }>('GET', ['timezones'])).timezones;
+  }
+
+  async listTemplates(): Promise<ITemplate[]> {
+    return (await this.call<{ templates: ITemplate[] }>('GET', ['templates'])).templates;
+  }
+
+  /** `nbprod new`: a notebook from a template in `folder` (never overwrites). */
+  newFromTemplate(template: string, folder: string): Promise<ITemplateCreated> {
+    return this.call('POST', ['templates'], { body: { template, folder } });
   }
 
   async listJobs(): Promise<IJob[]> {

@@ -232,3 +232,25 @@ export interface ISweepQueued {
   /** The sweep's browse page, relative to the server's base URL. */
   page: string;
 }
+
+/** `GET /templates`: a notebook template (`nbprod templates list`). */
+export interface ITemplate {
+  name: string;
+  description: string;
+  source: 'built-in' | 'user';
+  /** Distributions its notebook imports, and those not installed on the server. */
+  requires: string[];
+  missing: string[];
+  ready: boolean;
+  /** The pip command that makes it ready ('' when it is). */
+  install: string;
+  overrides: boolean;
+}
+
+/** `POST /templates`: the new notebook (path relative to the contents root). */
+export interface ITemplateCreated {
+  path: string;
+  template: string;
+  missing: string[];
+  install: string;
+}
