@@ -209,6 +209,7 @@ def test_debug_drift_backfill_and_outputs_refuse_bad_input_naming_the_field(fetc
     assert status == 200 and data["drifted"] is False
     assert fetch("GET", "runs")[1]["runs"] == []  # nothing queued by a preview or a refusal
 
+
 @pytest.fixture
 def user_templates(tmp_path: Path, monkeypatch) -> Path:
     """NBPROD_TEMPLATES, set before the server (and its settings) start."""
