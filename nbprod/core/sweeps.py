@@ -1,13 +1,18 @@
-"""Create a sweep: queue one normal run per parameter set and store the sweep record."""
+"""Sweeps: create one (queue one normal run per parameter set and store the sweep record),
+read its results table, list them."""
 
 from __future__ import annotations
 
 import os
+from typing import TYPE_CHECKING
 
 from nbprod.core.queueing import enqueue_notebook
 from nbprod.core.workspace import Workspace
 from nbprod.sweeps.plan import SweepPlan, jsonable
 from nbprod.sweeps.record import TRIGGER, SweepInfo, store_sweep, sweep_tag
+
+if TYPE_CHECKING:
+    from nbprod.sweeps.table import SweepTable
 
 
 def create_sweep(
@@ -58,3 +63,23 @@ def create_sweep(
     )
     store_sweep(info, first.store, ws.settings)
     return info
+
+
+def sweep_results(
+    ws: Workspace, sweep_id: str, *, sort: str | None = None, descending: bool = False
+) -> SweepTable:
+    """A sweep's results table (one row per run, in grid order unless ``sort`` names a
+    column); NotFound for an unknown sweep, BadInput for an unknown sort column."""
+    from nbprod.sweeps.table import sweep_table
+
+    table = sweep_table(sweep_id, ws.settings)
+    return table.sorted_by(sort, descending=descending) if sort else table
+
+
+def sweep_summaries(ws: Workspace, *, limit: int | None = 50) -> list[tuple[SweepInfo, dict]]:
+    """The newest sweeps with their runs' status counts (``{status: n}``)."""
+    from nbprod.sweeps.record import list_sweeps
+    from nbprod.sweeps.table import sweep_table
+
+    infos = list_sweeps(settings=ws.settings, limit=limit)
+    return [(info, sweep_table(info.sweep_id, ws.settings).counts) for info in infos]
