@@ -1,18 +1,21 @@
-"""Create a sweep: queue one normal run per parameter set and store the sweep record (from
-the CLI's plan, or from the JupyterLab dialog's form)."""
+"""Sweeps: create one (queue one normal run per parameter set and store the sweep record,
+from the CLI's plan or the JupyterLab dialog's form), read its results table, list them."""
 
 from __future__ import annotations
 
 import os
 from collections.abc import Mapping
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from nbprod.core.queueing import enqueue_notebook
 from nbprod.core.workspace import Workspace
 from nbprod.errors import BadInput, FieldError
 from nbprod.sweeps.plan import SweepPlan, jsonable
 from nbprod.sweeps.record import TRIGGER, SweepInfo, store_sweep, sweep_tag
+
+if TYPE_CHECKING:
+    from nbprod.sweeps.table import SweepTable
 
 
 def create_sweep(
@@ -144,3 +147,23 @@ def _form_values(schema: Any, given: Any) -> tuple[dict[str, list[Any]], dict[st
         if param.required and param.name not in given:
             raise FieldError(f"parameter {param.name!r} is required", f"parameters.{param.name}")
     return grid, fixed
+
+
+def sweep_results(
+    ws: Workspace, sweep_id: str, *, sort: str | None = None, descending: bool = False
+) -> SweepTable:
+    """A sweep's results table (one row per run, in grid order unless ``sort`` names a
+    column); NotFound for an unknown sweep, BadInput for an unknown sort column."""
+    from nbprod.sweeps.table import sweep_table
+
+    table = sweep_table(sweep_id, ws.settings)
+    return table.sorted_by(sort, descending=descending) if sort else table
+
+
+def sweep_summaries(ws: Workspace, *, limit: int | None = 50) -> list[tuple[SweepInfo, dict]]:
+    """The newest sweeps with their runs' status counts (``{status: n}``)."""
+    from nbprod.sweeps.record import list_sweeps
+    from nbprod.sweeps.table import sweep_table
+
+    infos = list_sweeps(settings=ws.settings, limit=limit)
+    return [(info, sweep_table(info.sweep_id, ws.settings).counts) for info in infos]

@@ -76,5 +76,14 @@ class BrowseData:
         except KeyError:
             raise NotFound(f"no file {key!r} in the store") from None
 
+    def prerender(self, key: str) -> None:
+        """Render an output notebook into the cache ahead of its frame's request (the run
+        page starts this as it answers, so the frame finds the page rendered or being
+        rendered). Failures are left to the frame's own request, which reports them."""
+        try:
+            self.renderer.render(self.read(key))
+        except Exception:  # noqa: BLE001 - the frame's request shows the error
+            pass
+
     def is_file(self, key: str) -> bool:
         return self.store.exists(checked_key(key))

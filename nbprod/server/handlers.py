@@ -35,6 +35,7 @@ from nbprod.server.views import job as job_view
 from nbprod.server.views import jobs as jobs_view
 from nbprod.server.views import run as run_view
 from nbprod.server.views import search as search_view
+from nbprod.server.views import sweeps as sweeps_view
 from nbprod.server.views.common import dumps
 
 log = logging.getLogger("nbprod.server")
@@ -84,9 +85,10 @@ ACTIVE_TYPES = (
 
 
 class _Failure(web.HTTPError):
-    def __init__(self, status: int, message: str) -> None:
+    def __init__(self, status: int, message: str, field: str | None = None) -> None:
         super().__init__(status)
         self.message = message
+        self.field = field  # the query argument to blame (FieldError), in the JSON answer
 
 
 def failure_for(exc: BaseException) -> _Failure:
@@ -99,7 +101,7 @@ def failure_for(exc: BaseException) -> _Failure:
     if isinstance(exc, Conflict):
         return _Failure(409, str(exc))
     if isinstance(exc, BadInput):
-        return _Failure(400, str(exc))
+        return _Failure(400, str(exc), getattr(exc, "field", None))
     if isinstance(exc, CorruptData):
         return _Failure(502, f"corrupt data in the store: {exc}")
     if isinstance(exc, StoreError):
@@ -175,6 +177,13 @@ class BaseHandler(ExtensionHandlerMixin, JupyterHandler):
         from tornado.ioloop import IOLoop
 
         return await IOLoop.current().run_in_executor(None, fn, *args)
+
+    def prerender(self, key: str) -> None:
+        """Start rendering an output notebook now, not when the page's frame asks for it
+        (nbconvert takes 0.5-6 s on a cache miss; the frame stayed blank meanwhile)."""
+        from tornado.ioloop import IOLoop
+
+        IOLoop.current().run_in_executor(None, self.service.prerender, key)
 
     def url(self, *parts: str) -> str:
         return url_path_join(self.prefix, *[quote(p, safe="/") for p in parts])
@@ -270,6 +279,8 @@ class RunHandler(BaseHandler):
     async def get(self, run_id: str, suffix: str | None = None) -> None:
         self.wants_json(suffix)
         ctx = await self.call(run_view.build, self.service, run_id)
+        if ctx.output_key and not self._json and not ctx.live:
+            self.prerender(ctx.output_key)
         lab_url = self.settings.get("nbprod_lab_url")  # inside JupyterLab only
         if lab_url:
             self.xsrf_token  # noqa: B018 - sets the _xsrf cookie the Debug button sends back
@@ -299,6 +310,22 @@ class DiffHandler(BaseHandler):
         self.wants_json(suffix)
         ctx = await self.call(diff_view.build, self.service, a, b)
         self.respond("diff.html", ctx, f"Diff {a} ↔ {b}", nav="jobs")
+
+
+class SweepsHandler(BaseHandler):
+    @page
+    async def get(self, suffix: str | None = None) -> None:
+        self.wants_json(suffix)
+        ctx = await self.call(sweeps_view.listing, self.service)
+        self.respond("sweeps.html", ctx, "Sweeps", nav="sweeps")
+
+
+class SweepHandler(BaseHandler):
+    @page
+    async def get(self, sweep_id: str, suffix: str | None = None) -> None:
+        self.wants_json(suffix)
+        ctx = await self.call(sweeps_view.build, self.service, sweep_id, self.args())
+        self.respond("sweep.html", ctx, f"Sweep {sweep_id}", nav="sweeps")
 
 
 class SearchHandler(BaseHandler):

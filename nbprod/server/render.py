@@ -16,13 +16,40 @@ import threading
 from pathlib import Path
 from typing import Any
 
-RENDERER_VERSION = "1"
+RENDERER_VERSION = "2"
 """Bumped when the rendering below changes, so older cached pages are not used."""
 
 _TARGET_STYLE = (
     "<style>.jp-Cell:target{outline:3px solid #c62828;outline-offset:2px;"
     "scroll-margin-top:8px}</style>"
 )
+
+
+# The page that frames a rendered notebook sizes the frame to the notebook's height. The
+# frame is sandboxed without allow-same-origin (its scripts run in an opaque origin, never
+# with the app's authority), so the page cannot read the frame's document: this script, run
+# inside the frame (the sandbox allows scripts), posts the height to the parent. The message
+# holds one number, nothing the notebook's own scripts could not post anyway; the parent
+# accepts it only from its own frame's window and only as a clamped height (nbprod.js).
+_HEIGHT_SCRIPT = (
+    "<script>(function(){var last=0,body=document.body;"
+    # the content's height, not scrollHeight (never less than the frame's own height)
+    "function height(){var most=0;for(var c=body.firstElementChild;c;c=c.nextElementSibling)"
+    "{var r=c.getBoundingClientRect();if(r.bottom>most){most=r.bottom;}}"
+    "var s=getComputedStyle(body);return Math.ceil(most+window.scrollY+"
+    "(parseFloat(s.paddingBottom)||0)+(parseFloat(s.marginBottom)||0));}"
+    "function post(){var h=height();if(h!==last){last=h;"
+    "parent.postMessage({nbprodFrameHeight:h},'*');}}"
+    "if(window.ResizeObserver){var o=new ResizeObserver(post);"
+    "for(var c=body.firstElementChild;c;c=c.nextElementSibling){o.observe(c);}}"
+    "window.addEventListener('load',post);post();})();</script>"
+)
+_UNLOADABLE = (
+    '<script src="https://cdnjs.cloudflare.com/ajax/libs/require.js/',
+    '<script src="https://cdnjs.cloudflare.com/ajax/libs/mathjax/',
+)
+"""Scripts nbconvert's template loads from a CDN: the frame's policy forbids loading
+anything, so they are dropped rather than left to fail."""
 
 
 CELL_ANCHOR = "cell-id=nbprod-{index}"
@@ -39,6 +66,7 @@ class NotebookRenderer:
         self.cache_dir = Path(cache_dir)
         self._lock = threading.Lock()
         self._suffix: str | None = None
+        self._rendering: dict[Path, threading.Lock] = {}
 
     def suffix(self) -> str:
         if self._suffix is None:
@@ -64,6 +92,22 @@ class NotebookRenderer:
             return path.read_bytes(), True
         except OSError:
             pass
+        # One render per notebook at a time: the run page renders ahead of its frame's
+        # request (prerender), and the frame's request then waits for that render.
+        with self._lock:
+            busy = self._rendering.setdefault(path, threading.Lock())
+        with busy:
+            try:
+                return path.read_bytes(), True
+            except OSError:
+                pass
+            try:
+                return self._render_to(path, data), False
+            finally:
+                with self._lock:
+                    self._rendering.pop(path, None)
+
+    def _render_to(self, path: Path, data: bytes) -> bytes:
         html = to_html(data)
         try:
             path.parent.mkdir(parents=True, exist_ok=True)
@@ -72,7 +116,7 @@ class NotebookRenderer:
             os.replace(tmp, path)
         except OSError:
             pass  # a read-only home still renders, just without the cache
-        return html, False
+        return html
 
 
 def read_notebook(data: bytes) -> Any:
@@ -103,4 +147,11 @@ def to_html(data: bytes) -> bytes:
         cell["id"] = f"nbprod-{index}"
     exporter = HTMLExporter(template_name="lab")
     body, _ = exporter.from_notebook_node(nb)
-    return body.replace("</head>", _TARGET_STYLE + "</head>", 1).encode("utf-8")
+    for prefix in _UNLOADABLE:
+        start = body.find(prefix)
+        end = body.find("</script>", start)
+        if start >= 0 and end >= 0:
+            body = body[:start] + body[end + len("</script>") :]
+    body = body.replace("</head>", _TARGET_STYLE + "</head>", 1)
+    head, tail = body.rsplit("</body>", 1) if "</body>" in body else (body, "")
+    return (head + _HEIGHT_SCRIPT + "</body>" + tail).encode("utf-8")

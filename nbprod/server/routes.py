@@ -16,6 +16,8 @@ ROUTES = [
     (rf"/nbprod/diff/{_RUN}/{_RUN}(\.json)?", h.DiffHandler),
     (r"/nbprod/diff/?", h.DiffHandler),
     (r"/nbprod/search(\.json)?", h.SearchHandler),
+    (r"/nbprod/sweeps/?(\.json)?", h.SweepsHandler),
+    (r"/nbprod/sweeps/([^/]+?)(\.json)?", h.SweepHandler),
     (r"/nbprod/files/?", h.FilesHandler),
     (r"/nbprod/files/(.+)", h.FilesHandler),
     (r"/nbprod/raw/(.+)", h.RawHandler),

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import math
 from collections.abc import Sequence
 from typing import Any
 from urllib.parse import quote
@@ -10,6 +11,7 @@ from urllib.parse import quote
 from jinja2 import Environment, FileSystemLoader, StrictUndefined, select_autoescape
 
 from nbprod.records import parse_iso
+from nbprod.server.axis import human
 
 
 def make_environment(paths: Sequence[str]) -> Environment:
@@ -27,6 +29,8 @@ def make_environment(paths: Sequence[str]) -> Environment:
             "pct": pct,
             "size": size,
             "short": short,
+            "num": lambda value: human(value) if isinstance(value, (int, float)) else value,
+            "exact": exact,
             "q": lambda value: quote(str(value), safe=""),
             "qpath": lambda value: quote(str(value), safe="/"),
             "js": lambda value: json.dumps(value, ensure_ascii=False, default=repr),
@@ -74,8 +78,21 @@ def size(value: int | None) -> str:
     return f"{value} B"
 
 
-def short(value: Any, width: int = 60) -> str:
-    if isinstance(value, float):
+def exact(value: Any) -> str:
+    """A number as a table cell or tooltip shows it: grouped digits, six significant digits
+    for fractions, no scientific notation between 1e-4 and 1e15."""
+    if isinstance(value, bool) or not isinstance(value, (int, float)):
+        return str(value)
+    if not math.isfinite(value) or (value and not 1e-4 <= abs(value) < 1e15):
         return f"{value:.6g}"
+    if isinstance(value, int) or value.is_integer():
+        return f"{int(value):,}"
+    decimals = max(0, 5 - math.floor(math.log10(abs(value))))
+    return f"{value:,.{decimals}f}".rstrip("0").rstrip(".")
+
+
+def short(value: Any, width: int = 60) -> str:
+    if isinstance(value, (int, float)) and not isinstance(value, bool):
+        return exact(value)
     text = value if isinstance(value, str) else json.dumps(value, ensure_ascii=False, default=repr)
     return text if len(text) <= width else text[: width - 1] + "…"

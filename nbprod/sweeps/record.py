@@ -12,7 +12,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from nbprod.config import Settings
-from nbprod.errors import BadInput
+from nbprod.errors import BadInput, NotFound
 
 SCHEMA_VERSION = 1
 TAG_PREFIX = "sweep:"
@@ -101,12 +101,12 @@ def get_sweep(sweep_id: str, *, settings: Settings) -> SweepInfo:
         if len(matches) > 1:
             raise BadInput(f"sweep id prefix {sweep_id!r} is ambiguous ({len(matches)} sweeps)")
         if not matches:
-            raise BadInput(f"no sweep {sweep_id!r} in {store.url}")
+            raise NotFound(f"no sweep {sweep_id!r} in {store.url}")
         key = layout.sweep_key(matches[0])
     try:
         data = store.get(check_key(key))
     except KeyError:
-        raise BadInput(f"no sweep {sweep_id!r} in {store.url}") from None
+        raise NotFound(f"no sweep {sweep_id!r} in {store.url}") from None
     return SweepInfo.from_dict(json.loads(data))
 
 

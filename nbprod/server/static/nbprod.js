@@ -165,6 +165,36 @@
       });
   });
 
+  // Rendered notebooks (`iframe[data-fit]`) take their content's height, posted by a tiny
+  // script inside the frame (nbprod/server/render.py): the frame is sandboxed without
+  // allow-same-origin, so this page cannot measure it itself. Only a number is taken, only
+  // from one of this page's own frames, and clamped: at most the window's height, so a long
+  // notebook scrolls inside its frame (a failed run opens there at its failing cell; a
+  // frame of another origin cannot scroll this page to it).
+  var MIN_FRAME = 120;
+  function fit(frame) {
+    var wanted = Number(frame.getAttribute("data-content-height"));
+    if (!wanted) { return; }
+    var most = Math.max(MIN_FRAME * 2, Math.round(window.innerHeight * 0.9));
+    frame.style.height = Math.max(MIN_FRAME, Math.min(wanted + 2, most)) + "px";
+    frame.setAttribute("data-fitted", wanted + 2 <= most ? "content" : "window");
+  }
+  window.addEventListener("message", function (e) {
+    var height = e.data && e.data.nbprodFrameHeight;
+    if (typeof height !== "number" || !isFinite(height) || height <= 0) { return; }
+    var frames = document.querySelectorAll("iframe[data-fit]");
+    for (var i = 0; i < frames.length; i++) {
+      if (frames[i].contentWindow === e.source) {
+        frames[i].setAttribute("data-content-height", String(Math.min(height, 1e6)));
+        fit(frames[i]);
+      }
+    }
+  });
+  window.addEventListener("resize", function () {
+    var frames = document.querySelectorAll("iframe[data-fit]");
+    for (var i = 0; i < frames.length; i++) { fit(frames[i]); }
+  });
+
   document.addEventListener("DOMContentLoaded", function () {
     var live = document.getElementById("live");
     if (live) { runPage(live); }

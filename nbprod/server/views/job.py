@@ -36,7 +36,8 @@ class JobContext:
     statuses: list[str] = doc("Every run status, for the filter form.")
     runs: list[RunRow] = doc("This page of matching runs, newest first.")
     pagination: Pagination = doc("Paging of the matching runs.")
-    key_scraps: list[str] = doc("Scrap names shown as columns (numeric or short values).")
+    key_scraps: list[str] = doc("Scrap columns shown (picked with ?cols=1&col=, else the first 4).")
+    scrap_columns: list[str] = doc("Every scrap with short values on this page (to pick from).")
     charts: list[Chart] = doc(f"Duration and numeric scraps of the newest {CHART_RUNS} runs.")
 
 
@@ -54,7 +55,15 @@ def build(service: BrowseData, name: str, args: Mapping[str, Sequence[str]]) -> 
         service.store.url, replace(query, limit=CHART_RUNS, offset=0)
     )
     rows = [RunRow.of(r) for r in records]
-    form_query = {**form.query(), "job": "", "per_page": per_page if per_page != PER_PAGE else ""}
+    columns = scrap_columns(rows)
+    shown = chosen_columns(args, columns)
+    picked = {"cols": "1", "col": shown} if "cols" in args else {}
+    form_query = {
+        **form.query(),
+        **picked,
+        "job": "",
+        "per_page": per_page if per_page != PER_PAGE else "",
+    }
     return JobContext(
         job=job_row(summary),
         definition=dict(summary.definition),
@@ -62,7 +71,8 @@ def build(service: BrowseData, name: str, args: Mapping[str, Sequence[str]]) -> 
         statuses=STATUSES,
         runs=rows,
         pagination=Pagination.make(page, per_page, total, form_query),
-        key_scraps=_key_scraps(rows),
+        key_scraps=shown,
+        scrap_columns=columns,
         charts=charts_for(chart_records),
     )
 
@@ -72,7 +82,9 @@ def _last(args: Mapping[str, Sequence[str]], name: str) -> str | None:
     return values[-1] if values else None
 
 
-def _key_scraps(rows: list[RunRow]) -> list[str]:
+def scrap_columns(rows: list[RunRow]) -> list[str]:
+    """Every scrap with a short value (number, bool, text up to 40 characters), in order of
+    first appearance: the columns a user can pick."""
     names: list[str] = []
     for row in rows:
         for name, value in row.scraps.items():
@@ -81,4 +93,14 @@ def _key_scraps(rows: list[RunRow]) -> list[str]:
             )
             if short and name not in names:
                 names.append(name)
-    return names[:KEY_SCRAPS]
+    return names
+
+
+def chosen_columns(args: Mapping[str, Sequence[str]], columns: list[str]) -> list[str]:
+    """The picked scrap columns (``?cols=1&col=a&col=b``: the picker was submitted, so none
+    checked means none), else the first few. A name not on this page is left out: a column
+    choice is a display preference, kept across pages and filters."""
+    if "cols" not in args:
+        return columns[:KEY_SCRAPS]
+    wanted = set(args.get("col") or [])
+    return [name for name in columns if name in wanted]

@@ -12,6 +12,7 @@ from nbprod.server.browse_data import BrowseData
 from nbprod.server.render import cell_anchor
 from nbprod.server.views.common import doc, short_value
 from nbprod.store import layout
+from nbprod.sweeps.record import TAG_PREFIX as SWEEP_TAG
 
 ARTIFACT_LABELS = {
     "output": "output notebook",
@@ -64,6 +65,7 @@ class RunContext:
     failing_cell: str | None = doc("Anchor of the failing cell in the rendered notebook.")
     previous_run_id: str | None = doc("The job's previous run, to compare with.")
     live: bool = doc("Whether the run is still running (the page polls its status).")
+    sweep_id: str | None = doc("The sweep the run belongs to (its tag sweep:<id>), if any.")
 
 
 @dataclass
@@ -116,7 +118,17 @@ def context_for(service: BrowseData, record: RunRecord) -> RunContext:
         failing_cell=failing,
         previous_run_id=service.previous_run_id(record),
         live=not record.status.terminal,
+        sweep_id=_sweep_of(record),
     )
+
+
+def _sweep_of(record: RunRecord) -> str | None:
+    for tag in record.tags or []:
+        if isinstance(tag, str) and tag.startswith(SWEEP_TAG):
+            sweep_id = tag[len(SWEEP_TAG) :]
+            if layout.is_sweep_id(sweep_id):
+                return sweep_id
+    return None
 
 
 def status(service: BrowseData, run_id: str) -> RunStatusContext:
