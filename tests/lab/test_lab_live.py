@@ -11,7 +11,7 @@ from typing import Any
 
 import pytest
 
-from tests.conftest import ARTIFACTS
+from tests.conftest import ARTIFACTS, write_notebook
 from tests.lab.conftest import TOKEN, LabServer
 
 expect = pytest.importorskip("playwright.sync_api").expect
@@ -77,7 +77,10 @@ def test_a_run_status_reaches_the_panel_by_push(context: Any, slow_polling_lab: 
         "request",
         lambda r: listings.append(r.url) if "/nbprod/api/runs?" in r.url else None,
     )
-    open_notebook(page, slow_polling_lab, "trivial.ipynb")
+    # Running for seconds, so the panel can be seen showing it running: a trivial run could
+    # be queued, run and kept between two looks of a loaded machine's watcher.
+    write_notebook(slow_polling_lab.root / "pushed.ipynb", "import time", "time.sleep(6)")
+    open_notebook(page, slow_polling_lab, "pushed.ipynb")
     panel = page.locator(".nbprod-jobs-panel")
     expect(panel).to_have_attribute("data-live", "push", timeout=30_000)
     assert streams and streams[0].resource_type == "eventsource", streams
