@@ -15,7 +15,7 @@ import math
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from enum import Enum
-from typing import Any
+from typing import Any, Protocol
 
 from nbprod.errors import CorruptData
 
@@ -90,6 +90,15 @@ _SNAPSHOT_KEYS = (
 )
 
 
+class JobPolicy(Protocol):
+    """What a job's queued run carries of its definition (``jobs.model.JobDefinition``)."""
+
+    retries: int
+    retry_delay: float
+    notifications: dict[str, Any]
+    resources: dict[str, float]
+
+
 @dataclass
 class QueuedRun:
     """A queued run's payload. ``job`` runs use job_version, retries, retry_delay and
@@ -138,6 +147,27 @@ class QueuedRun:
         if self.resources:
             stored["resources"] = dict(self.resources)
         return stored
+
+    @classmethod
+    def for_job(
+        cls,
+        definition: JobPolicy,
+        version: int | None,
+        trigger: Trigger,
+        parameters: Mapping[str, Any] | None = None,
+    ) -> QueuedRun:
+        """A run of job version ``version``, with its definition's retry policy,
+        notifications and resources (one rule for every way a job run is queued)."""
+        return cls(
+            kind=RunKind.JOB,
+            trigger=trigger,
+            parameters=dict(parameters or {}),
+            job_version=version,
+            retries=definition.retries,
+            retry_delay=definition.retry_delay,
+            notifications=definition.notifications,
+            resources=definition.resources,
+        )
 
     @classmethod
     def from_dict(cls, data: Mapping[str, Any] | None, where: str = "queued run") -> QueuedRun:

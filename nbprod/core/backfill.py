@@ -105,7 +105,7 @@ def backfill_job(
     """Queue one run of job ``name`` per fire time from ``start`` to ``end`` (see
     :func:`plan_backfill`), each with ``scheduled_for`` set; the plan with the run ids."""
     from nbprod.catalog.queue import utcnow
-    from nbprod.catalog.queued import QueuedRun, RunKind, Trigger
+    from nbprod.catalog.queued import QueuedRun, Trigger
     from nbprod.jobs.versions import pinned_version
     from nbprod.records import new_run_id
 
@@ -114,15 +114,7 @@ def backfill_job(
     definition = pinned.definition
     queued_at = utcnow()
     for moment in plan.times:
-        request = QueuedRun(
-            kind=RunKind.JOB,
-            trigger=Trigger.BACKFILL,
-            job_version=pinned.version,
-            retries=definition.retries,
-            retry_delay=definition.retry_delay,
-            notifications=definition.notifications,
-            resources=definition.resources,
-        )
+        request = QueuedRun.for_job(definition, pinned.version, Trigger.BACKFILL)
         run_id = ws.queue.enqueue(
             ws.store.url,
             name,

@@ -31,6 +31,7 @@ def enqueue_job(
     picks the run up.
     """
     from nbprod.catalog.queue import utcnow
+    from nbprod.catalog.queued import QueuedRun, Trigger
     from nbprod.jobs.versions import pinned_version, prepare_version_run
 
     pinned = pinned_version(ws.catalog, ws.store.url, name)
@@ -42,22 +43,14 @@ def enqueue_job(
         parameter_files=parameter_files,
         parameter_yaml=parameter_yaml,
     )
-    definition = pinned.definition
     return ws.queue.enqueue(
         request.store.url,
         name,
         utcnow(),
         run_id=request.run_id,
-        request={
-            "kind": "job",
-            "job_version": request.job_version,
-            "parameters": request.parameters,
-            "trigger": "job",
-            "retries": definition.retries,
-            "retry_delay": definition.retry_delay,
-            "notifications": definition.notifications,
-            "resources": definition.resources,
-        },
+        request=QueuedRun.for_job(
+            pinned.definition, request.job_version, Trigger.JOB, request.parameters
+        ),
     )
 
 

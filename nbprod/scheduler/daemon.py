@@ -15,7 +15,7 @@ from typing import Any
 
 from nbprod.catalog.lease import EXTERNAL, beat
 from nbprod.catalog.queue import Queue, parse_iso, utcnow, worker_id
-from nbprod.catalog.queued import FireDecision, QueuedRun, RunKind, Trigger
+from nbprod.catalog.queued import FireDecision, QueuedRun, Trigger
 from nbprod.config import Settings
 from nbprod.errors import BadInput
 from nbprod.jobs.definition import stored_problem
@@ -141,15 +141,7 @@ class Scheduler:
                 )
             return None
         run_id = new_run_id(now)
-        request = QueuedRun(
-            kind=RunKind.JOB,
-            trigger=Trigger.SCHEDULE,
-            job_version=summary.latest_version,
-            retries=definition.retries,
-            retry_delay=definition.retry_delay,
-            notifications=definition.notifications,
-            resources=definition.resources,
-        )
+        request = QueuedRun.for_job(definition, summary.latest_version, Trigger.SCHEDULE)
         won = self.queue.record_fire(
             self.store_url,
             job,
