@@ -1,28 +1,11 @@
 /** The Schedule dialog: a modal overlay holding the form (it stays open on errors). */
-import { ReactWidget } from '@jupyterlab/ui-components';
-import { Widget } from '@lumino/widgets';
 import * as React from 'react';
 
 import { IJob } from './api';
 import { ScheduleForm } from './components/ScheduleForm';
 import { IContext } from './context';
+import { Overlay } from './lab/overlay';
 import { CommandIDs } from './tokens';
-
-class ScheduleDialog extends ReactWidget {
-  constructor(private element: () => JSX.Element) {
-    super();
-    this.addClass('nbprod-dialog');
-    this.node.setAttribute('role', 'dialog');
-  }
-
-  render(): JSX.Element {
-    return <div className="nbprod-dialog-content">{this.element()}</div>;
-  }
-
-  open(): void {
-    Widget.attach(this, document.body);
-  }
-}
 
 /** The server's kernelspecs, for the kernel picker. */
 function kernels(ctx: IContext): { name: string; display: string }[] {
@@ -34,7 +17,7 @@ function kernels(ctx: IContext): { name: string; display: string }[] {
 
 /** The form for a notebook (`path`, create mode) or a job (edit mode); done: the Jobs panel. */
 export function openScheduleForm(ctx: IContext, target: { path?: string; job?: IJob }): void {
-  const dialog: ScheduleDialog = new ScheduleDialog(() => (
+  const dialog: Overlay = new Overlay(() => (
     <ScheduleForm
       server={ctx.server}
       path={target.path}

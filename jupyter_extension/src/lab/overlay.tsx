@@ -1,4 +1,4 @@
-/** A modal overlay holding a React form (it stays open on errors), like the Schedule dialog. */
+/** A modal overlay holding a React form (it stays open on errors): the Schedule and Backfill dialogs. */
 import { ReactWidget } from '@jupyterlab/ui-components';
 import { Widget } from '@lumino/widgets';
 import * as React from 'react';
