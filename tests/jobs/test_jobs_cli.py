@@ -9,6 +9,7 @@ test_jobs_delete_refuses_unknown_jobs_and_cancels_queued_runs (no terminal to as
 from __future__ import annotations
 
 import json
+import os
 import re
 import subprocess
 import sys
@@ -213,3 +214,41 @@ def test_jobs_next_previews_a_schedule_without_a_job(cli_inproc):
     assert bad.returncode == 2 and "invalid cron expression" in bad.stderr
     neither = cli("jobs", "next")
     assert neither.returncode == 2 and "give a job NAME or --schedule" in neither.stderr
+
+
+def test_jobs_show_prints_the_drift_warning_on_a_line_of_its_own(cli_inproc, job_files, nbprod_env):
+    """Both streams on one terminal, as a user sees them: the warning is a whole line before
+    the job's lines, not appended to one (issue 16 reported it on the last output line)."""
+    import pty
+
+    from tests.conftest import nbprod_command
+
+    nb, path, _ = job_files
+    assert cli_inproc("jobs", "apply", str(path)).returncode == 0
+    nb.write_text(nb.read_text().replace("VERSION-A", "VERSION-B"))
+    leader, follower = pty.openpty()
+    proc = subprocess.Popen(
+        [*nbprod_command(), "jobs", "show", "daily-report"],
+        env=nbprod_env,
+        stdout=follower,
+        stderr=follower,
+    )
+    os.close(follower)
+    seen = b""
+    while True:
+        try:
+            chunk = os.read(leader, 4096)
+        except OSError:  # the terminal closed: the process has exited
+            break
+        if not chunk:
+            break
+        seen += chunk
+    os.close(leader)
+    assert proc.wait(60) == 0, seen
+    lines = seen.decode().replace("\r\n", "\n").splitlines()
+    warnings = [i for i, line in enumerate(lines) if "differs from the pinned snapshot" in line]
+    assert len(warnings) == 1, lines
+    assert lines[warnings[0]].startswith("warning: the working copy "), lines
+    assert lines[warnings[0]].endswith("`nbprod jobs apply` pins it"), lines
+    assert any(line.startswith("job        daily-report (version 1)") for line in lines), lines
+    assert seen.endswith(b"\n"), "the last output line is unterminated"
