@@ -6,7 +6,7 @@ change are nbprod's. `airflow dags test` takes ~40 s here: each check below is o
 from __future__ import annotations
 
 import json
-from datetime import datetime
+from datetime import datetime, timedelta, timezone
 from pathlib import Path
 from zoneinfo import ZoneInfo
 
@@ -27,8 +27,19 @@ retries: {retries}
 retry_delay: 1
 tags: [airflow-test]
 """
-LOGICAL = "2026-12-02T06:00:00+00:00"
-"""07:00 in Berlin: a fire time of the jobs."""
+
+
+def _fire_after(days: int) -> datetime:
+    """07:00 in Berlin (a fire time of the jobs) ``days`` days from now, in UTC: after the
+    exported DAGs' start date (the export's moment), or Airflow makes the run no task."""
+    berlin = datetime.now(ZoneInfo("Europe/Berlin")) + timedelta(days=days)
+    return berlin.replace(hour=7, minute=0, second=0, microsecond=0).astimezone(timezone.utc)
+
+
+FIRE, NEXT_FIRE = _fire_after(1), _fire_after(2)
+LOGICAL, NEXT_LOGICAL = FIRE.isoformat(), NEXT_FIRE.isoformat()
+SCHEDULED_FOR = FIRE.strftime("%Y-%m-%dT%H:%M:%S.000Z")
+"""How nbprod's record writes LOGICAL."""
 
 
 @pytest.fixture(scope="module")
@@ -76,7 +87,7 @@ def test_dags_test_leaves_an_nbprod_run_with_airflow_s_context(exported: Airflow
     (run,) = exported.runs("report")
     assert run["status"] == "succeeded"
     assert (run["trigger"], run["attempt"], run["job_version"]) == ("airflow", 1, 2)
-    assert run["scheduled_for"] == "2026-12-02T06:00:00.000Z"
+    assert run["scheduled_for"] == SCHEDULED_FOR
     assert run["logical_run_id"].startswith("manual__")  # Airflow's run id
     assert exported.task_instances("report") == [("success", 1)]
 
@@ -89,14 +100,14 @@ def test_a_failing_notebook_retries_per_policy_then_fails(exported: Airflow) -> 
         (2, "failed", "airflow"),
     ]
     assert len({r["logical_run_id"] for r in runs}) == 1  # one logical run, two attempts
-    assert {r["scheduled_for"] for r in runs} == {"2026-12-02T06:00:00.000Z"}
+    assert {r["scheduled_for"] for r in runs} == {SCHEDULED_FOR}
     assert exported.task_instances("failing") == [("failed", 2)]
 
 
 def test_bad_parameters_fail_without_a_retry(exported: Airflow) -> None:
     before, tries_before = exported.runs("report"), exported.task_instances("report")
     conf = json.dumps({"parameters": {"days": "many"}})
-    exported.run("dags", "test", "report", "2026-12-03T06:00:00+00:00", "-c", conf)
+    exported.run("dags", "test", "report", NEXT_LOGICAL, "-c", conf)
     assert exported.runs("report") == before  # nbprod refused before anything ran
     tries = exported.task_instances("report")
     for seen in tries_before:
