@@ -61,7 +61,7 @@ def test_a_notebook_frame_fits_its_content_and_is_clamped_to_the_window(
     # A window shorter than the notebook: the frame stops at 90% of it and scrolls inside.
     page.set_viewport_size({"width": 1280, "height": 400})
     page.wait_for_function(
-        "document.querySelector('iframe.notebook').getAttribute('data-fitted') === 'window'",
+        "() => document.querySelector('iframe.notebook').getAttribute('data-fitted') === 'window'",
         timeout=5000,
     )
     assert abs(_frame_height(page) - max(240, round(400 * 0.9))) <= 1, _frame_height(page)
