@@ -33,8 +33,17 @@ def _open(page: Any, server: BrowseServer, run_id: str) -> tuple[Any, Any]:
     return element, element.content_frame()
 
 
+FRAME_HEIGHT = "document.querySelector('iframe.notebook').getBoundingClientRect().height"
+
+
 def _frame_height(page: Any) -> float:
-    return page.evaluate("document.querySelector('iframe.notebook').getBoundingClientRect().height")
+    return page.evaluate(FRAME_HEIGHT)
+
+
+def _wait_for_frame_height(page: Any, height: float) -> None:
+    """Until the frame is ``height`` px tall (±4); a function, as the page's CSP forbids the
+    eval Playwright uses for a string condition."""
+    page.wait_for_function(f"h => Math.abs({FRAME_HEIGHT} - h) <= 4", arg=height, timeout=5000)
 
 
 def test_a_notebook_frame_fits_its_content_and_is_clamped_to_the_window(
@@ -47,12 +56,7 @@ def test_a_notebook_frame_fits_its_content_and_is_clamped_to_the_window(
     frame.wait_for_selector(".jp-Cell", timeout=3000)  # cells are there right after load
     content = frame.evaluate(CONTENT_HEIGHT)
     assert content > 200, content
-    page.wait_for_function(
-        "h => Math.abs(document.querySelector('iframe.notebook')"
-        ".getBoundingClientRect().height - h) <= 4",
-        arg=content + 2,
-        timeout=5000,
-    )
+    _wait_for_frame_height(page, content + 2)
     assert element.get_attribute("data-fitted") == "content"
     # nothing left to scroll inside the frame: all of the notebook is visible
     assert frame.evaluate("document.documentElement.scrollHeight <= window.innerHeight + 2")
@@ -69,12 +73,7 @@ def test_a_notebook_frame_fits_its_content_and_is_clamped_to_the_window(
 
     # And it grows back with the window.
     page.set_viewport_size({"width": 1280, "height": 6000})
-    page.wait_for_function(
-        "h => Math.abs(document.querySelector('iframe.notebook')"
-        ".getBoundingClientRect().height - h) <= 4",
-        arg=content + 2,
-        timeout=5000,
-    )
+    _wait_for_frame_height(page, content + 2)
 
 
 def test_the_fitted_frame_still_cannot_reach_the_page(
