@@ -14,7 +14,7 @@ from nbprod.cli import common
     default="127.0.0.1",
     show_default=True,
     envvar="NBPROD_BROWSE_IP",
-    help="Address to listen on [env: NBPROD_BROWSE_IP].",
+    help="Address to listen on.",
 )
 @click.option(
     "--port",
@@ -22,12 +22,12 @@ from nbprod.cli import common
     default=8890,
     show_default=True,
     envvar="NBPROD_BROWSE_PORT",
-    help="Port to listen on; 0 picks a free one [env: NBPROD_BROWSE_PORT].",
+    help="Port to listen on; 0 picks a free one.",
 )
 @click.option(
     "--token",
     envvar="NBPROD_BROWSE_TOKEN",
-    help="Token to require [env: NBPROD_BROWSE_TOKEN; default: a new random one].",
+    help="Token to require (default: a new random one).",
 )
 @click.option(
     "--no-token",

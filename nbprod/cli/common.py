@@ -10,7 +10,7 @@ import click
 
 from nbprod.records import RunStatus
 
-STORE_HELP = "Store URL: a folder, file://PATH or s3://bucket/prefix [env: NBPROD_STORE]."
+STORE_HELP = "Store URL: a folder, file://PATH or s3://bucket/prefix."
 STATUSES = [status.value for status in RunStatus]
 """Run record statuses: the core's, so a new one (lost) cannot be missing here."""
 

@@ -282,6 +282,7 @@ def test_every_option_read_from_an_environment_variable_names_it_in_its_help():
     for path, cmd in commands(main, []):
         with click.Context(cmd, info_name=" ".join(["nbprod", *path])) as ctx:
             text = " ".join(cmd.get_help(ctx).split())
+        assert "[env: " not in text, path  # click names it once, not a hand-written copy too
         for param in cmd.params:
             if isinstance(param, click.Option) and param.envvar:
                 assert f"env var: {param.envvar}" in text.replace("[env var: ", "env var: ")
