@@ -84,6 +84,7 @@ def execute(
     cwd: str | os.PathLike[str] | None = None,
     timeout: float | None = None,
     cell_timeout: float | None = None,
+    report_mode: bool = False,
     progress_bar: bool = False,
     log_output: bool = False,
     on_progress: Callable[[int, int], None] | None = None,
@@ -103,6 +104,7 @@ def execute(
         cwd=cwd,
         timeout=timeout,
         cell_timeout=cell_timeout,
+        report_mode=report_mode,
     )
     return run(request, progress_bar=progress_bar, log_output=log_output, on_progress=on_progress)
 

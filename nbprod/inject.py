@@ -43,6 +43,8 @@ def parameterize(request: RunRequest) -> Any:
         cells = [c for c in nb.cells if INJECTED_TAG not in _tags(c)]
         cells.insert(max(at, 0), cell)
         nb.cells = cells
+    if request.report_mode:
+        hide_code(nb)
     nb.metadata.setdefault("papermill", {})
     nb.metadata.papermill.update(
         {
@@ -53,6 +55,18 @@ def parameterize(request: RunRequest) -> Any:
         }
     )
     return nb
+
+
+def hide_code(nb: Any) -> None:
+    """Report mode: every code cell's source hidden, as papermill's ``--report-mode`` does.
+
+    ``metadata.jupyter.source_hidden`` is what JupyterLab itself sets when a reader collapses
+    an input, so the output opens collapsed there; the cell's other ``jupyter`` metadata
+    (``outputs_hidden``) is kept, where papermill replaces it.
+    """
+    for cell in nb.cells:
+        if cell.get("cell_type") == "code":
+            cell.setdefault("metadata", {}).setdefault("jupyter", {})["source_hidden"] = True
 
 
 def _tags(cell: Any) -> list[str]:

@@ -149,6 +149,8 @@ class RunRecord:
     cwd: str | None = None
     timeout_s: float | None = None
     cell_timeout_s: float | None = None
+    report_mode: bool = False
+    """The output notebook's code cells have their source hidden (papermill's report mode)."""
     environment: dict[str, Any] = field(default_factory=dict)
     git: dict[str, Any] | None = None
     error: ErrorInfo | None = None

@@ -33,6 +33,8 @@ class RunRequest:
     settings: Settings
     timeout: float | None = None
     cell_timeout: float | None = None
+    report_mode: bool = False
+    """Hide the code cells' source in the output notebook (papermill's report mode)."""
     trigger: str = "manual"
     attempt: int = 1
     job_version: int | None = None

@@ -28,6 +28,8 @@ def describe(record: RunRecord, store: Any) -> str:
             f"git        {record.git.get('commit', '')[:12]} on "
             f"{record.git.get('branch') or '(detached)'}{dirty}"
         )
+    if record.report_mode:
+        lines.append("output     report mode (code cells hidden)")
     env = record.environment
     if env:
         lines.append(

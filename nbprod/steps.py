@@ -155,6 +155,7 @@ def build_record(state: RunState) -> None:
         cwd=str(request.cwd),
         timeout_s=request.timeout,
         cell_timeout_s=request.cell_timeout,
+        report_mode=request.report_mode,
         progress=Progress(cells_total=len(state.nb.cells)),
         artifacts={
             "output": request.output_key,

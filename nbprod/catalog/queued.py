@@ -120,6 +120,9 @@ class QueuedRun:
     timeout: float | None = None
     cell_timeout: float | None = None
     tags: list[str] = field(default_factory=list)
+    report_mode: bool = False
+    """A snapshot run's output hides its code (a job run takes it from its definition);
+    stored only when set."""
     resources: dict[str, float] = field(default_factory=dict)
     """What the run needs of its worker (a job's ``resources``); stored only when set."""
 
@@ -146,6 +149,8 @@ class QueuedRun:
         stored = {key: data[key] for key in keys}
         if self.resources:
             stored["resources"] = dict(self.resources)
+        if self.report_mode and self.kind is RunKind.SNAPSHOT:
+            stored["report_mode"] = True
         return stored
 
     @classmethod
@@ -199,6 +204,7 @@ class QueuedRun:
             timeout=read.number("timeout", None),
             cell_timeout=read.number("cell_timeout", None),
             tags=read.texts("tags"),
+            report_mode=read.flag("report_mode"),
             resources=read.amounts("resources"),
         )
         if kind is RunKind.SNAPSHOT:
@@ -270,6 +276,14 @@ class _Reader:
             ):
                 raise self._bad(name, "an object of positive amounts")
         return {key: float(amount) for key, amount in value.items()}
+
+    def flag(self, name: str) -> bool:
+        value = self.data.get(name)
+        if value is None:
+            return False
+        if not isinstance(value, bool):
+            raise self._bad(name, "true or false")
+        return value
 
     def text(self, name: str) -> str | None:
         value = self.data.get(name)

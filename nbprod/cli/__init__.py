@@ -102,6 +102,7 @@ def exec_(
     cwd: str | None,
     timeout: float | None,
     cell_timeout: float | None,
+    report_mode: bool,
     progress: bool | None,
     quiet: bool,
     log_output: bool,
@@ -125,6 +126,7 @@ def exec_(
         job=job,
         kernel=kernel,
         cwd=cwd,
+        report_mode=report_mode,
     )
 
     def announce(request: Any) -> None:  # once Ctrl-C is handled: the id always gets a record

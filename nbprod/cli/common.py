@@ -85,7 +85,13 @@ def parameter_option(help: str = "Set a parameter; the value is parsed by its ty
 
 
 def execution_options(fn: Any) -> Any:
-    """--kernel, --cwd, --timeout and --cell-timeout: how each run of a command executes."""
+    """--kernel, --cwd, --timeout, --cell-timeout and --report-mode: how each run of a
+    command executes."""
+    fn = click.option(
+        "--report-mode",
+        is_flag=True,
+        help="Hide the code cells' source in the output notebook (as papermill's report mode).",
+    )(fn)
     fn = click.option(
         "--cell-timeout",
         type=float,

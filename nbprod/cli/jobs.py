@@ -130,6 +130,8 @@ def jobs_show(name: str, store: str | None, as_json: bool, run_count: int) -> No
     click.echo(
         f"timeout    {format_duration(d.timeout)}  retries {d.retries}  concurrency {d.concurrency}"
     )
+    if d.report_mode:
+        click.echo("output     report mode (code cells hidden)")
     if d.tags:
         click.echo(f"tags       {', '.join(d.tags)}")
     if d.parameters:

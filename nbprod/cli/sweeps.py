@@ -87,6 +87,7 @@ def sweep(
     cwd: str | None,
     timeout: float | None,
     cell_timeout: float | None,
+    report_mode: bool,
     executor_name: str | None,
     dask_scheduler: str | None,
     quiet: bool,
@@ -133,7 +134,15 @@ def sweep(
             click.echo(f"  {index:>3}  {_params_text(values)}")
         return
     with Workspace(settings) as ws:
-        info = create_sweep(ws, plan, job=job, kernel=kernel, cwd=cwd, max_parallel=max_parallel)
+        info = create_sweep(
+            ws,
+            plan,
+            job=job,
+            kernel=kernel,
+            cwd=cwd,
+            report_mode=report_mode,
+            max_parallel=max_parallel,
+        )
     total = len(info.run_ids)
     if quiet:
         click.echo(info.sweep_id)

@@ -64,6 +64,7 @@ def enqueue_notebook(
     cwd: str | os.PathLike[str] | None = None,
     timeout: float | None = None,
     cell_timeout: float | None = None,
+    report_mode: bool = False,
     tags: Sequence[str] = (),
     trigger: str = "queue",
 ) -> list[RunRequest]:
@@ -73,6 +74,7 @@ def enqueue_notebook(
     snapshot is stored once and every run executes that snapshot.
     """
     from nbprod.catalog.queue import utcnow
+    from nbprod.catalog.queued import QueuedRun, RunKind, Trigger
     from nbprod.runner import prepare
     from nbprod.store import layout
 
@@ -86,6 +88,7 @@ def enqueue_notebook(
             cwd=cwd,
             timeout=timeout,
             cell_timeout=cell_timeout,
+            report_mode=report_mode,
             trigger=trigger,
             tags=tags,
         )
@@ -102,19 +105,20 @@ def enqueue_notebook(
             request.job,
             now,
             run_id=request.run_id,
-            request={
-                "kind": "snapshot",
-                "sha256": request.sha256,
-                "notebook_name": request.notebook_path.name,
-                "source_path": str(request.notebook_path),
-                "parameters": request.parameters,
-                "kernel": request.kernel,
-                "cwd": str(request.cwd),
-                "timeout": request.timeout,
-                "cell_timeout": request.cell_timeout,
-                "tags": list(request.tags),
-                "trigger": trigger,
-            },
+            request=QueuedRun(
+                kind=RunKind.SNAPSHOT,
+                trigger=Trigger(trigger),
+                sha256=request.sha256,
+                notebook_name=request.notebook_path.name,
+                source_path=str(request.notebook_path),
+                parameters=request.parameters,
+                kernel=request.kernel,
+                cwd=str(request.cwd),
+                timeout=request.timeout,
+                cell_timeout=request.cell_timeout,
+                tags=list(request.tags),
+                report_mode=request.report_mode,
+            ),
         )
     return requests
 

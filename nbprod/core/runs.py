@@ -170,6 +170,7 @@ def rerun(
         cwd=cwd,
         timeout=original.timeout_s,
         cell_timeout=original.cell_timeout_s,
+        report_mode=original.report_mode,
         trigger="rerun",
         job_version=original.job_version,
         rerun_of=original.run_id,

@@ -27,6 +27,7 @@ def create_sweep(
     cwd: str | os.PathLike[str] | None = None,
     timeout: float | None = None,
     cell_timeout: float | None = None,
+    report_mode: bool = False,
     max_parallel: int | None = None,
 ) -> SweepInfo:
     """Queue the plan's runs (validated again, all or none) and store the sweep record."""
@@ -43,6 +44,7 @@ def create_sweep(
         cwd=cwd,
         timeout=timeout,
         cell_timeout=cell_timeout,
+        report_mode=report_mode,
         tags=[sweep_tag(sweep_id)],
         trigger=TRIGGER,
     )
@@ -102,6 +104,7 @@ def sweep_from_form(ws: Workspace, form: Mapping[str, Any], *, root: str | Path)
             kernel=form.get("kernel") or None,
             cwd=path.parent,
             timeout=timeout,
+            report_mode=bool(form.get("report_mode")),
         )
     except BadInput as exc:
         raise FieldError(str(exc), field_of(exc)) from None

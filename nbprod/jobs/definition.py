@@ -66,6 +66,10 @@ def validate_definition(data: Any, *, base_dir: Path, source: str = "job") -> Jo
     values["notifications"] = _notifications(values.get("notifications") or {}, source)
     values["retention"] = _retention(values.get("retention") or {}, source)
     values["resources"] = _resources(values.get("resources") or {}, source)
+    if not isinstance(values.get("report_mode", False), bool):
+        raise _fail(
+            source, f"'report_mode' must be true or false, got {brief(values['report_mode'])}"
+        )
     if values.get("paused") is not None and not isinstance(values["paused"], bool):
         raise _fail(source, "'paused' must be true or false")
     values["scheduled_by"] = scheduled_by(values.get("scheduled_by"), source)

@@ -39,6 +39,8 @@ class JobDefinition:
     kernel: str | None = None
     timeout: float | None = None
     cell_timeout: float | None = None
+    report_mode: bool = False
+    """Hide the code of the runs' output notebooks (papermill's report mode)."""
     retries: int = 0
     retry_delay: float = 60.0
     concurrency: int = 1

@@ -257,6 +257,7 @@ def prepare_version_run(
         cwd=original_dir if original_dir.is_dir() else None,
         timeout=definition.timeout,
         cell_timeout=definition.cell_timeout,
+        report_mode=definition.report_mode,
         trigger=trigger,
         job_version=pinned.version,
         tags=definition.tags,

@@ -459,6 +459,7 @@ def _prepare_snapshot(item: Any, payload: QueuedRun, settings: Settings) -> Any:
         cwd=cwd if cwd and Path(cwd).is_dir() else None,
         timeout=payload.timeout,
         cell_timeout=payload.cell_timeout,
+        report_mode=payload.report_mode,
         trigger=payload.trigger.value,
         tags=payload.tags,
         source_path=payload.source_path,
