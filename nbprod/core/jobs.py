@@ -33,6 +33,7 @@ FORM_FIELDS = (
     "catchup",
     "tags",
     "description",
+    "report_mode",
 )
 """The dialog's fields that are validated one by one, so an error names its field."""
 
@@ -391,6 +392,8 @@ def definition_from_form(
             data[key] = _int_field(form[key], key)
     if form.get("tags") is not None:
         data["tags"] = form["tags"]
+    if form.get("report_mode") is not None:
+        data["report_mode"] = form["report_mode"]
     for key in ("timeout", "cell_timeout"):
         if key in form:
             value = form[key]

@@ -188,6 +188,7 @@ def run_notebook_now(ws: Workspace, form: Mapping[str, Any], *, root: str | Path
             kernel=form.get("kernel") or None,
             cwd=path.parent,
             timeout=timeout,
+            report_mode=bool(form.get("report_mode")),
             trigger="lab",
         )
     except BadInput as exc:

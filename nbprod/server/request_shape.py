@@ -43,6 +43,7 @@ class Kind(Enum):
     TEXT_OR_INT = "text or whole number"
     OBJECT = "object"
     WORDS = "a list of text"
+    BOOL = "true or false"
 
 
 RUN_FORM: dict[str, Kind] = {
@@ -52,6 +53,7 @@ RUN_FORM: dict[str, Kind] = {
     "kernel": Kind.WORD,
     "timeout": Kind.TEXT_OR_NUMBER,
     "store": Kind.TEXT,
+    "report_mode": Kind.BOOL,
 }
 """``POST /nbprod/api/runs``."""
 
@@ -72,6 +74,7 @@ JOB_FORM: dict[str, Kind] = {
     "overlap": Kind.WORD,
     "catchup": Kind.WORD,
     "tags": Kind.WORDS,
+    "report_mode": Kind.BOOL,
 }
 """``POST /nbprod/api/jobs`` and ``PUT /nbprod/api/jobs/{name}``."""
 
@@ -81,6 +84,7 @@ SWEEP_FORM: dict[str, Kind] = {
     "parameters": Kind.OBJECT,
     "kernel": Kind.WORD,
     "timeout": Kind.TEXT_OR_NUMBER,
+    "report_mode": Kind.BOOL,
 }
 """``POST /nbprod/api/sweeps``."""
 
@@ -156,6 +160,10 @@ def check_form(body: Mapping[str, Any], kinds: Mapping[str, Kind]) -> None:
 
 
 def check_field(value: Any, field: str, kind: Kind) -> None:
+    if kind is Kind.BOOL:
+        if not isinstance(value, bool):
+            raise FieldError(f"'{field}' must be {kind.value}, got {_json_type(value)}", field)
+        return
     if kind is Kind.OBJECT:
         if not isinstance(value, dict):
             raise FieldError(f"'{field}' must be an object", field)

@@ -268,3 +268,31 @@ def test_templates_list_and_a_new_notebook_from_one(user_templates, fetch, jp_ro
     with pytest.raises(FieldError) as gone:
         templates_info(dataclasses.replace(Settings.load(), templates=str(tmp_path / "gone")))
     assert gone.value.field == "templates"
+
+
+def test_report_mode_through_the_forms(fetch):
+    """The dialog's *Report mode* box: a boolean only; a job keeps it as a versioned field
+    and Run now queues it for the worker."""
+    from nbprod.config import Settings
+    from nbprod.core import Workspace
+
+    for route in ("runs", "jobs", "sweeps"):
+        body = {"path": "trivial.ipynb", "name": "rm", "report_mode": "yes"}
+        status, data = fetch("POST", route, body=body)
+        assert status == 400 and data["field"] == "report_mode", (route, data)
+        assert "true or false" in data["message"]
+
+    status, data = fetch(
+        "POST", "jobs", body={"name": "rm", "path": "trivial.ipynb", "report_mode": True}
+    )
+    assert status == 201, data
+    status, data = fetch("GET", "jobs/rm")
+    assert status == 200 and data["definition"]["report_mode"] is True, data
+    status, data = fetch("PUT", "jobs/rm", body={"report_mode": False})
+    assert status == 200 and data["changes"] == ["report_mode: true → false"], data
+
+    status, data = fetch("POST", "runs", body={"path": "trivial.ipynb", "report_mode": True})
+    assert status == 202, data
+    with Workspace(Settings.load()) as ws:
+        (item,) = [i for i in ws.queue.items(("queued",)) if i.run_id == data["run_id"]]
+        assert item.payload.report_mode is True
