@@ -14,7 +14,7 @@ from nbprod.core.workspace import Workspace
 from nbprod.errors import NotFound
 from nbprod.records import RunRecord
 from nbprod.server.listing import checked_key
-from nbprod.server.render import NotebookRenderer
+from nbprod.server.render import CodeView, NotebookRenderer
 from nbprod.store import Store, layout, open_store
 
 
@@ -76,12 +76,12 @@ class BrowseData:
         except KeyError:
             raise NotFound(f"no file {key!r} in the store") from None
 
-    def prerender(self, key: str) -> None:
+    def prerender(self, key: str, code: CodeView = CodeView.AS_SAVED) -> None:
         """Render an output notebook into the cache ahead of its frame's request (the run
         page starts this as it answers, so the frame finds the page rendered or being
         rendered). Failures are left to the frame's own request, which reports them."""
         try:
-            self.renderer.render(self.read(key))
+            self.renderer.render(self.read(key), code)
         except Exception:  # noqa: BLE001 - the frame's request shows the error
             pass
 

@@ -29,6 +29,7 @@ from nbprod.errors import (
     StoreError,
 )
 from nbprod.server.browse_data import BrowseData
+from nbprod.server.render import CodeView
 from nbprod.server.views import diff as diff_view
 from nbprod.server.views import files as files_view
 from nbprod.server.views import job as job_view
@@ -178,12 +179,16 @@ class BaseHandler(ExtensionHandlerMixin, JupyterHandler):
 
         return await IOLoop.current().run_in_executor(None, fn, *args)
 
-    def prerender(self, key: str) -> None:
+    def prerender(self, key: str, code: CodeView = CodeView.AS_SAVED) -> None:
         """Start rendering an output notebook now, not when the page's frame asks for it
         (nbconvert takes 0.5-6 s on a cache miss; the frame stayed blank meanwhile)."""
         from tornado.ioloop import IOLoop
 
-        IOLoop.current().run_in_executor(None, self.service.prerender, key)
+        IOLoop.current().run_in_executor(None, self.service.prerender, key, code)
+
+    def code_view(self) -> CodeView:
+        """The ``?code=`` choice (shown, hidden, as-saved); 400 for any other value."""
+        return CodeView.parse(self.get_argument("code", None))
 
     def url(self, *parts: str) -> str:
         return url_path_join(self.prefix, *[quote(p, safe="/") for p in parts])
@@ -278,9 +283,10 @@ class RunHandler(BaseHandler):
     @page
     async def get(self, run_id: str, suffix: str | None = None) -> None:
         self.wants_json(suffix)
-        ctx = await self.call(run_view.build, self.service, run_id)
+        code = self.code_view()
+        ctx = await self.call(run_view.build, self.service, run_id, code)
         if ctx.output_key and not self._json and not ctx.live:
-            self.prerender(ctx.output_key)
+            self.prerender(ctx.output_key, code)
         lab_url = self.settings.get("nbprod_lab_url")  # inside JupyterLab only
         if lab_url:
             self.xsrf_token  # noqa: B018 - sets the _xsrf cookie the Debug button sends back
@@ -407,8 +413,9 @@ class RenderHandler(BaseHandler):
         if self.opened_as_page():
             self.redirect(self.url("files", path))  # the file page frames the rendering
             return
+        code = self.code_view()
         data = await self.call(self.service.read, path)
-        html, cached = await self.call(self.service.renderer.render, data)
+        html, cached = await self.call(self.service.renderer.render, data, code)
         self.set_header("Content-Type", "text/html; charset=utf-8")
         self.set_header("X-Content-Type-Options", "nosniff")
         self.set_header("X-Nbprod-Render-Cache", "hit" if cached else "miss")

@@ -13,10 +13,11 @@ import json
 import os
 import secrets
 import threading
+from enum import Enum
 from pathlib import Path
 from typing import Any
 
-RENDERER_VERSION = "2"
+RENDERER_VERSION = "3"
 """Bumped when the rendering below changes, so older cached pages are not used."""
 
 _TARGET_STYLE = (
@@ -52,6 +53,29 @@ _UNLOADABLE = (
 anything, so they are dropped rather than left to fail."""
 
 
+class CodeView(str, Enum):
+    """Which code cells show their source (the run page's *Show code* / *Hide code*)."""
+
+    AS_SAVED = "as-saved"
+    """Hidden where the notebook hides it (``metadata.jupyter.source_hidden``, what JupyterLab
+    collapses, and what report mode sets on every code cell)."""
+    SHOWN = "shown"
+    HIDDEN = "hidden"
+
+    @classmethod
+    def parse(cls, value: str | None) -> CodeView:
+        """The view a ``?code=`` query names; BadInput for any other value."""
+        from nbprod.errors import BadInput
+
+        if value in (None, ""):
+            return cls.AS_SAVED
+        try:
+            return cls(value)
+        except ValueError:
+            allowed = ", ".join(view.value for view in cls)
+            raise BadInput(f"code must be one of {allowed}, not {value[:40]!r}") from None
+
+
 CELL_ANCHOR = "cell-id=nbprod-{index}"
 """The element id of a cell in a rendered notebook (a template the JupyterLab extension gets)."""
 
@@ -75,19 +99,20 @@ class NotebookRenderer:
             self._suffix = f"nbconvert{nbconvert.__version__}-r{RENDERER_VERSION}"
         return self._suffix
 
-    def cache_path(self, data: bytes) -> Path:
+    def cache_path(self, data: bytes, code: CodeView = CodeView.AS_SAVED) -> Path:
         digest = hashlib.sha256(data).hexdigest()
-        return self.cache_dir / f"{digest}-{self.suffix()}.html"
+        view = "" if code is CodeView.AS_SAVED else f"-code-{code.value}"
+        return self.cache_dir / f"{digest}-{self.suffix()}{view}.html"
 
-    def cached(self, data: bytes) -> bytes | None:
+    def cached(self, data: bytes, code: CodeView = CodeView.AS_SAVED) -> bytes | None:
         try:
-            return self.cache_path(data).read_bytes()
+            return self.cache_path(data, code).read_bytes()
         except OSError:
             return None
 
-    def render(self, data: bytes) -> tuple[bytes, bool]:
+    def render(self, data: bytes, code: CodeView = CodeView.AS_SAVED) -> tuple[bytes, bool]:
         """HTML for the notebook bytes, and whether it came from the cache."""
-        path = self.cache_path(data)
+        path = self.cache_path(data, code)
         try:
             return path.read_bytes(), True
         except OSError:
@@ -102,13 +127,13 @@ class NotebookRenderer:
             except OSError:
                 pass
             try:
-                return self._render_to(path, data), False
+                return self._render_to(path, data, code), False
             finally:
                 with self._lock:
                     self._rendering.pop(path, None)
 
-    def _render_to(self, path: Path, data: bytes) -> bytes:
-        html = to_html(data)
+    def _render_to(self, path: Path, data: bytes, code: CodeView) -> bytes:
+        html = to_html(data, code)
         try:
             path.parent.mkdir(parents=True, exist_ok=True)
             tmp = path.with_name(f".tmp-{secrets.token_hex(6)}")
@@ -117,6 +142,13 @@ class NotebookRenderer:
         except OSError:
             pass  # a read-only home still renders, just without the cache
         return html
+
+
+def _hides_source(cell: Any, code: CodeView) -> bool:
+    if code is not CodeView.AS_SAVED:
+        return code is CodeView.HIDDEN
+    jupyter = cell.get("metadata", {}).get("jupyter")
+    return isinstance(jupyter, dict) and jupyter.get("source_hidden") is True
 
 
 def read_notebook(data: bytes) -> Any:
@@ -138,13 +170,16 @@ def read_notebook(data: bytes) -> Any:
     return nb
 
 
-def to_html(data: bytes) -> bytes:
+def to_html(data: bytes, code: CodeView = CodeView.AS_SAVED) -> bytes:
     """Render notebook bytes to a standalone HTML page (nbconvert's lab template)."""
     from nbconvert import HTMLExporter
 
     nb = read_notebook(data)
     for index, cell in enumerate(nb.cells):
         cell["id"] = f"nbprod-{index}"
+        if cell.get("cell_type") == "code" and _hides_source(cell, code):
+            # what nbconvert's templates skip a cell's input for (its TagRemovePreprocessor's mark)
+            cell.metadata["transient"] = {"remove_source": True}
     exporter = HTMLExporter(template_name="lab")
     body, _ = exporter.from_notebook_node(nb)
     for prefix in _UNLOADABLE:

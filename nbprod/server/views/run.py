@@ -9,7 +9,7 @@ from typing import Any
 from nbprod.records import RunRecord
 from nbprod.scraps import inline_value
 from nbprod.server.browse_data import BrowseData
-from nbprod.server.render import cell_anchor
+from nbprod.server.render import CodeView, cell_anchor
 from nbprod.server.views.common import doc, short_value
 from nbprod.store import layout
 from nbprod.sweeps.record import TAG_PREFIX as SWEEP_TAG
@@ -66,6 +66,11 @@ class RunContext:
     previous_run_id: str | None = doc("The job's previous run, to compare with.")
     live: bool = doc("Whether the run is still running (the page polls its status).")
     sweep_id: str | None = doc("The sweep the run belongs to (its tag sweep:<id>), if any.")
+    code: str = doc(
+        "Which code the rendered notebook shows: as-saved (hidden where the notebook hides "
+        "it: every code cell of a report-mode run), shown or hidden (the page's ?code=)."
+    )
+    code_hidden: bool = doc("Whether the rendered notebook hides code (offer Show code).")
 
 
 @dataclass
@@ -81,12 +86,14 @@ class RunStatusContext:
     error: str | None = doc("'ename: evalue' when the run failed.")
 
 
-def build(service: BrowseData, run_id: str) -> RunContext:
+def build(service: BrowseData, run_id: str, code: CodeView = CodeView.AS_SAVED) -> RunContext:
     record = service.fresh_run(run_id)
-    return context_for(service, record)
+    return context_for(service, record, code)
 
 
-def context_for(service: BrowseData, record: RunRecord) -> RunContext:
+def context_for(
+    service: BrowseData, record: RunRecord, code: CodeView = CodeView.AS_SAVED
+) -> RunContext:
     given = set(record.parameters_given)
     parameters = [
         ParameterRow(name, value, short_value(value, 120), name in given)
@@ -119,6 +126,8 @@ def context_for(service: BrowseData, record: RunRecord) -> RunContext:
         previous_run_id=service.previous_run_id(record),
         live=not record.status.terminal,
         sweep_id=_sweep_of(record),
+        code=code.value,
+        code_hidden=code is CodeView.HIDDEN or (code is CodeView.AS_SAVED and record.report_mode),
     )
 
 
