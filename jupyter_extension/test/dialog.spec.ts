@@ -250,7 +250,8 @@ describe('Sweep mode', () => {
       name: 'train',
       parameters: { lr: ['0.1', '0.2'], seed: ['1', '2'] },
       kernel: 'python3',
-      timeout: ''
+      timeout: '',
+      report_mode: false
     });
     state = reducer(state, {
       type: 'swept',

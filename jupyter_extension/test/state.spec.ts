@@ -1,6 +1,6 @@
 /** The Schedule form's reducer, its checks before submitting, and the forms it submits. */
 import { IDefinition, INotebookInfo, IParameter, IRules } from '../src/api';
-import { initialState, jobForm, reducer, runForm, validate } from '../src/form/state';
+import { initialState, jobForm, reducer, runForm, sweepForm, validate } from '../src/form/state';
 import rules from './fixtures/rules.json';
 
 const RULES = rules as IRules;
@@ -144,8 +144,27 @@ describe('submitted forms', () => {
       parameters: { times: '3' },
       kernel: 'python3',
       timeout: '',
-      store: ''
+      store: '',
+      report_mode: false
     });
+  });
+
+  it('report mode: off for a new job, the edited job’s own, sent by every form', () => {
+    expect(loaded().reportMode).toBe(false);
+    expect(loaded({ ...DEFINITION, report_mode: true }).reportMode).toBe(true);
+    const state = reducer(
+      reducer(loaded(), { type: 'failed', message: 'must be true or false', field: 'report_mode' }),
+      { type: 'reportMode', value: true }
+    );
+    expect(state.errors.report_mode).toBe(''); // the server's verdict was about the old value
+    expect(runForm(state, 'trivial.ipynb').report_mode).toBe(true);
+    expect(jobForm(state, 'trivial.ipynb').report_mode).toBe(true);
+    expect(sweepForm(state, 'trivial.ipynb').report_mode).toBe(true);
+    const off = reducer(loaded({ ...DEFINITION, report_mode: true }), {
+      type: 'reportMode',
+      value: false
+    });
+    expect(jobForm(off).report_mode).toBe(false); // an edit can turn it off
   });
 
   it('a schedule: every field, notifications as event → targets, path only to create', () => {
@@ -176,7 +195,8 @@ describe('submitted forms', () => {
       overlap: 'queue',
       catchup: 'all',
       tags: ['finance', 'nightly'],
-      description: ''
+      description: '',
+      report_mode: false
     });
     expect(jobForm(loaded(), 'trivial.ipynb')).toMatchObject({
       path: 'trivial.ipynb',

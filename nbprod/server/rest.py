@@ -87,6 +87,7 @@ def run_row(record: Any) -> dict[str, Any]:
         "parameters": record.parameters,
         "error": error,
         "output": record.artifacts.get("output"),
+        "report_mode": record.report_mode,
     }
 
 

@@ -83,6 +83,7 @@ def test_schedule_button_run_now_reaches_succeeded_and_opens(page: Any, lab: Lab
     days = form.locator('.nbprod-param[data-param="days"]')
     assert "int" in days.inner_text() and "how many days" in days.inner_text()
     days.locator("input").fill("3")
+    form.locator('input[name="report_mode"]').check()  # the output hides its code
     page.screenshot(path=str(ARTIFACTS / "lab-schedule-dialog.png"))
     form.locator(".nbprod-run-now").click()
     expect(page.locator(".nbprod-dialog")).to_have_count(0)
@@ -98,11 +99,14 @@ def test_schedule_button_run_now_reaches_succeeded_and_opens(page: Any, lab: Lab
 
     run_id = row.get_attribute("data-run-id")
     record = lab.get(f"/nbprod/api/runs/{run_id}").json()
-    assert record["parameters"]["days"] == 3
+    assert record["parameters"]["days"] == 3 and record["report_mode"] is True
 
     row.locator(".nbprod-run-open").click()
     output = page.locator(".jp-NotebookPanel.nbprod-output")
     expect(output).to_have_count(1, timeout=30_000)
+    # report mode: JupyterLab opens every code cell with its input collapsed
+    expect(output.locator(".jp-CodeCell .jp-InputPlaceholder").first).to_be_visible()
+    expect(output.locator(".jp-CodeCell .jp-InputArea:visible")).to_have_count(0)
     expect(page.locator(".lm-TabBar-tab.nbprod-readonly-tab")).to_have_count(1)
     assert not (lab.root / "nbprod-outputs").exists()  # read from the store, not copied
     page.screenshot(path=str(ARTIFACTS / "lab-output-opened.png"))

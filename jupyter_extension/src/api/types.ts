@@ -85,6 +85,8 @@ export interface IDefinition {
   overlap?: string;
   catchup?: string;
   tags?: string[];
+  /** The runs' output notebooks hide their code (papermill's report mode). */
+  report_mode?: boolean;
 }
 
 export interface IJob {
@@ -118,6 +120,8 @@ export interface IRun {
   parameters: Record<string, unknown>;
   error: { ename: string; evalue: string; cell_index: number | null } | null;
   output: string | null;
+  /** The output notebook hides its code cells' source. */
+  report_mode?: boolean;
   cancel_requested?: boolean;
 }
 
@@ -193,6 +197,7 @@ export interface IRunForm {
   kernel?: string;
   timeout?: string;
   store?: string;
+  report_mode?: boolean;
 }
 
 /** `POST /jobs` (with `path`) and `PUT /jobs/{name}`. */
@@ -212,6 +217,7 @@ export interface IJobForm {
   overlap?: string;
   catchup?: string;
   tags?: string[];
+  report_mode?: boolean;
 }
 
 /** `POST /sweeps`: per parameter its values (two or more: an axis; one: fixed). */
@@ -221,6 +227,7 @@ export interface ISweepForm {
   parameters: Record<string, (string | null)[]>;
   kernel?: string;
   timeout?: string;
+  report_mode?: boolean;
 }
 
 export interface ISweepQueued {

@@ -320,6 +320,8 @@ export function ScheduleForm(props: IScheduleFormProps): JSX.Element {
         errors={errors}
         rules={state.rules}
         onChange={setField}
+        reportMode={state.reportMode}
+        onReportMode={value => dispatch({ type: 'reportMode', value })}
         sweep={sweeping}
       >
         <NotificationsSection

@@ -51,6 +51,8 @@ export interface IFormState {
   rules: IRules | null;
   loadError: string | null;
   fields: IFields;
+  /** Report mode: the output notebook hides its code cells' source. */
+  reportMode: boolean;
   /** Parameter name → text. */
   values: Record<string, string>;
   notify: INotifyRow[];
@@ -73,6 +75,7 @@ export type Action =
   | { type: 'loaded'; info: INotebookInfo; rules: IRules }
   | { type: 'loadFailed'; message: string }
   | { type: 'field'; field: keyof IFields; value: string }
+  | { type: 'reportMode'; value: boolean }
   | { type: 'value'; name: string; text: string }
   | { type: 'notifyAdd' }
   | { type: 'notifyEdit'; index: number; row: Partial<INotifyRow> }
@@ -109,6 +112,7 @@ export function initialState(definition?: IDefinition, browserZone = 'UTC'): IFo
       tags: (definition?.tags || []).join(', '),
       description: definition?.description || ''
     },
+    reportMode: definition?.report_mode ?? false,
     values: {},
     notify: notifyRows(definition?.notifications),
     errors: {},
@@ -205,6 +209,8 @@ export function reducer(state: IFormState, action: Action): IFormState {
       }
       return { ...state, fields, errors: recheck(state, action.field, fields) };
     }
+    case 'reportMode':
+      return { ...state, reportMode: action.value, errors: { ...state.errors, report_mode: '' } };
     case 'value': {
       const parameter = state.info?.parameters.find(p => p.name === action.name);
       const problem =
@@ -322,14 +328,23 @@ export function sweepForm(state: IFormState, path: string): ISweepForm {
     name,
     parameters: sweepParameters(state.info?.parameters || [], state.sweep),
     kernel,
-    timeout
+    timeout,
+    report_mode: state.reportMode
   };
 }
 
 /** `POST /runs`: one run of the notebook at `path`. */
 export function runForm(state: IFormState, path: string): IRunForm {
   const { name, kernel, timeout, store } = state.fields;
-  return { path, name, parameters: parametersOf(state), kernel, timeout, store };
+  return {
+    path,
+    name,
+    parameters: parametersOf(state),
+    kernel,
+    timeout,
+    store,
+    report_mode: state.reportMode
+  };
 }
 
 /** `POST /jobs` (with the notebook's `path`) or `PUT /jobs/{name}` (without). */
@@ -349,7 +364,8 @@ export function jobForm(state: IFormState, path?: string): IJobForm {
     overlap: f.overlap,
     catchup: f.catchup,
     tags: tagsOf(f.tags),
-    description: f.description
+    description: f.description,
+    report_mode: state.reportMode
   };
   if (path !== undefined) {
     form.path = path;

@@ -1,6 +1,6 @@
 /**
  * Retries, timeout, store, and what else a job definition has (concurrency, overlap,
- * catch-up, tags, description): text the server parses and checks like `nbprod jobs apply`
+ * catch-up, tags, report mode, description): text the server parses and checks like `nbprod jobs apply`
  * checks YAML (`30m`, `s3://bucket/prefix`, …); the choices are the server's.
  */
 import * as React from 'react';
@@ -14,6 +14,8 @@ export interface IOptionsSectionProps {
   errors: Record<string, string>;
   rules: IRules;
   onChange: (field: keyof IFields, value: string) => void;
+  reportMode: boolean;
+  onReportMode: (value: boolean) => void;
   /** Sweep mode: a one-off run's options only (the timeout). */
   sweep?: boolean;
   /** The notifications, shown in the same fieldset. */
@@ -76,6 +78,28 @@ function ChoiceRow(props: {
   );
 }
 
+/** papermill's report mode, for readers who want the results, not the code. */
+function ReportModeRow(props: { options: IOptionsSectionProps }): JSX.Element {
+  const { options } = props;
+  return (
+    <>
+      <label className="nbprod-row">
+        <span>Report mode</span>
+        <span>
+          <input
+            name="report_mode"
+            type="checkbox"
+            checked={options.reportMode}
+            onChange={e => options.onReportMode(e.target.checked)}
+          />{' '}
+          hide code in the output
+        </span>
+      </label>
+      <FieldError errors={options.errors} field="report_mode" />
+    </>
+  );
+}
+
 const OVERLAP: Record<string, string> = {
   skip: 'a fire at the limit is skipped',
   queue: 'a fire at the limit waits in the queue'
@@ -98,6 +122,7 @@ export function OptionsSection(props: IOptionsSectionProps): JSX.Element {
           placeholder="none (e.g. 30m, 2h)"
           options={props}
         />
+        <ReportModeRow options={props} />
       </fieldset>
     );
   }
@@ -116,6 +141,7 @@ export function OptionsSection(props: IOptionsSectionProps): JSX.Element {
       <ChoiceRow field="overlap" label="Overlap" describe={OVERLAP} options={props} />
       <ChoiceRow field="catchup" label="Catch-up" describe={CATCHUP} options={props} />
       <TextRow field="tags" label="Tags" placeholder="e.g. nightly, finance" options={props} />
+      <ReportModeRow options={props} />
       <label className="nbprod-row">
         <span>Description</span>
         <textarea
