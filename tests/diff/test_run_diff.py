@@ -146,6 +146,9 @@ def test_failing_run_against_a_succeeding_run(calc: CalcRuns):
     by_b = {c.index_b: c for c in d.output_diff}
     failing = by_b[bad.record.error.cell_index]  # an index in b's output, markers included
     assert failing.index_a == _output_index(ok, FAIL_CELL)
+    # b's markers move the cell down its output; to its author it is the 7th cell in both
+    assert failing.index_b == failing.index_a + 2
+    assert failing.where == f"cell {FAIL_CELL + 1}"
     assert "+ValueError: boom" in failing.summary.splitlines()
     after = [c for c in d.output_diff if c.index_a == _output_index(ok, FAIL_CELL + 1)]
     assert after and after[0].summary.splitlines() == ["-after"]
