@@ -3,7 +3,8 @@
 Notebooks are compared with nbdime on stripped copies: execution counts, cell ids, cell
 metadata (papermill status and timings), error-marker cells and the injected-parameters
 cell are removed first, so only real changes show. nbdime aligns the cells; the short
-summaries are built here from the aligned cells.
+summaries are built here from the aligned cells, which are named by the numbers their
+author knows them by (nbprod.cells).
 """
 
 from __future__ import annotations
@@ -13,12 +14,12 @@ import json
 from dataclasses import asdict, dataclass, field
 from typing import Any, Literal
 
+from nbprod import cells
 from nbprod.errors import StoreError
 from nbprod.records import RunRecord
 from nbprod.scraps import inline_value
 from nbprod.store import Store
 
-INJECTED_TAG = "injected-parameters"
 SNIPPET_LINES = 20
 _SCRAP_MIME = "application/scrapbook.scrap."
 
@@ -38,21 +39,26 @@ class Change:
 @dataclass
 class CellChange:
     index_a: int | None
+    """The cell's position in a's notebook (its output notebook for an outputs change)."""
     index_b: int | None
     kind: Literal["added", "removed", "modified"]
     what: list[str]
     summary: str
+    number_a: int | None = None
+    """The cell's number in a, as its author counts it (nbprod.cells)."""
+    number_b: int | None = None
 
     @property
     def where(self) -> str:
-        """Which cell, in the terms of both runs: ``cell 3``, ``cell 3 → 4``, ``cell 5 (b)``."""
+        """Which cell, by its author's numbers in both runs: ``cell 3``, ``cell 3 → 4``,
+        ``cell 5 (b)``."""
         if self.kind == "added":
-            return f"cell {self.index_b} (b)"
+            return f"{cells.label(self.number_b)} (b)"
         if self.kind == "removed":
-            return f"cell {self.index_a} (a)"
-        if self.index_a == self.index_b:
-            return f"cell {self.index_a}"
-        return f"cell {self.index_a} → {self.index_b}"
+            return f"{cells.label(self.number_a)} (a)"
+        if self.number_a == self.number_b:
+            return cells.label(self.number_a)
+        return f"{cells.label(self.number_a)} → {cells.label(self.number_b)}"
 
 
 @dataclass
@@ -205,37 +211,31 @@ def _text(value: Any) -> str:
     return "".join(value) if isinstance(value, list) else str(value or "")
 
 
-def _tags(cell: Any) -> list[str]:
-    return list((cell.get("metadata") or {}).get("tags") or [])
-
-
 def _source_cells(nb: Any) -> list[dict[str, Any]]:
-    cells = []
+    kept = []
     for cell in nb.get("cells", []):
-        tags = _tags(cell)
+        tags = cells.tags(cell)
         stripped = {"cell_type": cell.get("cell_type"), "source": _text(cell.get("source"))}
         stripped["metadata"] = {"tags": tags} if tags else {}
         if cell.get("cell_type") == "code":
             stripped["outputs"] = []  # nbdime's cell matching expects the key
-        cells.append(stripped)
-    return cells
+        kept.append(stripped)
+    return kept
 
 
 def _output_cells(nb: Any) -> tuple[list[dict[str, Any]], list[int]]:
-    """Cells with their outputs only, without markers or injected parameters; original indices."""
-    from nbprod.finalize import ERROR_MARKER_TAG
-
-    cells, indices = [], []
+    """Cells with their outputs only, without nbprod's own (markers, injected parameters);
+    original indices."""
+    kept, indices = [], []
     for index, cell in enumerate(nb.get("cells", [])):
-        tags = _tags(cell)
-        if ERROR_MARKER_TAG in tags or INJECTED_TAG in tags:
+        if cells.is_own(cell):
             continue
         stripped = {"cell_type": cell.get("cell_type"), "source": _text(cell.get("source"))}
         if cell.get("cell_type") == "code":
             stripped["outputs"] = [_clean_output(o) for o in cell.get("outputs") or []]
-        cells.append(stripped)
+        kept.append(stripped)
         indices.append(index)
-    return cells, indices
+    return kept, indices
 
 
 def _clean_output(output: Any) -> dict[str, Any]:
@@ -255,8 +255,8 @@ def _align(cells_a: list[dict], cells_b: list[dict]) -> list[tuple[int | None, i
     import nbformat
     from nbdime import diff_notebooks
 
-    def notebook(cells: list[dict]) -> Any:  # nbdime reads attributes: a NotebookNode
-        nb = {"cells": cells, "metadata": {}, "nbformat": 4, "nbformat_minor": 5}
+    def notebook(stripped: list[dict]) -> Any:  # nbdime reads attributes: a NotebookNode
+        nb = {"cells": stripped, "metadata": {}, "nbformat": 4, "nbformat_minor": 5}
         return nbformat.from_dict(nb)
 
     ops: list[Any] = []
@@ -298,6 +298,7 @@ def _kind(ia: int | None, ib: int | None) -> Literal["added", "removed", "modifi
 
 def _source_changes(nb_a: Any, nb_b: Any) -> list[CellChange]:
     cells_a, cells_b = _source_cells(nb_a), _source_cells(nb_b)
+    numbers_a, numbers_b = cells.numbers(cells_a), cells.numbers(cells_b)
     changes = []
     for ia, ib in _align(cells_a, cells_b):
         ca = cells_a[ia] if ia is not None else {}
@@ -311,9 +312,12 @@ def _source_changes(nb_a: Any, nb_b: Any) -> list[CellChange]:
             lines += _unified(_lines(ca.get("source")), _lines(cb.get("source")))
         if ca.get("metadata") != cb.get("metadata") and ca and cb:
             what.append("tags")
-            lines.append(f"tags: {_tags(ca)} → {_tags(cb)}")
+            lines.append(f"tags: {cells.tags(ca)} → {cells.tags(cb)}")
         if what:
-            changes.append(CellChange(ia, ib, _kind(ia, ib), what, _clip(lines)))
+            number_a = numbers_a[ia] if ia is not None else None
+            number_b = numbers_b[ib] if ib is not None else None
+            change = CellChange(ia, ib, _kind(ia, ib), what, _clip(lines), number_a, number_b)
+            changes.append(change)
     return changes
 
 
@@ -334,7 +338,11 @@ def _output_changes(nb_a: Any, nb_b: Any) -> list[CellChange]:
         summary = _output_summary(outs_a, outs_b)
         original_a = index_a[ia] if ia is not None else None
         original_b = index_b[ib] if ib is not None else None
-        changes.append(CellChange(original_a, original_b, _kind(ia, ib), ["outputs"], summary))
+        change = CellChange(original_a, original_b, _kind(ia, ib), ["outputs"], summary)
+        # the kept cells are the author's, in order: the n-th is cell n
+        change.number_a = ia + 1 if ia is not None else None
+        change.number_b = ib + 1 if ib is not None else None
+        changes.append(change)
     return changes
 
 
@@ -493,7 +501,9 @@ def render_text(d: RunDiff, color: bool = False) -> str:
         for side, err in zip("ab", d.error, strict=True):
             text = "none"
             if err:
-                text = f"{err['ename']}: {_short(err['evalue'])} (cell {err['cell_index']})"
+                text = f"{err['ename']}: {_short(err['evalue'])}"
+                if err.get("cell_index") is not None:
+                    text += f" ({cells.label(err.get('cell_number'))})"
             out.append(f"  {side}: {text}")
     return "\n".join(out) + "\n"
 

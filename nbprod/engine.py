@@ -32,6 +32,7 @@ from nbclient import NotebookClient
 from nbclient.exceptions import CellExecutionError, CellTimeoutError, DeadKernelError
 from traitlets import Float, Instance
 
+from nbprod import cells
 from nbprod.kernel import RunControl, StartedKernel
 
 log = logging.getLogger("nbprod.engine")
@@ -53,7 +54,10 @@ def _now() -> datetime:
 
 class _Bookkeeping:
     """papermill's metadata contract (as its NotebookExecutionManager keeps it), with
-    throttled partial saves, a progress bar and callbacks for nbprod's live progress."""
+    throttled partial saves, a progress bar and callbacks for nbprod's live progress.
+
+    The bar and the progress count the author's cells (nbprod.cells): the injected
+    parameters cell runs, but is not one of the notebook's cells to its user."""
 
     def __init__(
         self,
@@ -72,12 +76,13 @@ class _Bookkeeping:
         self.autosave_seconds = autosave_seconds
         self.on_progress = on_progress
         self.cells_done = 0
+        self.cells_total = cells.count(nb.cells)
         self.start_time: datetime | None = None
         self.pbar: Any = None
         if progress_bar:
             from tqdm.auto import tqdm  # papermill's bar: a terminal bar, or a widget in Jupyter
 
-            self.pbar = tqdm(total=len(nb.cells), unit="cell", desc="Executing")
+            self.pbar = tqdm(total=self.cells_total, unit="cell", desc="Executing")
         self._last_write = time.monotonic()
         # A save skipped by the throttle is done when the interval is over (a timer), so a
         # long silent cell does not leave the partial copy without the cells before it.
@@ -134,11 +139,13 @@ class _Bookkeeping:
         if meta["status"] != FAILED:
             meta["status"] = COMPLETED
         self.save()
+        if cells.is_own(cell):
+            return
         if self.pbar is not None:
             self.pbar.update(1)
         self.cells_done += 1
         if self.on_progress:
-            self.on_progress(self.cells_done, len(self.nb.cells))
+            self.on_progress(self.cells_done, self.cells_total)
 
     def notebook_complete(self) -> None:
         """End time and duration; cells before a failure that never reported are completed
@@ -160,7 +167,7 @@ class _Bookkeeping:
             if status == PENDING:
                 cell.metadata.papermill["status"] = COMPLETED
         if self.pbar is not None:
-            self.pbar.n = len(self.nb.cells)
+            self.pbar.n = self.cells_total
             self.pbar.refresh()
         self.cleanup_pbar()
 
@@ -401,6 +408,7 @@ class Execution:
     current_index: int | None
     """The cell that was executing when execution stopped early."""
     cells_done: int
+    """The author's cells that ran (nbprod.cells.count's kind)."""
     cell_error: tuple[int, CellExecutionError] | None = None
     """The cell whose execute reply had status ``error`` (a UsageError writes no error
     output, only its reply says it failed)."""

@@ -11,11 +11,12 @@ from typing import Any
 
 from nbclient.exceptions import CellTimeoutError, DeadKernelError
 
+from nbprod import cells
+from nbprod.cells import ERROR_MARKER_TAG, MARKERS_BEFORE_FAILING
 from nbprod.engine import Execution, RunControl
 from nbprod.records import ErrorInfo, RunStatus
 from nbprod.scraps import extract_scraps
 
-ERROR_MARKER_TAG = "papermill-error-cell-tag"
 ANCHOR_ID = "papermill-error-cell"
 _STYLE = (
     'style="color:red; font-family:Helvetica Neue, Helvetica, Arial, sans-serif; font-size:2em;"'
@@ -90,6 +91,7 @@ def finalize_notebook(execution: Execution, control: RunControl, request: Any) -
         if error.cell_index is not None:
             cell = nb.cells[error.cell_index]
             error.execution_count = cell.get("execution_count")
+            error.cell_number = cells.number(nb.cells, error.cell_index)
             if status is not RunStatus.FAILED and not cell.get("outputs"):
                 _note_in_cell(cell, f"nbprod: {error.evalue}")
             nb, error.cell_index = _insert_markers(nb, error, status)
@@ -134,7 +136,7 @@ def _insert_markers(nb: Any, error: ErrorInfo, status: RunStatus) -> tuple[Any, 
     index = error.cell_index or 0
     nb.cells.insert(index, anchor)
     nb.cells.insert(0, top)
-    return nb, index + 2
+    return nb, index + MARKERS_BEFORE_FAILING
 
 
 def _plain_traceback(lines: list[str]) -> list[str]:

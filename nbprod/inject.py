@@ -12,10 +12,10 @@ import sys
 import types
 from typing import Any
 
+from nbprod.cells import INJECTED_TAG, is_injected
 from nbprod.nbread import executable
 from nbprod.request import RunRequest
 
-INJECTED_TAG = "injected-parameters"
 _PAPERMILL_ALIAS = "nbprod._papermill"
 
 
@@ -39,8 +39,8 @@ def parameterize(request: RunRequest) -> Any:
         # parameters cell move it up.
         at = request.schema.cell_index
         at = 0 if at is None else at + 1
-        at -= sum(1 for c in nb.cells[:at] if INJECTED_TAG in _tags(c))
-        cells = [c for c in nb.cells if INJECTED_TAG not in _tags(c)]
+        at -= sum(1 for c in nb.cells[:at] if is_injected(c))
+        cells = [c for c in nb.cells if not is_injected(c)]
         cells.insert(max(at, 0), cell)
         nb.cells = cells
     if request.report_mode:
@@ -67,10 +67,6 @@ def hide_code(nb: Any) -> None:
     for cell in nb.cells:
         if cell.get("cell_type") == "code":
             cell.setdefault("metadata", {}).setdefault("jupyter", {})["source_hidden"] = True
-
-
-def _tags(cell: Any) -> list[str]:
-    return list(cell.get("metadata", {}).get("tags", []) or [])
 
 
 def notebook_language(nb: Any) -> str:

@@ -21,6 +21,7 @@ from typing import Any
 from urllib.parse import urlsplit, urlunsplit
 
 from nbprod import __version__
+from nbprod.cells import label as cell_label
 from nbprod.config import Settings
 from nbprod.records import RunRecord
 from nbprod.scraps import inline_values
@@ -66,7 +67,12 @@ def payload(event: str, record: RunRecord, output_location: str | None = None) -
         "parameters": dict(record.parameters or {}),
         "scraps": scraps,
         "error": (
-            {"ename": error.ename, "evalue": error.evalue, "cell_index": error.cell_index}
+            {
+                "ename": error.ename,
+                "evalue": error.evalue,
+                "cell_index": error.cell_index,
+                "cell_number": error.cell_number,
+            }
             if error is not None
             else None
         ),
@@ -259,7 +265,9 @@ def _facts(doc: dict[str, Any]) -> list[tuple[str, str]]:
         facts.append(("Duration", f"{doc['duration_s']:.1f}s"))
     error = doc.get("error")
     if error:
-        where = f" at cell {error['cell_index']}" if error.get("cell_index") is not None else ""
+        where = ""
+        if error.get("cell_index") is not None:
+            where = f" at {cell_label(error.get('cell_number'))}"
         facts.append(("Error", f"{error['ename']}: {error['evalue']}{where}"))
     if doc.get("parameters"):
         facts.append(("Parameters", _pairs(doc["parameters"])))

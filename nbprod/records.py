@@ -15,6 +15,8 @@ from datetime import datetime, timezone
 from enum import Enum
 from typing import Any
 
+from nbprod.cells import label, number_without_notebook
+
 SCHEMA_VERSION = 1
 
 
@@ -99,9 +101,19 @@ class ErrorInfo:
     ename: str
     evalue: str
     cell_index: int | None = None
-    """Index of the failing cell in the *output* notebook (after error markers)."""
+    """Index of the failing cell in the *output* notebook (after error markers): a
+    position, for anchors and JupyterLab's active cell."""
     execution_count: int | None = None
     traceback: list[str] = field(default_factory=list)
+    cell_number: int | None = None
+    """The failing cell as a user numbers it (1-based, the author's cells only; see
+    nbprod.cells); None with a ``cell_index`` when it was the injected-parameters cell."""
+
+    @property
+    def cell_label(self) -> str | None:
+        """``cell 3`` (or ``injected parameters``), the failing cell as every face names it;
+        None when the run did not stop in a cell."""
+        return None if self.cell_index is None else label(self.cell_number)
 
     @property
     def line(self) -> str:
@@ -174,13 +186,19 @@ class RunRecord:
 
     @classmethod
     def from_dict(cls, data: dict[str, Any]) -> RunRecord:
-        known = {f.name for f in fields(cls)}
-        values = {k: v for k, v in data.items() if k in known}
+        values = _known(cls, data)
         values["status"] = RunStatus(values["status"])
-        values["notebook"] = NotebookInfo(**values["notebook"])
+        values["notebook"] = NotebookInfo(**_known(NotebookInfo, values["notebook"]))
         if values.get("error"):
-            values["error"] = ErrorInfo(**values["error"])
-        values["progress"] = Progress(**(values.get("progress") or {}))
+            error = values["error"]
+            values["error"] = ErrorInfo(**_known(ErrorInfo, error))
+            if "cell_number" not in error and values["error"].cell_index is not None:
+                # written before the record carried it
+                injected = bool(values.get("parameters_given"))
+                values["error"].cell_number = number_without_notebook(
+                    values["error"].cell_index, injected
+                )
+        values["progress"] = Progress(**_known(Progress, values.get("progress") or {}))
         return cls(**values)
 
     @classmethod
@@ -193,6 +211,12 @@ class RunRecord:
         except (ValueError, KeyError, TypeError, AttributeError, RecursionError) as exc:
             reason = f"{type(exc).__name__}: {exc}" if str(exc) else type(exc).__name__
             raise CorruptData(f"run record is corrupt ({reason[:200]})") from None
+
+
+def _known(cls: type, data: dict[str, Any]) -> dict[str, Any]:
+    """The fields ``cls`` has: readers ignore unknown ones (a newer writer's)."""
+    names = {f.name for f in fields(cls)}
+    return {k: v for k, v in data.items() if k in names}
 
 
 def _finite(value: Any) -> Any:

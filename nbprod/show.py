@@ -51,7 +51,7 @@ def describe(record: RunRecord, store: Any) -> str:
             )
             lines.append(f"  {name} = {shown}")
     if record.error:
-        where = "" if record.error.cell_index is None else f" at cell {record.error.cell_index}"
+        where = f" at {record.error.cell_label}" if record.error.cell_label else ""
         lines.append(f"error      {record.error.line}{where}")
     lines.append("artifacts")
     for name, key in record.artifacts.items():

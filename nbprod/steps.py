@@ -15,6 +15,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from nbprod import cells
 from nbprod.config import Settings
 from nbprod.records import (
     ErrorInfo,
@@ -138,7 +139,7 @@ def build_record(state: RunState) -> None:
             path=request.source_path or str(request.notebook_path),
             name=request.notebook_path.name,
             sha256=request.sha256,
-            cells=len(request.nb.cells),
+            cells=cells.count(request.nb.cells),
         ),
         kernel=request.kernel,
         store=request.store.url,
@@ -156,7 +157,7 @@ def build_record(state: RunState) -> None:
         timeout_s=request.timeout,
         cell_timeout_s=request.cell_timeout,
         report_mode=request.report_mode,
-        progress=Progress(cells_total=len(state.nb.cells)),
+        progress=Progress(cells_total=cells.count(state.nb.cells)),
         artifacts={
             "output": request.output_key,
             "record": request.record_key,
@@ -260,7 +261,8 @@ def finalize(state: RunState) -> None:
     record.status = state.outcome.status
     record.error = state.outcome.error
     record.scraps = state.outcome.scraps
-    record.progress = Progress(cells_total=len(state.nb.cells), cells_done=execution.cells_done)
+    total = cells.count(state.outcome.nb.cells)  # the author's: no markers, no parameters
+    record.progress = Progress(cells_total=total, cells_done=execution.cells_done)
 
 
 def collect_helpers(state: RunState) -> None:

@@ -161,7 +161,7 @@ def report_run(result: Any, *, as_json: bool, quiet: bool) -> None:
 def summary(record: Any) -> str:
     line = f"{record.status.value} in {record.duration_s:.1f}s"
     if record.error:
-        where = f" (cell {record.error.cell_index})" if record.error.cell_index is not None else ""
+        where = f" ({record.error.cell_label})" if record.error.cell_label else ""
         line += f": {record.error.line}{where}"
     return line
 

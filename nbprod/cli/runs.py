@@ -253,8 +253,8 @@ def runs_open(run_id: str, store: str | None, into: str, as_json: bool) -> None:
         common.echo_json({**vars(opened), "path": str(path)})
         return
     click.echo(str(path))
-    if opened.cell is not None:
-        click.echo(f"run {opened.run_id} {opened.status} in cell {opened.cell}", err=True)
+    if opened.cell_label is not None:
+        click.echo(f"run {opened.run_id} {opened.status} in {opened.cell_label}", err=True)
 
 
 @runs.command("debug")
@@ -288,5 +288,5 @@ def runs_debug(
         common.echo_json(written.to_dict())
         return
     click.echo(written.path)
-    if written.cell is not None:
-        click.echo(f"run {written.run_id} {written.status} in cell {written.cell}", err=True)
+    if written.cell_label is not None:
+        click.echo(f"run {written.run_id} {written.status} in {written.cell_label}", err=True)

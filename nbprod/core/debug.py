@@ -15,6 +15,7 @@ from dataclasses import dataclass
 from pathlib import Path, PurePosixPath
 from typing import Any
 
+from nbprod import cells
 from nbprod.core.workspace import Workspace
 from nbprod.errors import BadInput, Conflict, FieldError
 from nbprod.records import RunRecord, RunStatus
@@ -25,7 +26,6 @@ DEBUG_DIR = "nbprod-debug"
 DEBUGGABLE = (RunStatus.FAILED, RunStatus.TIMED_OUT, RunStatus.LOST, RunStatus.KERNEL_DIED)
 """The statuses a run can be debugged in: it stopped in a cell."""
 
-MARKER_TAG = "papermill-error-cell-tag"
 MAX_SAME_NAME = 1000
 
 
@@ -39,20 +39,27 @@ class DebugNotebook:
     cell: int | None
     """The failing cell's index in the debug notebook (None: the run stopped elsewhere)."""
     kernel: str
+    cell_number: int | None = None
+    """The failing cell as its author counts it (nbprod.cells); None for none or the
+    injected parameters."""
+
+    @property
+    def cell_label(self) -> str | None:
+        """``cell 3`` (or ``injected parameters``), as the run's record names it."""
+        return None if self.cell is None else cells.label(self.cell_number)
 
     def to_dict(self) -> dict[str, Any]:
-        return dict(vars(self))
+        return {**vars(self), "cell_label": self.cell_label}
 
 
 def failing_cell(record: RunRecord) -> int | None:
     """The cell the run stopped in, as an index into the notebook it executed.
 
-    A failed or timed-out run's error names the cell in the *output* notebook, two error
-    markers later (one at the top, one just above the cell); a lost run knows only the
-    cell its last published progress was in.
+    A failed or timed-out run's error names the cell in the *output* notebook, below the
+    error markers; a lost run knows only the cell its last published progress was in.
     """
     if record.error is not None and record.error.cell_index is not None:
-        return max(record.error.cell_index - 2, 0)
+        return cells.executed_index(record.error.cell_index)
     return record.progress.cell_index
 
 
@@ -94,6 +101,7 @@ def build(ws: Workspace, record: RunRecord) -> tuple[Any, int | None]:
         "status": record.status.value,
         "error": record.error.line if record.error else None,
         "failing_cell": cell,
+        "failing_cell_number": cells.number(nb.cells, cell),
         "parameters": given,
     }
     return nb, cell
@@ -164,5 +172,11 @@ def write_debug_notebook(
     with open(target, "x", encoding="utf-8") as handle:  # "x": a file made meanwhile stays
         handle.write(data)
     return DebugNotebook(
-        shown, record.run_id, record.job, record.status.value, cell, nb.metadata.kernelspec.name
+        shown,
+        record.run_id,
+        record.job,
+        record.status.value,
+        cell,
+        nb.metadata.kernelspec.name,
+        cells.number(nb.cells, cell),
     )

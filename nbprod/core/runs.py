@@ -306,7 +306,11 @@ class OpenedOutput:
     run_id: str
     status: str
     cell: int | None
-    """The failing cell's index, for a run that failed in a cell."""
+    """The failing cell's index in the copy, for a run that failed in a cell."""
+    cell_number: int | None = None
+    """That cell as its author counts it (the record's ``error.cell_number``)."""
+    cell_label: str | None = None
+    """``cell 3`` or ``injected parameters``: the failing cell as every face names it."""
 
 
 def open_output(ws: Workspace, run_id: str, root: str | os.PathLike[str]) -> OpenedOutput:
@@ -346,5 +350,9 @@ def open_output(ws: Workspace, run_id: str, root: str | os.PathLike[str]) -> Ope
         os.chmod(target, 0o644)
     target.write_text(nbformat.writes(nb), "utf-8")
     os.chmod(target, 0o444)
-    cell = record.error.cell_index if record.error else None
-    return OpenedOutput(relative, run_id, record.status.value, cell)
+    error = record.error
+    if error is None:
+        return OpenedOutput(relative, run_id, record.status.value, None)
+    return OpenedOutput(
+        relative, run_id, record.status.value, error.cell_index, error.cell_number, error.cell_label
+    )

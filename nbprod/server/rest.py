@@ -69,6 +69,8 @@ def run_row(record: Any) -> dict[str, Any]:
             "ename": record.error.ename,
             "evalue": record.error.evalue,
             "cell_index": record.error.cell_index,
+            "cell_number": record.error.cell_number,
+            "cell_label": record.error.cell_label,
         }
     return {
         "run_id": record.run_id,
@@ -114,7 +116,14 @@ def open_output(settings: Settings, run_id: str, *, root: str | Path) -> dict[st
     (core.runs.open_output, as `nbprod runs open`)."""
     with Workspace(settings) as ws:
         opened = runs.open_output(ws, run_id, root)
-    return {"path": opened.path, "run_id": run_id, "status": opened.status, "cell": opened.cell}
+    return {
+        "path": opened.path,
+        "run_id": run_id,
+        "status": opened.status,
+        "cell": opened.cell,
+        "cell_number": opened.cell_number,
+        "cell_label": opened.cell_label,
+    }
 
 
 # -- executing queued runs --------------------------------------------------------------

@@ -183,6 +183,10 @@ def test_run_page(server: BrowseServer, populated: Populated):
     data = server.get(f"/nbprod/runs/{run_id}.json").json()
     assert data["run"]["run_id"] == run_id and data["run"]["status"] == "failed"
     assert data["failing_cell"] == anchor and data["live"] is False
+    # the link names the author's 4th cell (the anchor is its position, markers included)
+    assert data["failing_cell_label"] == "cell 4" and data["run"]["error"]["cell_number"] == 4
+    assert "Go to the failing cell (cell 4)</a>" in text
+    assert data["run"]["notebook"]["cells"] == data["run"]["progress"]["cells_total"] == 6
     assert {p["name"]: p["given"] for p in data["parameters"]} == {
         "threshold": False,
         "fail": False,

@@ -136,7 +136,7 @@ def test_drift_shows_changed_cells_and_update_job_pins_the_working_copy(ws, note
     nb["cells"][1]["source"] = "total = days * 3"
     notebook.write_text(json.dumps(nb))
     drift = core_drift.job_drift(ws, "report")
-    assert drift.drifted and drift.cells[0]["where"] == "cell 1"
+    assert drift.drifted and drift.cells[0]["where"] == "cell 2"  # the second cell
     assert "+total = days * 3" in drift.cells[0]["summary"]
     assert core_jobs.list_jobs(ws)[0].drifted is True
 

@@ -146,6 +146,9 @@ def test_failing_run_against_a_succeeding_run(calc: CalcRuns):
     by_b = {c.index_b: c for c in d.output_diff}
     failing = by_b[bad.record.error.cell_index]  # an index in b's output, markers included
     assert failing.index_a == _output_index(ok, FAIL_CELL)
+    # b's markers move the cell down its output; to its author it is the 7th cell in both
+    assert failing.index_b == failing.index_a + 2
+    assert failing.where == f"cell {FAIL_CELL + 1}"
     assert "+ValueError: boom" in failing.summary.splitlines()
     after = [c for c in d.output_diff if c.index_a == _output_index(ok, FAIL_CELL + 1)]
     assert after and after[0].summary.splitlines() == ["-after"]
@@ -153,7 +156,8 @@ def test_failing_run_against_a_succeeding_run(calc: CalcRuns):
 
     text = render_text(d)
     assert "status: succeeded → failed" in text
-    assert f"  b: ValueError: boom (cell {bad.record.error.cell_index})" in text
+    assert bad.record.error.cell_number == FAIL_CELL + 1  # the author's 7th cell
+    assert f"  b: ValueError: boom (cell {FAIL_CELL + 1})" in text
     assert "  a: none" in text
     json.dumps(d.to_dict())
 
@@ -174,7 +178,11 @@ def test_changed_input_notebook_shows_the_source_diff(calc: CalcRuns):
 
     text = render_text(d)
     assert "Notebook: input changed (" in text
-    assert f"  cell {CONSTANT_CELL} modified (source):" in text
+    # cells are named by their author's numbers: the 4th cell, in the input and in the output
+    # (where the injected-parameters cell comes before it)
+    assert d.source_diff[0].where == output.where == f"cell {CONSTANT_CELL + 1}"
+    assert f"  cell {CONSTANT_CELL + 1} modified (source):" in text
+    assert f"  cell {CONSTANT_CELL + 1} modified (outputs):" in text
     assert "    +print('constant, edited')" in text
     json.dumps(d.to_dict())
 
@@ -213,4 +221,5 @@ def test_inserted_and_removed_cells_keep_indices_aligned(make_notebook, store_di
     assert "+print('four')" in d.source_diff[-1].summary.splitlines()
     outputs = sorted((c.kind, c.index_a, c.index_b, c.summary) for c in d.output_diff)
     assert outputs == [("added", None, 3, "+four"), ("modified", 1, 1, "-two\n+new")]
-    assert "  cell 3 (b) added (source):" in render_text(d)
+    assert "  cell 4 (b) added (source):" in render_text(d)  # print('four'), the 4th cell
+    assert "  cell 2 modified (outputs):" in render_text(d)

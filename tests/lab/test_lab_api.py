@@ -145,8 +145,9 @@ def test_failed_run_points_at_its_failing_cell(api_server: LabServer):
     run_id = api_server.post(f"{API}/runs", {"path": "failing_example.ipynb"}).json()["run_id"]
     done = api_server.wait_run(run_id, ("succeeded", "failed"))
     assert done["status"] == "failed" and done["error"]["cell_index"] is not None
+    assert (done["error"]["cell_number"], done["error"]["cell_label"]) == (4, "cell 4")
     opened = api_server.post(f"{API}/runs/{run_id}/open").json()
-    assert opened["cell"] == done["error"]["cell_index"]
+    assert opened["cell"] == done["error"]["cell_index"] and opened["cell_label"] == "cell 4"
     nb = nbformat.read(api_server.root / opened["path"], as_version=4)
     assert nb.cells[opened["cell"]].outputs[-1]["output_type"] == "error"
 

@@ -189,6 +189,10 @@ def test_failed_run_jumps_to_the_failing_cell(page: Any, lab: LabServer):
     form.locator(".nbprod-run-now").click()
     row = run_row(page, "failing_example")
     expect(row).to_have_attribute("data-status", "failed", timeout=120_000)
+    # its 4th cell raises: named as exec, runs show and the browse page name it
+    expect(row.locator(".nbprod-run-error")).to_have_text(
+        re.compile(r"^ValueError: .* \(cell 4\)$")
+    )
     row.locator(".nbprod-run-failing-cell").click()
     failing = page.locator(".nbprod-output .jp-Cell.nbprod-failing-cell")
     expect(failing).to_have_count(1, timeout=30_000)

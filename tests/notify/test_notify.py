@@ -42,7 +42,9 @@ def make_record(status: RunStatus | str = RunStatus.FAILED, **changes) -> RunRec
         },
     )
     if status not in (RunStatus.SUCCEEDED, RunStatus.RUNNING):
-        values["error"] = ErrorInfo(ename="KeyError", evalue="'revenue'", cell_index=4)
+        values["error"] = ErrorInfo(
+            ename="KeyError", evalue="'revenue'", cell_index=4, cell_number=2
+        )
     values.update(changes)
     return RunRecord(**values)
 
@@ -137,7 +139,7 @@ def test_webhook_gets_the_payload_of_a_failed_run(receiver: Receiver, settings: 
         "duration_s": 2.1,
         "parameters": {"region": "eu", "days": 7},
         "scraps": {"total_revenue": 1234.5},
-        "error": {"ename": "KeyError", "evalue": "'revenue'", "cell_index": 4},
+        "error": {"ename": "KeyError", "evalue": "'revenue'", "cell_index": 4, "cell_number": 2},
         "output_location": "/store/out.ipynb",
         "nbprod_version": __version__,
     }
@@ -155,7 +157,7 @@ def test_slack_body_has_text_and_blocks(receiver: Receiver, settings: Settings):
     assert block["type"] == "section" and block["text"]["type"] == "mrkdwn"
     for fact in ("daily-sales", "failed", "20261126T144248354Z-37981dc9", "2.1s"):
         assert fact in text
-    assert "KeyError: 'revenue' at cell 4" in text
+    assert "KeyError: 'revenue' at cell 2" in text
     assert 'region="eu"' in text and "days=7" in text
 
 
@@ -292,7 +294,7 @@ def test_email_arrives_with_subject_body_and_run_json(smtp_server, tmp_path: Pat
     assert message["Subject"] == "[nbprod] daily-sales failed (20261126T144248354Z-37981dc9)"
     assert message["From"] == "jobs@example.org"
     text = message.get_body(("plain",)).get_content()
-    for fact in ("daily-sales", "failed", "KeyError: 'revenue' at cell 4", "/store/o.ipynb"):
+    for fact in ("daily-sales", "failed", "KeyError: 'revenue' at cell 2", "/store/o.ipynb"):
         assert fact in text
     [attachment] = list(message.iter_attachments())
     assert attachment.get_filename() == "run.json"

@@ -26,7 +26,7 @@ def test_open_copies_the_output_read_only_like_the_lab_extension(cli, tmp_path):
     nb = nbformat.read(copy, as_version=4)
     assert nb.metadata["nbprod_output_of"] == run_id
     assert all(c.metadata["editable"] is False for c in nb.cells)
-    assert f"run {run_id} failed in cell" in done.stderr
+    assert f"run {run_id} failed in cell 4" in done.stderr  # its 4th cell raises
 
     again = cli("runs", "open", run_id, "--into", str(root), "--json")
     assert again.returncode == 0, again.stderr
@@ -35,6 +35,8 @@ def test_open_copies_the_output_read_only_like_the_lab_extension(cli, tmp_path):
         "run_id": run_id,
         "status": "failed",
         "cell": json.loads(failed.stdout)["error"]["cell_index"],
+        "cell_number": 4,
+        "cell_label": "cell 4",
     }
 
 

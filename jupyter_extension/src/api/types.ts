@@ -107,6 +107,18 @@ export interface IJob {
   drifted?: boolean | null;
 }
 
+/** A run's error (the run record's `error`, as the REST API returns it). */
+export interface IRunError {
+  ename: string;
+  evalue: string;
+  /** The failing cell's position in the output notebook (markers, injected cell included). */
+  cell_index: number | null;
+  /** The failing cell as its author counts it (1-based); null for the injected parameters. */
+  cell_number?: number | null;
+  /** How every face names it: `cell 3`, or `injected parameters`. */
+  cell_label?: string | null;
+}
+
 export interface IRun {
   run_id: string;
   job: string;
@@ -118,7 +130,7 @@ export interface IRun {
   duration_s: number | null;
   progress: { cells_done: number; cells_total: number };
   parameters: Record<string, unknown>;
-  error: { ename: string; evalue: string; cell_index: number | null } | null;
+  error: IRunError | null;
   output: string | null;
   /** The output notebook hides its code cells' source. */
   report_mode?: boolean;
@@ -136,6 +148,8 @@ export interface IOpened {
   run_id: string;
   status: string;
   cell: number | null;
+  cell_number?: number | null;
+  cell_label?: string | null;
 }
 
 /** `POST runs/{id}/debug`: the debug notebook written under the contents root. */
@@ -147,6 +161,8 @@ export interface IDebugNotebook {
   /** The failing cell's index in the debug notebook. */
   cell: number | null;
   kernel: string;
+  cell_number?: number | null;
+  cell_label?: string | null;
 }
 
 /** `GET jobs/{name}/drift`: the working copy against the pinned snapshot. */

@@ -63,6 +63,10 @@ class RunContext:
     artifacts: list[Artifact] = doc("The run's files in the store.")
     output_key: str | None = doc("Store key of the output notebook.")
     failing_cell: str | None = doc("Anchor of the failing cell in the rendered notebook.")
+    failing_cell_label: str | None = doc(
+        "The failing cell as every face names it: 'cell 3' (its author's count) or "
+        "'injected parameters'."
+    )
     previous_run_id: str | None = doc("The job's previous run, to compare with.")
     live: bool = doc("Whether the run is still running (the page polls its status).")
     sweep_id: str | None = doc("The sweep the run belongs to (its tag sweep:<id>), if any.")
@@ -123,6 +127,7 @@ def context_for(
         artifacts=artifacts,
         output_key=output_key,
         failing_cell=failing,
+        failing_cell_label=record.error.cell_label if record.error else None,
         previous_run_id=service.previous_run_id(record),
         live=not record.status.terminal,
         sweep_id=_sweep_of(record),

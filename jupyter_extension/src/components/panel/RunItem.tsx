@@ -5,7 +5,7 @@
 import * as React from 'react';
 
 import { IRun } from '../../api';
-import { formatTime } from '../../format';
+import { errorLine, formatTime } from '../../format';
 import { DEBUGGABLE } from '../../paths';
 import { Badge, Progress } from './Badge';
 
@@ -28,11 +28,7 @@ export function RunItem(props: { run: IRun; active: boolean; actions: IRunAction
         {run.duration_s !== null ? ` · ${run.duration_s.toFixed(1)} s` : ''}
         {run.trigger ? ` · ${run.trigger}` : ''}
       </div>
-      {run.error && (
-        <div className="nbprod-line nbprod-run-error">
-          {run.error.ename}: {run.error.evalue}
-        </div>
-      )}
+      {run.error && <div className="nbprod-line nbprod-run-error">{errorLine(run.error)}</div>}
       <div className="nbprod-actions">
         {active && (
           <button
@@ -54,6 +50,7 @@ export function RunItem(props: { run: IRun; active: boolean; actions: IRunAction
         {run.error && run.error.cell_index !== null && (
           <button
             className="jp-Button jp-mod-minimal nbprod-run-failing-cell"
+            title={run.error.cell_label ? `Open the output at ${run.error.cell_label}` : undefined}
             onClick={() => actions.open(run, true)}
           >
             Failing cell
