@@ -56,6 +56,7 @@ class Trigger(_Text):
     QUEUE = "queue"
     LAB = "lab"
     BACKFILL = "backfill"
+    PIPELINE = "pipeline"
 
 
 class RunKind(_Text):
@@ -122,6 +123,9 @@ class QueuedRun:
     tags: list[str] = field(default_factory=list)
     resources: dict[str, float] = field(default_factory=dict)
     """What the run needs of its worker (a job's ``resources``); stored only when set."""
+    pipeline: dict[str, str] | None = None
+    """``{name, run_id, step}``: the pipeline run this run is a step of (docs/pipelines.md);
+    stored only when set, with the step's retry policy."""
 
     def to_dict(self) -> dict[str, Any]:
         """The stored JSON: the keys of its kind only (as every version stored them)."""
@@ -146,6 +150,9 @@ class QueuedRun:
         stored = {key: data[key] for key in keys}
         if self.resources:
             stored["resources"] = dict(self.resources)
+        if self.pipeline is not None:
+            stored["pipeline"] = dict(self.pipeline)
+            stored["retries"], stored["retry_delay"] = self.retries, self.retry_delay
         return stored
 
     @classmethod
@@ -200,6 +207,7 @@ class QueuedRun:
             cell_timeout=read.number("cell_timeout", None),
             tags=read.texts("tags"),
             resources=read.amounts("resources"),
+            pipeline=read.link("pipeline"),
         )
         if kind is RunKind.SNAPSHOT:
             for name in ("sha256", "notebook_name"):
@@ -270,6 +278,15 @@ class _Reader:
             ):
                 raise self._bad(name, "an object of positive amounts")
         return {key: float(amount) for key, amount in value.items()}
+
+    def link(self, name: str) -> dict[str, str] | None:
+        value = self.data.get(name)
+        if value is None:
+            return None
+        keys = ("name", "run_id", "step")
+        if not isinstance(value, Mapping) or not all(isinstance(value.get(k), str) for k in keys):
+            raise self._bad(name, "an object of name, run_id and step")
+        return {k: value[k] for k in keys}
 
     def text(self, name: str) -> str | None:
         value = self.data.get(name)

@@ -91,14 +91,140 @@ def _order(definition: Any) -> list[str]:
 def pipelines_show(name_or_run: str, store: str | None, as_json: bool) -> None:
     """A pipeline (NAME: its steps, wiring and versions) or one of its runs (RUN_ID:
     each step's status, run, duration and the values passed along each edge)."""
-    from nbprod.core.pipelines import show_pipeline
+    from nbprod.core.pipelines import is_pipeline_run, show_pipeline, show_pipeline_run
 
     with _workspace(store) as ws:
-        view = show_pipeline(ws, name_or_run)
+        if is_pipeline_run(ws, name_or_run):
+            run_view = show_pipeline_run(ws, name_or_run)
+        else:
+            run_view, view = None, show_pipeline(ws, name_or_run)
+    if run_view is not None:
+        if as_json:
+            common.echo_json(run_view.to_dict())
+        else:
+            _echo_run(run_view)
+        return
     if as_json:
         common.echo_json(view.to_dict())
         return
     _echo_pipeline(view)
+
+
+def _echo_run(view: Any) -> None:
+    run = view.run
+    took = ""
+    if run.finished_at:
+        from nbprod.records import parse_iso
+
+        seconds = (parse_iso(run.finished_at) - parse_iso(run.created_at)).total_seconds()
+        took = f", {seconds:.1f}s"
+    click.echo(
+        f"pipeline run {run.run_id}  {run.pipeline} version {run.version}  {view.status}"
+        f"  (created {run.created_at}{took})"
+    )
+    if run.rerun_of:
+        click.echo(f"rerun of {run.rerun_of} from step {run.rerun_from}")
+    rows = []
+    for name, step in run.steps.items():
+        shown = step.status.value not in ("pending", "skipped") and step.run_id
+        attempts = f" (attempt {len(step.attempts) + 1})" if step.attempts else ""
+        note = f"reused from {step.reused_from}" if step.reused_from else (step.error or "")
+        rows.append(
+            (
+                name,
+                view.step_state(name),
+                (step.run_id if shown else "-") + attempts,
+                f"{step.duration_s:.1f}s" if step.duration_s is not None else "",
+                note,
+            )
+        )
+    common.table(("STEP", "STATUS", "RUN", "DURATION", "NOTE"), rows)
+    edges = [
+        (edge["from"], f"{name}.{param}", edge["value"])
+        for name, step in run.steps.items()
+        for param, edge in step.inputs.items()
+    ]
+    if edges:
+        click.echo("values passed:")
+        for source, target, value in edges:
+            shown_value = common.short_params({"": value}, width=60)[1:]
+            click.echo(f"  {source} → {target} = {shown_value}")
+
+
+@pipelines.command("run")
+@click.argument("name")
+@click.option(
+    "-p",
+    "--parameter",
+    "parameters",
+    multiple=True,
+    metavar="STEP.PARAM=VALUE",
+    help="Set a step's parameter; the value is parsed by its type (repeatable).",
+)
+@click.option("--no-wait", is_flag=True, help="Queue the first steps, print the run id and return.")
+@common.store_option
+@common.json_option
+def pipelines_run(
+    name: str, parameters: tuple[str, ...], no_wait: bool, store: str | None, as_json: bool
+) -> None:
+    """Run a pipeline's latest version now: its first steps are queued, each next step
+    when the steps it needs succeeded. Waits for the end (executing the steps itself when
+    no scheduler is running) and exits 0 only if every step succeeded."""
+    from nbprod.core.pipelines import run_pipeline
+
+    with _workspace(store) as ws:
+        run = run_pipeline(ws, name, parameters)
+        _follow(ws, run, no_wait, as_json)
+
+
+@pipelines.command("rerun")
+@click.argument("run_id")
+@click.option("--from", "from_step", required=True, metavar="STEP", help="The step to run again.")
+@click.option("--no-wait", is_flag=True, help="Queue the step, print the run id and return.")
+@common.store_option
+@common.json_option
+def pipelines_rerun(
+    run_id: str, from_step: str, no_wait: bool, store: str | None, as_json: bool
+) -> None:
+    """A new run of pipeline run RUN_ID's version: STEP and every step after it run
+    again, the others reuse RUN_ID's runs and their scraps."""
+    from nbprod.core.pipelines import rerun_pipeline
+
+    with _workspace(store) as ws:
+        run = rerun_pipeline(ws, run_id, from_step)
+        _follow(ws, run, no_wait, as_json)
+
+
+def _follow(ws: Any, run: Any, no_wait: bool, as_json: bool) -> None:
+    """Print the new run's id, wait for its end unless ``no_wait``, print the result."""
+    from nbprod.core.pipelines import show_pipeline_run, wait_for_run
+
+    if not as_json:
+        click.echo(f"pipeline run {run.run_id}  {run.pipeline} version {run.version}")
+    if not no_wait and not run.done:
+        printed: dict[str, str] = {}
+
+        def progress(current: Any) -> None:
+            if as_json:
+                return
+            for name, step in current.steps.items():
+                if step.status.value in ("succeeded", "failed", "skipped"):
+                    if printed.get(name) != step.status.value:
+                        printed[name] = step.status.value
+                        took = f" {step.duration_s:.1f}s" if step.duration_s is not None else ""
+                        why = f": {step.error}" if step.error else ""
+                        if step.reused_from:
+                            took, why = "", f" (reused from {step.reused_from})"
+                        click.echo(f"  {name}: {step.status.value}{took}{why}")
+
+        run = wait_for_run(ws, run, on_change=progress)
+    view = show_pipeline_run(ws, run.run_id)
+    if as_json:
+        common.echo_json(view.to_dict())
+    elif not no_wait:
+        click.echo(f"pipeline run {run.run_id} {run.status.value}")
+    if run.done and run.status.value != "succeeded":
+        raise SystemExit(1)
 
 
 def _echo_pipeline(view: Any) -> None:

@@ -213,7 +213,7 @@ def settle_lost(
     reached the store first wins: the queue is corrected to its status, and the retry
     policy sees that status, so a run that succeeded is not run again.
     """
-    from nbprod.scheduler import policy
+    from nbprod.scheduler.ending import run_ended
 
     if not queue.take_over(item, now, "lost"):
         return False
@@ -225,7 +225,7 @@ def settle_lost(
             queue.correct_final(item.store, item.run_id, status)
     except Exception as exc:  # the store may be down; the queue row is final
         event("lost_record_failed", run_id=item.run_id, error=str(exc))
-    policy.enqueue_retry(queue, item, status, now)
+    run_ended(queue, item, status, now, catalog=catalog, durable=False)
     return True
 
 
