@@ -248,5 +248,13 @@ def _echo_pipeline(view: Any) -> None:
     click.echo("versions:")
     for old in view.versions:
         click.echo(f"  {old.version}  {old.created_at}  {'; '.join(old.changes)}")
-    if view.last_run is not None:
-        click.echo(f"last run: {view.last_run.run_id} {view.last_run.status.value}")
+    if view.runs:
+        click.echo("recent runs:")
+        rows = []
+        for run in view.runs:
+            counts: dict[str, int] = {}
+            for step in run.steps.values():
+                counts[step.status.value] = counts.get(step.status.value, 0) + 1
+            summary = ", ".join(f"{n} {status}" for status, n in sorted(counts.items()))
+            rows.append((run.run_id, run.version, run.status.value, run.trigger, summary))
+        common.table(("RUN", "VERSION", "STATUS", "TRIGGER", "STEPS"), rows)

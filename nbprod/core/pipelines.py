@@ -39,6 +39,8 @@ class PipelineView:
     versions: list[PipelineVersion] = field(default_factory=list)
     last_run: Any = None
     """The newest PipelineRun, or None."""
+    runs: list[Any] = field(default_factory=list)
+    """Its newest pipeline runs (``show_pipeline``), newest first."""
 
     def to_dict(self) -> dict[str, Any]:
         return {
@@ -51,6 +53,7 @@ class PipelineView:
                 for v in self.versions
             ],
             "last_run": self.last_run.to_dict() if self.last_run is not None else None,
+            "runs": [run.to_dict() for run in self.runs],
         }
 
 
@@ -66,12 +69,17 @@ def list_pipelines(ws: Workspace) -> list[PipelineView]:
     return views
 
 
-def show_pipeline(ws: Workspace, name: str) -> PipelineView:
-    """A pipeline with every version; PipelineNotFound (a NotFound) for an unknown one."""
+def show_pipeline(ws: Workspace, name: str, runs: int = 10) -> PipelineView:
+    """A pipeline with every version and its ``runs`` newest runs; PipelineNotFound (a
+    NotFound) for an unknown one."""
+    from nbprod.catalog.pipelines import list_pipeline_runs as listing
     from nbprod.pipelines.versions import get_version, store_versions
 
     latest = get_version(ws.store, name)
-    return PipelineView(name, latest, store_versions(ws.store, name), _last_run(ws, name))
+    recent = listing(ws.catalog, ws.store.url, name, runs) if runs else []
+    view = PipelineView(name, latest, store_versions(ws.store, name), None, recent)
+    view.last_run = recent[0] if recent else _last_run(ws, name)
+    return view
 
 
 def _last_run(ws: Workspace, name: str) -> Any:

@@ -116,7 +116,10 @@ def _cancel(catalog: Any, run_id: str, store: str) -> None:
     run = get_pipeline_run(catalog, store, run_id)
     if run is None:
         return
+    from nbprod.pipelines.runs import reconcile
+
     queue = Queue(catalog)
     for state in run.steps.values():
         if state.status is StepStatus.QUEUED and state.run_id:
             queue.request_cancel(store, state.run_id, utcnow())
+    reconcile(catalog, store, run_id, utcnow())  # the steps that never started end now

@@ -95,6 +95,8 @@ def placeholder_record(item: Any, status: str) -> RunRecord:
         job_version=item.payload.job_version,
         scheduled_for=item.scheduled_for,
         logical_run_id=item.logical_run_id,
+        tags=list(item.payload.tags),
+        pipeline=item.payload.pipeline,
         created_at=item.enqueued_at,
         started_at=item.started_at,
     )

@@ -306,3 +306,45 @@ def test_refusals_through_the_console_script(cli, pipeline, nbprod_env):
         [*nbprod_command(), "status", "--json"], env=nbprod_env, capture_output=True, text=True
     )
     assert json.loads(status.stdout)["counts"].get("queued", 0) == 0  # nothing was queued
+
+
+def test_ctrl_c_cancels_the_running_step_and_skips_the_rest(cli_inproc, pipeline, nbprod_env):
+    import signal
+    import time
+
+    slow = pipeline["folder"] / "slow.ipynb"
+    from tests.conftest import write_notebook
+
+    write_notebook(slow, "import time\ntime.sleep(60)")
+    path = pipeline["folder"] / "slow.yaml"
+    path.write_text(
+        "name: slow\nsteps:\n  - {name: wait, notebook: slow.ipynb}\n"
+        "  - {name: after, notebook: slow.ipynb, needs: [wait]}\n"
+    )
+    assert cli_inproc("pipelines", "apply", str(path)).returncode == 0
+    proc = subprocess.Popen(
+        [*nbprod_command(), "pipelines", "run", "slow"],
+        env={**nbprod_env, "PYTHONUNBUFFERED": "1"},
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+    try:
+        assert proc.stdout is not None
+        run_id = _run_id(proc.stdout.readline())
+        deadline = time.monotonic() + 60
+        while _show(cli_inproc, run_id)["steps"][0]["state"] != "running":
+            assert time.monotonic() < deadline, "the first step never started"
+            time.sleep(0.2)
+        time.sleep(1.0)  # in its kernel
+        proc.send_signal(signal.SIGINT)
+        out, err = proc.communicate(timeout=90)
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+    assert proc.returncode == 130, out + err
+    run = _show(cli_inproc, run_id)
+    wait, after = run["steps"]
+    assert run["status"] == "failed"
+    assert wait["status"] == "failed" and wait["run_status"] == "cancelled"
+    assert after["status"] == "skipped" and after["run_id"] is None
