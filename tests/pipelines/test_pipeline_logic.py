@@ -276,3 +276,37 @@ def test_the_record_round_trips_through_json():
     again = PipelineRun.from_json(run.to_json())
     assert again == run
     assert list(again.steps) == ["extract", "train", "audit", "report"]
+
+
+def test_apply_versions_a_pipeline_like_a_job(nbprod_env, make_notebook, tmp_path, store_dir):
+    from nbprod.config import Settings
+    from nbprod.core import Workspace
+    from nbprod.core.pipelines import apply_pipeline, list_pipelines, show_pipeline
+
+    make_notebook("pass", parameters="days: int = 1", name="a.ipynb")
+    make_notebook("pass", parameters="n: int = 0", name="b.ipynb")
+    path = tmp_path / "notebooks" / "p.yaml"
+    text = (
+        "name: p\nschedule: '@daily'\nsteps:\n"
+        "  - {name: a, notebook: a.ipynb, parameters: {days: 7}}\n"
+        "  - {name: b, notebook: b.ipynb, needs: [a], parameters_from: {n: a.count}}\n"
+    )
+    path.write_text(text)
+    with Workspace(Settings.load()) as ws:
+        first = apply_pipeline(ws, path)
+        assert first.created and first.version.version == 1 and first.version.changes == ["created"]
+        assert not apply_pipeline(ws, path).created  # same definition, same notebooks
+        path.write_text(text.replace("days: 7", "days: 8"))
+        second = apply_pipeline(ws, path)
+        assert second.version.changes == ['step a: parameters: {"days": 7} → {"days": 8}']
+        make_notebook("print('changed')", parameters="n: int = 0", name="b.ipynb")
+        third = apply_pipeline(ws, path)
+        assert len(third.version.changes) == 1
+        assert third.version.changes[0].startswith("step b: notebook: pinned a new snapshot")
+        pinned = third.version.pinned["b"].notebook_sha256
+        assert (store_dir / ".nbprod" / "notebooks" / f"{pinned}.ipynb").is_file()
+        assert (store_dir / ".nbprod" / "pipelines" / "p" / "v000003.json").is_file()
+        view = show_pipeline(ws, "p")
+        assert [v.version for v in view.versions] == [1, 2, 3]
+        assert view.version.definition.schedule == "@daily"
+        assert [v.name for v in list_pipelines(ws)] == ["p"]
