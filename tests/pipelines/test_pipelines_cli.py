@@ -348,3 +348,39 @@ def test_ctrl_c_cancels_the_running_step_and_skips_the_rest(cli_inproc, pipeline
     assert run["status"] == "failed"
     assert wait["status"] == "failed" and wait["run_status"] == "cancelled"
     assert after["status"] == "skipped" and after["run_id"] is None
+
+
+def test_a_step_retried_after_a_failure_goes_on_to_its_dependants(cli, cli_inproc, pipeline):
+    """Train fails once (it removes the marker as it fails) and is retried: the retry, a
+    new run id that the first workers may not claim, gets workers of its own; report runs
+    after it with its accuracy."""
+    flaky = TRAIN.replace(
+        'raise ValueError("training failed on purpose")',
+        'Path(fail_marker).unlink(); raise ValueError("training failed on purpose")',
+    )
+    from tests.conftest import write_notebook
+
+    write_notebook(
+        pipeline["folder"] / "train.ipynb",
+        flaky,
+        parameters=f"rows: int = 0\nfail_marker: str = {str(pipeline['marker'])!r}",
+    )
+    path = pipeline["folder"] / "retry.yaml"
+    path.write_text(
+        _yaml("retried").replace(
+            "    needs: [extract]\n", "    needs: [extract]\n    retries: 1\n    retry_delay: 0\n"
+        )
+    )
+    assert cli_inproc("pipelines", "apply", str(path)).returncode == 0
+    pipeline["marker"].write_text("")
+    done = cli("pipelines", "run", "retried", timeout=300)
+    assert done.returncode == 0, done.stdout + done.stderr
+    run = _show(cli_inproc, _run_id(done.stdout))
+    steps = {s["name"]: s for s in run["steps"]}
+    assert run["status"] == "succeeded"
+    train = steps["train"]
+    assert len(train["attempts"]) == 1 and train["attempts"][0] != train["run_id"]
+    assert steps["report"]["inputs"]["accuracy"]["value"] == 0.7
+    listed = json.loads(cli_inproc("runs", "list", "--pipeline", "retried", "--json").stdout)
+    trains = sorted((r["attempt"], r["status"]) for r in listed if r["job"] == "retried.train")
+    assert trains == [(1, "failed"), (2, "succeeded")]
