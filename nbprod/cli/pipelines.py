@@ -195,6 +195,19 @@ def pipelines_rerun(
         _follow(ws, run, no_wait, as_json)
 
 
+@pipelines.command("cancel")
+@click.argument("run_id")
+@common.store_option
+def pipelines_cancel(run_id: str, store: str | None) -> None:
+    """Cancel a pipeline run: its queued steps at once, its running ones by their workers
+    (output stored); the steps after them are skipped."""
+    from nbprod.core.pipelines import cancel_pipeline_run
+
+    with _workspace(store) as ws:
+        for line in cancel_pipeline_run(ws, run_id):
+            click.echo(line)
+
+
 def _follow(ws: Any, run: Any, no_wait: bool, as_json: bool) -> None:
     """Print the new run's id, wait for its end unless ``no_wait``, print the result."""
     from nbprod.core.pipelines import show_pipeline_run, wait_for_run

@@ -139,6 +139,27 @@ def rerun_pipeline(ws: Workspace, run_id: str, from_step: str) -> PipelineRun:
     )
 
 
+def cancel_pipeline_run(ws: Workspace, run_id: str) -> list[str]:
+    """Cancel a pipeline run's queued and running steps (``cancel_run`` for each); the
+    steps after them are skipped as those end. One line per step cancelled. Conflict for
+    a run that has ended."""
+    from nbprod.core.queueing import cancel_run
+    from nbprod.errors import Conflict
+    from nbprod.pipelines.record import StepStatus
+
+    run = get_pipeline_run(ws, run_id)
+    if run.done:
+        raise Conflict(f"pipeline run {run.run_id} has already ended ({run.status.value})")
+    said = []
+    for name, step in run.steps.items():
+        if step.status is StepStatus.QUEUED and step.run_id:
+            try:
+                said.append(f"{name}: {cancel_run(ws, step.run_id)}")
+            except Conflict:  # it ended meanwhile
+                continue
+    return said
+
+
 def get_pipeline_run(ws: Workspace, run_id: str) -> PipelineRun:
     """A pipeline run by id or unique id prefix; NotFound otherwise."""
     from nbprod.catalog.pipelines import get_pipeline_run as lookup

@@ -132,3 +132,18 @@ def test_a_retry_is_not_the_steps_end(ws, tmp_path):
     second = _end(ws, retry)
     assert run_ended(ws.queue, second, "succeeded", utcnow(), catalog=ws.catalog) is None
     assert get_pipeline_run(ws, run.run_id).steps["b"].status.value == "queued"
+
+
+def test_cancelling_a_pipeline_run_cancels_its_queued_steps_and_skips_the_rest(ws):
+    from nbprod.core.pipelines import cancel_pipeline_run
+    from nbprod.errors import Conflict
+
+    run = run_pipeline(ws, "fan-in")
+    said = cancel_pipeline_run(ws, run.run_id)
+    assert [line.split(":")[0] for line in said] == ["a", "b"]
+    now = get_pipeline_run(ws, run.run_id)
+    assert now.status.value == "failed"
+    assert [now.steps[n].status.value for n in "abc"] == ["failed", "failed", "skipped"]
+    assert _queued_jobs(ws) == []
+    with pytest.raises(Conflict, match="has already ended"):
+        cancel_pipeline_run(ws, run.run_id)
