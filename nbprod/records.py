@@ -150,6 +150,8 @@ class RunRecord:
     logical_run_id: str | None = None
     """The first attempt's run id: every retry of one logical run shares it."""
     tags: list[str] = field(default_factory=list)
+    pipeline: dict[str, str] | None = None
+    """``{name, run_id, step}`` for a pipeline step's run (docs/pipelines.md)."""
     created_at: str = ""
     started_at: str | None = None
     finished_at: str | None = None

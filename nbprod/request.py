@@ -45,6 +45,8 @@ class RunRequest:
     run_id: str = field(default_factory=new_run_id)
     scheduled_for: str | None = None
     logical_run_id: str | None = None
+    pipeline: dict[str, str] | None = None
+    """The pipeline run this run is a step of (``{name, run_id, step}``), for its record."""
     autosave_to_store: bool = False
     """Also autosave the partial output to the store (queued runs: a worker that dies on
     another machine leaves its partial output where any reaper finds it)."""

@@ -85,6 +85,7 @@ def prepare(
     run_id: str | None = None,
     scheduled_for: str | None = None,
     logical_run_id: str | None = None,
+    pipeline: dict[str, str] | None = None,
 ) -> RunRequest:
     """Validate everything; raise BadInput subclasses with one-line messages."""
     from nbprod import params
@@ -133,6 +134,7 @@ def prepare(
         run_id=run_id or new_run_id(),
         scheduled_for=scheduled_for,
         logical_run_id=logical_run_id,
+        pipeline=pipeline,
     )
 
 

@@ -150,6 +150,7 @@ def build_record(state: RunState) -> None:
         scheduled_for=request.scheduled_for,
         logical_run_id=request.logical_run_id or request.run_id,
         tags=list(request.tags),
+        pipeline=request.pipeline,
         created_at=isoformat(utcnow()),
         parameters=effective_parameters(request),
         parameters_given=sorted(request.parameters),

@@ -56,6 +56,7 @@ class Trigger(_Text):
     QUEUE = "queue"
     LAB = "lab"
     BACKFILL = "backfill"
+    PIPELINE = "pipeline"
 
 
 class RunKind(_Text):
@@ -125,6 +126,9 @@ class QueuedRun:
     stored only when set."""
     resources: dict[str, float] = field(default_factory=dict)
     """What the run needs of its worker (a job's ``resources``); stored only when set."""
+    pipeline: dict[str, str] | None = None
+    """``{name, run_id, step}``: the pipeline run this run is a step of (docs/pipelines.md);
+    stored only when set, with the step's retry policy."""
 
     def to_dict(self) -> dict[str, Any]:
         """The stored JSON: the keys of its kind only (as every version stored them)."""
@@ -151,6 +155,9 @@ class QueuedRun:
             stored["resources"] = dict(self.resources)
         if self.report_mode and self.kind is RunKind.SNAPSHOT:
             stored["report_mode"] = True
+        if self.pipeline is not None:
+            stored["pipeline"] = dict(self.pipeline)
+            stored["retries"], stored["retry_delay"] = self.retries, self.retry_delay
         return stored
 
     @classmethod
@@ -206,6 +213,7 @@ class QueuedRun:
             tags=read.texts("tags"),
             report_mode=read.flag("report_mode"),
             resources=read.amounts("resources"),
+            pipeline=read.link("pipeline"),
         )
         if kind is RunKind.SNAPSHOT:
             for name in ("sha256", "notebook_name"):
@@ -284,6 +292,15 @@ class _Reader:
         if not isinstance(value, bool):
             raise self._bad(name, "true or false")
         return value
+
+    def link(self, name: str) -> dict[str, str] | None:
+        value = self.data.get(name)
+        if value is None:
+            return None
+        keys = ("name", "run_id", "step")
+        if not isinstance(value, Mapping) or not all(isinstance(value.get(k), str) for k in keys):
+            raise self._bad(name, "an object of name, run_id and step")
+        return {k: value[k] for k in keys}
 
     def text(self, name: str) -> str | None:
         value = self.data.get(name)

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import sqlalchemy as sa
 
-HEAD_REVISION = "0005"
+HEAD_REVISION = "0006"
 """The alembic revision this code expects; checked on open without importing alembic."""
 
 
@@ -93,7 +93,23 @@ kind is ``param``, ``scrap`` or ``tag``; value_text is the string itself or its 
 (sorted keys); value_num is set for ints and floats (not bools), for numeric comparisons.
 """
 
-TABLES = (jobs, job_versions, runs, run_values)
+pipeline_runs = sa.Table(
+    "pipeline_runs",
+    metadata,
+    sa.Column("store", text_key(1024), primary_key=True),
+    sa.Column("run_id", text_key(40), primary_key=True),
+    sa.Column("pipeline", text_key(100), nullable=False),
+    sa.Column("version", sa.Integer, nullable=False),
+    sa.Column("status", text_key(20), nullable=False),
+    sa.Column("created_at", text_key(40), nullable=False),
+    sa.Column("finished_at", text_key(40), nullable=True),
+    sa.Column("record", sa.JSON, nullable=False),
+    sa.Index("ix_pipeline_runs_store_pipeline_run_id", "store", "pipeline", "run_id"),
+)
+"""One row per pipeline run: the record as in the store (``PipelineRun.to_dict()``). The
+row is also the lock a step's end takes to advance its pipeline run."""
+
+TABLES = (jobs, job_versions, runs, run_values, pipeline_runs)
 """The index: everything here is derived from the store (rebuild recreates it)."""
 
 fires = sa.Table(

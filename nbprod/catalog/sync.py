@@ -16,8 +16,10 @@ from dataclasses import dataclass, field
 from typing import Any, TypeVar
 
 from nbprod.catalog.db import Catalog
-from nbprod.errors import InvalidName
+from nbprod.catalog.pipelines import index_pipeline_runs, indexed_pipeline_runs
+from nbprod.errors import CorruptData, InvalidName
 from nbprod.jobs.model import JobVersion
+from nbprod.pipelines.record import PipelineRun
 from nbprod.records import RunRecord, RunStatus
 from nbprod.store import Store, layout
 
@@ -40,6 +42,8 @@ class SyncResult:
     """Jobs whose definition versions or pause state changed in the catalog."""
     skipped: list[str] = field(default_factory=list)
     """Store keys that could not be read as records or versions (left out, logged)."""
+    pipeline_runs: int = 0
+    """Pipeline runs indexed from their store records."""
 
 
 @dataclass
@@ -50,6 +54,8 @@ class _Scan:
     """job → version number → key of its version file."""
     states: dict[str, str] = field(default_factory=dict)
     """job → key of its state.json."""
+    pipeline_runs: dict[str, str] = field(default_factory=dict)
+    """pipeline run id → key of its record."""
 
 
 def sync(catalog: Catalog, store: Store, *, full: bool = False) -> SyncResult:
@@ -117,6 +123,13 @@ def _sync(catalog: Catalog, store: Store, *, full: bool, rebuild: bool) -> SyncR
             pool, lambda item: _read_version(store, scan.versions[item[0]][item[1]]), new_versions
         )
         states = _pairs(pool, lambda job: _read_state(store, scan.states[job]), list(scan.states))
+        # A pipeline run's row is the lock its steps take while it runs, and the store copy
+        # is written under it: a sync adds runs the catalog lacks, never overwrites one.
+        have = set() if rebuild else indexed_pipeline_runs(catalog, url)
+        missing = [rid for rid in scan.pipeline_runs if rid not in have]
+        pipeline_data = _pairs(
+            pool, lambda rid: _read_pipeline_run(store, scan.pipeline_runs[rid]), missing
+        )
         stale_jobs: list[str] = []
         if full and not rebuild:
             stale_jobs = [
@@ -157,6 +170,14 @@ def _sync(catalog: Catalog, store: Store, *, full: bool, rebuild: bool) -> SyncR
                 catalog.set_paused(url, job, paused)
                 changed.add(job)
         catalog.index_runs(url, fresh)
+        restored = []
+        for run_id, (run, problem) in pipeline_data:
+            if problem:
+                result.skipped.append(problem)
+            if run is not None and run.run_id == run_id:
+                restored.append(run)
+        index_pipeline_runs(catalog, url, restored)
+        result.pipeline_runs = len(restored)
         for run_id in sorted(set(gone)):
             catalog.delete_run(url, run_id)
         result.removed = len(set(gone))
@@ -191,7 +212,29 @@ def _scan(store: Store, pool: ThreadPoolExecutor) -> _Scan:
                     scan.versions.setdefault(job, {})[number] = layout.job_version_key(job, number)
                 elif entry.name == layout.JOB_STATE_NAME:
                     scan.states[job] = layout.job_state_key(job)
+        _scan_pipeline_runs(store, pool, scan)
     return scan
+
+
+def _scan_pipeline_runs(store: Store, pool: ThreadPoolExecutor, scan: _Scan) -> None:
+    names = [e.name for e in store.list(layout.PIPELINES_PREFIX) if e.is_dir and _valid(e.name)]
+    listed = _pairs(pool, lambda n: list(store.list(layout.pipeline_runs_prefix(n))), names)
+    for name, entries in listed:
+        for entry in entries:
+            run_id = None if entry.is_dir else layout.parse_pipeline_run_name(entry.name)
+            if run_id is not None:
+                scan.pipeline_runs[run_id] = layout.pipeline_run_key(name, run_id)
+
+
+def _read_pipeline_run(store: Store, key: str) -> tuple[PipelineRun | None, str | None]:
+    try:
+        data = store.get(key)
+    except KeyError:
+        return None, None
+    try:
+        return PipelineRun.from_json(data), None
+    except CorruptData:
+        return None, key
 
 
 def _valid(name: str) -> bool:

@@ -176,6 +176,7 @@ def _register() -> None:
     from nbprod.cli.export import export
     from nbprod.cli.gc import gc
     from nbprod.cli.jobs import jobs
+    from nbprod.cli.pipelines import pipelines
     from nbprod.cli.runs import runs
     from nbprod.cli.store import store
     from nbprod.cli.sweeps import sweep, sweeps_group
@@ -183,7 +184,7 @@ def _register() -> None:
 
     for command in (
         *(runs, jobs, store, catalog, gc, scheduler, worker, status, browse),
-        *(templates, new, sweep, sweeps_group, export),
+        *(templates, new, sweep, sweeps_group, export, pipelines),
     ):
         main.add_command(command)
     common.show_envvars(main)

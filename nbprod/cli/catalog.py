@@ -19,9 +19,10 @@ def catalog_sync(store: str | None) -> None:
     from nbprod.api import catalog_sync as sync
 
     result = sync(settings=common.settings(store=store))
+    pipelines = f", {result.pipeline_runs} pipeline run(s)" if result.pipeline_runs else ""
     click.echo(
         f"added {result.added} run(s), updated {result.updated}, removed {result.removed}, "
-        f"{result.jobs} job version(s)"
+        f"{result.jobs} job version(s){pipelines}"
     )
 
 
@@ -32,4 +33,5 @@ def catalog_rebuild(store: str | None) -> None:
     from nbprod.api import catalog_rebuild as rebuild
 
     result = rebuild(settings=common.settings(store=store))
-    click.echo(f"indexed {result.added} run(s) and {result.jobs} job version(s)")
+    pipelines = f", {result.pipeline_runs} pipeline run(s)" if result.pipeline_runs else ""
+    click.echo(f"indexed {result.added} run(s) and {result.jobs} job version(s){pipelines}")

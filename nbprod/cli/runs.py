@@ -24,6 +24,7 @@ def runs() -> None:
 @click.option("--since", help="Started at or after: 7d, 12h, 30m or an ISO date/time.")
 @click.option("--until", help="Started before: 7d, 12h, 30m or an ISO date/time.")
 @click.option("--tag", help="Only runs of jobs with this tag.")
+@click.option("--pipeline", help="Only the step runs of this pipeline.")
 @click.option(
     "--param",
     "params",
@@ -55,10 +56,30 @@ def runs() -> None:
 )
 @common.json_option
 def runs_list(
-    store, job, status, since, until, tag, params, scraps, error, limit, offset, from_store, as_json
+    store,
+    job,
+    status,
+    since,
+    until,
+    tag,
+    pipeline,
+    params,
+    scraps,
+    error,
+    limit,
+    offset,
+    from_store,
+    as_json,
 ) -> None:
     """Runs newest first, from the catalog."""
     from nbprod import api
+
+    if pipeline:
+        if tag:
+            raise click.UsageError("--pipeline and --tag cannot be combined")
+        from nbprod.pipelines.record import pipeline_tag
+
+        tag = pipeline_tag(pipeline)
 
     settings = common.settings(store=store)
     wanted = [s for s in status if s != "queued"]

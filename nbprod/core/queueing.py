@@ -145,6 +145,11 @@ def cancel_run(ws: Workspace, run_id: str) -> str:
     item = queue.find(run_id)
     if item is not None:
         state = queue.request_cancel(item.store, item.run_id, utcnow())
+        if state == "cancelled":
+            from nbprod.scheduler.ending import run_ended
+
+            # it never started: its ending is this cancel (a pipeline's next steps skip)
+            run_ended(queue, item, "cancelled", utcnow(), catalog=ws.catalog, retry=False)
         if state == "done":
             raise Conflict(f"run {item.run_id} has already finished ({item.final_status})")
         if state == "running":

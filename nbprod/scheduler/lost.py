@@ -95,6 +95,8 @@ def placeholder_record(item: Any, status: str) -> RunRecord:
         job_version=item.payload.job_version,
         scheduled_for=item.scheduled_for,
         logical_run_id=item.logical_run_id,
+        tags=list(item.payload.tags),
+        pipeline=item.payload.pipeline,
         created_at=item.enqueued_at,
         started_at=item.started_at,
     )
@@ -213,7 +215,7 @@ def settle_lost(
     reached the store first wins: the queue is corrected to its status, and the retry
     policy sees that status, so a run that succeeded is not run again.
     """
-    from nbprod.scheduler import policy
+    from nbprod.scheduler.ending import run_ended
 
     if not queue.take_over(item, now, "lost"):
         return False
@@ -225,7 +227,7 @@ def settle_lost(
             queue.correct_final(item.store, item.run_id, status)
     except Exception as exc:  # the store may be down; the queue row is final
         event("lost_record_failed", run_id=item.run_id, error=str(exc))
-    policy.enqueue_retry(queue, item, status, now)
+    run_ended(queue, item, status, now, catalog=catalog, durable=False)
     return True
 
 

@@ -23,8 +23,8 @@ from nbprod.catalog.sql import transient
 from nbprod.config import Settings
 from nbprod.errors import NbprodError
 from nbprod.notify import end_event
-from nbprod.scheduler import policy
 from nbprod.scheduler.durable import persist
+from nbprod.scheduler.ending import run_ended
 from nbprod.scheduler.events import event
 from nbprod.scheduler.fence import Fence, FencedStore
 
@@ -210,6 +210,7 @@ class Worker:
             if not self._finish(item, "failed"):
                 fence.mark_fenced("the claim was gone before the run started")
                 return "fenced"
+            run_ended(self.queue, item, "failed", utcnow(), catalog=self.catalog, retry=False)
             return "failed"
         store = FencedStore(request.store, fence, request.job, request.run_id)
         request.store = store
@@ -257,11 +258,7 @@ class Worker:
             duration_s=result.record.duration_s,
             warm_kernel=bool(self.warm is not None and self.warm.last_was_warm),
         )
-        persist(
-            lambda: policy.enqueue_retry(self.queue, item, status, now),
-            "enqueue_retry",
-            run_id=item.run_id,
-        )
+        run_ended(self.queue, item, status, now, catalog=self.catalog)
         _notify(
             end_event(status),
             result.record,
@@ -331,11 +328,7 @@ class Worker:
         fence.ending = True
         if not self._finish(item, status, now):
             return "fenced"
-        persist(
-            lambda: policy.enqueue_retry(self.queue, item, status, now),
-            "enqueue_retry",
-            run_id=item.run_id,
-        )
+        run_ended(self.queue, item, status, now, catalog=self.catalog)
         return status
 
     def _heartbeat(self, item: Any, fence: Fence, stop: threading.Event) -> None:
@@ -467,6 +460,7 @@ def _prepare_snapshot(item: Any, payload: QueuedRun, settings: Settings) -> Any:
         attempt=item.attempt,
         scheduled_for=item.scheduled_for,
         logical_run_id=item.logical_run_id,
+        pipeline=payload.pipeline,
     )
 
 

@@ -9,6 +9,9 @@
 <root>/.nbprod/jobs/<job>/v000001.json      job versions (JobVersion.to_dict()), immutable
 <root>/.nbprod/jobs/<job>/state.json        {"paused": bool, "updated_at": iso}; rewritten
 <root>/.nbprod/sweeps/<sweep-id>.json       a sweep (SweepInfo.to_dict()), written once
+<root>/.nbprod/pipelines/<name>/v000001.json    pipeline versions (PipelineVersion), immutable
+<root>/.nbprod/pipelines/<name>/runs/<id>.json  a pipeline run (PipelineRun); rewritten as it goes
+<root>/<name>.<step>/<run-id>/              a pipeline step's runs (ordinary runs)
 <root>/<job>/.deleting-<run-id>.<token>/    a run being deleted (local store; hidden)
 <root>/.nbprod/deleting/<job>/<run-id>.json a deletion in progress (S3 store)
 ```
@@ -32,6 +35,11 @@ JOB_NAME_RULE = (
     "use letters, digits, '.', '_' or '-', starting with a letter or digit (at most 100 characters)"
 )
 SWEEPS_PREFIX = f"{META}/sweeps"
+PIPELINES_PREFIX = f"{META}/pipelines"
+PIPELINE_RUNS_NAME = "runs"
+STEP_NAME_PATTERN = r"[A-Za-z0-9][A-Za-z0-9_-]{0,49}"
+"""A pipeline step's name: no '.', which separates step and scrap in ``parameters_from``."""
+_STEP = re.compile(rf"^{STEP_NAME_PATTERN}\Z")
 # \Z, not $: "$" also matches before a trailing newline ("daily\n" would pass).
 _JOB = re.compile(rf"^{JOB_NAME_PATTERN}\Z")
 _FILE = re.compile(r"^[^/\\\x00]{1,200}\Z")
@@ -150,3 +158,41 @@ def parse_sweep_name(name: str) -> str | None:
     """The sweep id in a ``<sweep-id>.json`` file name, else None."""
     stem = name[: -len(".json")] if name.endswith(".json") else ""
     return stem if is_sweep_id(stem) else None
+
+
+def pipeline_versions_prefix(pipeline: str) -> str:
+    return f"{PIPELINES_PREFIX}/{check_job_name(pipeline)}"
+
+
+def pipeline_version_key(pipeline: str, version: int) -> str:
+    return f"{pipeline_versions_prefix(pipeline)}/v{version:06d}.json"
+
+
+def pipeline_runs_prefix(pipeline: str) -> str:
+    return f"{pipeline_versions_prefix(pipeline)}/{PIPELINE_RUNS_NAME}"
+
+
+def pipeline_run_key(pipeline: str, run_id: str) -> str:
+    if not is_run_id(run_id):
+        raise InvalidName(f"invalid pipeline run id {run_id!r}")
+    return f"{pipeline_runs_prefix(pipeline)}/{run_id}.json"
+
+
+def parse_pipeline_run_name(name: str) -> str | None:
+    """The run id in a ``<run-id>.json`` file name, else None."""
+    stem = name[: -len(".json")] if name.endswith(".json") else ""
+    return stem if is_run_id(stem) else None
+
+
+def check_step_name(name: str) -> str:
+    if not isinstance(name, str) or not _STEP.match(name):
+        raise InvalidName(
+            f"invalid step name {name!r}: use letters, digits, '_' or '-', starting with a "
+            "letter or digit (at most 50 characters)"
+        )
+    return name
+
+
+def step_job(pipeline: str, step: str) -> str:
+    """The job name a pipeline step's runs are stored under: ``<pipeline>.<step>``."""
+    return check_job_name(f"{pipeline}.{check_step_name(step)}")

@@ -19,7 +19,7 @@ from nbprod.errors import CatalogError
 from tests.catalog.records_factory import make_record
 from tests.conftest import REPO
 
-TABLES = {"jobs", "job_versions", "runs", "run_values"}
+TABLES = {"jobs", "job_versions", "runs", "run_values", "pipeline_runs"}
 SCHEDULER_TABLES = {"fires", "queue", "workers", "schedulers"}
 
 

@@ -1,0 +1,160 @@
+"""The catalog's pipeline runs: their index, and the one transaction that advances one.
+
+A pipeline run's row holds its record (``PipelineRun.to_dict()``) as the store does. When a
+step's run ends, the row is locked, the record changed and written back, and the next
+steps' runs queued, all in one write transaction: two steps ending at once advance the
+run one after the other, and a second advance for the same ending finds nothing to do.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterable
+from typing import TYPE_CHECKING, Any
+
+import sqlalchemy as sa
+
+from nbprod.catalog.schema import pipeline_runs, queue
+from nbprod.catalog.sql import upsert
+
+if TYPE_CHECKING:
+    from datetime import datetime
+
+    from nbprod.pipelines.record import PipelineRun, QueuedStep
+
+
+def _row(store: str, run: PipelineRun) -> dict[str, Any]:
+    return {
+        "store": store,
+        "run_id": run.run_id,
+        "pipeline": run.pipeline,
+        "version": run.version,
+        "status": run.status.value,
+        "created_at": run.created_at,
+        "finished_at": run.finished_at,
+        "record": run.to_dict(),
+    }
+
+
+def _record(row: Any) -> PipelineRun:
+    from nbprod.pipelines.record import PipelineRun
+
+    return PipelineRun.from_dict(row.record)
+
+
+def index_pipeline_runs(catalog: Any, store: str, runs: Iterable[PipelineRun]) -> None:
+    """Insert or replace pipeline runs (a catalog sync from the store's records)."""
+    rows = [_row(store, run) for run in runs]
+    if rows:
+        with catalog._write() as conn:
+            upsert(conn, pipeline_runs, rows)
+
+
+def get_pipeline_run(catalog: Any, store: str, run_id: str) -> PipelineRun | None:
+    with catalog._read() as conn:
+        row = conn.execute(
+            sa.select(pipeline_runs.c.record).where(
+                pipeline_runs.c.store == store, pipeline_runs.c.run_id == run_id
+            )
+        ).first()
+    return _record(row) if row is not None else None
+
+
+def indexed_pipeline_runs(catalog: Any, store: str) -> set[str]:
+    """Every pipeline run id the catalog holds for the store (a sync adds the others)."""
+    with catalog._read() as conn:
+        rows = conn.execute(sa.select(pipeline_runs.c.run_id).where(pipeline_runs.c.store == store))
+        return {r.run_id for r in rows}
+
+
+def pipeline_run_ids(catalog: Any, store: str, prefix: str, limit: int = 2) -> list[str]:
+    """Run ids starting with ``prefix`` (at most ``limit``), for unique-prefix lookups."""
+    escaped = prefix.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
+    with catalog._read() as conn:
+        rows = conn.execute(
+            sa.select(pipeline_runs.c.run_id)
+            .where(
+                pipeline_runs.c.store == store,
+                pipeline_runs.c.run_id.like(f"{escaped}%", escape="\\"),
+            )
+            .order_by(pipeline_runs.c.run_id)
+            .limit(limit)
+        )
+        return [r.run_id for r in rows]
+
+
+def list_pipeline_runs(
+    catalog: Any, store: str, pipeline: str | None = None, limit: int = 20
+) -> list[PipelineRun]:
+    """Newest first."""
+    stmt = sa.select(pipeline_runs.c.record).where(pipeline_runs.c.store == store)
+    if pipeline is not None:
+        stmt = stmt.where(pipeline_runs.c.pipeline == pipeline)
+    stmt = stmt.order_by(pipeline_runs.c.run_id.desc()).limit(limit)
+    with catalog._read() as conn:
+        return [_record(row) for row in conn.execute(stmt)]
+
+
+def create_pipeline_run(
+    catalog: Any,
+    run: PipelineRun,
+    steps: list[QueuedStep],
+    now: datetime,
+    publish: Callable[[PipelineRun], None],
+) -> None:
+    """Index a new pipeline run and queue its first steps in one transaction;
+    ``publish`` (the store write) runs inside it: if it fails, nothing is queued."""
+    with catalog._write() as conn:
+        conn.execute(pipeline_runs.insert().values(**_row(run.store, run)))
+        _enqueue(conn, run.store, steps, now)
+        publish(run)
+    _ring(catalog, steps)
+
+
+def change_pipeline_run(
+    catalog: Any,
+    store: str,
+    run_id: str,
+    change: Callable[[PipelineRun], list[QueuedStep] | None],
+    now: datetime,
+    publish: Callable[[PipelineRun], None],
+) -> PipelineRun | None:
+    """Lock the run's row, apply ``change`` to its record and, unless it returned None
+    (nothing to do), write the row, queue the steps it returned and ``publish`` the
+    record, in one transaction. The run as it is now; None for an unknown run."""
+    with catalog._write() as conn:
+        stmt = sa.select(pipeline_runs.c.record).where(
+            pipeline_runs.c.store == store, pipeline_runs.c.run_id == run_id
+        )
+        if conn.dialect.name == "postgresql":
+            stmt = stmt.with_for_update()
+        row = conn.execute(stmt).first()  # SQLite: BEGIN IMMEDIATE locked the database
+        if row is None:
+            return None
+        run = _record(row)
+        steps = change(run)
+        if steps is None:
+            return run
+        conn.execute(
+            pipeline_runs.update()
+            .where(pipeline_runs.c.store == store, pipeline_runs.c.run_id == run_id)
+            .values(**{k: v for k, v in _row(store, run).items() if k not in ("store", "run_id")})
+        )
+        _enqueue(conn, store, steps, now)
+        publish(run)
+    _ring(catalog, steps)
+    return run
+
+
+def _enqueue(conn: sa.Connection, store: str, steps: list[QueuedStep], now: datetime) -> None:
+    from nbprod.catalog.queue import _queue_row
+
+    for step in steps:
+        row = _queue_row(store, step.job, now, {"run_id": step.run_id, "request": step.request})
+        conn.execute(queue.insert().values(**row))
+
+
+def _ring(catalog: Any, steps: list[QueuedStep]) -> None:
+    if steps:
+        from nbprod.catalog import doorbell
+
+        doorbell.ring(catalog.url)
