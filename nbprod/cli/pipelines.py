@@ -208,6 +208,91 @@ def pipelines_cancel(run_id: str, store: str | None) -> None:
             click.echo(line)
 
 
+@pipelines.command("step-run")
+@click.argument("name")
+@click.argument("step")
+@click.option("--version", "version", type=int, required=True, help="The pipeline version.")
+@click.option(
+    "--logical-run-id",
+    "logical_run_id",
+    required=True,
+    metavar="ID",
+    help="The orchestrator's run: one pipeline run for all its tasks and tries.",
+)
+@click.option(
+    "--scheduled-for",
+    "scheduled_for",
+    required=True,
+    metavar="TIME",
+    help="The orchestrator run's time (ISO 8601 with its offset).",
+)
+@click.option("--attempt", type=int, default=1, show_default=True, help="This try's number.")
+@click.option("--trigger", default="airflow", show_default=True, help="Who runs the pipeline.")
+@common.store_option
+@click.option("--progress/--no-progress", default=None, help="Progress bar.")
+@common.json_option
+def pipelines_step_run(
+    name: str,
+    step: str,
+    version: int,
+    logical_run_id: str,
+    scheduled_for: str,
+    attempt: int,
+    trigger: str,
+    store: str | None,
+    progress: bool | None,
+    as_json: bool,
+) -> None:
+    """Run one STEP of pipeline NAME for an orchestrator's task (the DAG file of `nbprod
+    export airflow` calls it): the pipeline run of --logical-run-id is created by the first
+    task that asks; a step that succeeded already is not run again; the step's values
+    come from its upstream steps' scraps, typed as for any pipeline run. Exits with the
+    step run's code (docs/exit-codes.md); 2 when the step cannot run."""
+    from nbprod.api import run
+    from nbprod.core.jobs import orchestrated_run
+    from nbprod.core.pipelines import finish_step, start_step
+
+    identity = orchestrated_run(
+        trigger=trigger, attempt=attempt, scheduled_for=scheduled_for, logical_run_id=logical_run_id
+    )
+    with _workspace(store) as ws:
+        started = start_step(ws, name, step, version=version, **identity)
+    if started.request is None:
+        state = started.run.steps[step]
+        if as_json:
+            common.echo_json(
+                {
+                    "pipeline_run_id": started.run.run_id,
+                    "step": step,
+                    "run_id": state.run_id,
+                    "status": state.status.value,
+                    "ran": False,
+                }
+            )
+        else:
+            click.echo(f"step {step} of pipeline run {started.run.run_id} succeeded already")
+        return
+    if not as_json:
+        click.echo(f"pipeline run {started.run.run_id}  step {step}  run {started.run_id}")
+    result = run(started.request, progress_bar=common.show_bar(progress, as_json))
+    with _workspace(store) as ws:
+        after = finish_step(ws, started, result.record.status.value)
+    if as_json:
+        data = result.record.to_dict()
+        data.update(
+            output_location=result.output_location,
+            spooled_to=str(result.spooled_to) if result.spooled_to else None,
+            pipeline_run_id=after.run_id,
+            pipeline_status=after.status.value,
+            ran=True,
+        )
+        common.echo_json(data)
+    else:
+        click.echo(common.summary(result.record))
+        click.echo(f"pipeline run {after.run_id} {after.status.value}")
+    raise SystemExit(result.exit_code)
+
+
 def _follow(ws: Any, run: Any, no_wait: bool, as_json: bool) -> None:
     """Print the new run's id, wait for its end unless ``no_wait``, print the result."""
     from nbprod.core.pipelines import show_pipeline_run, wait_for_run

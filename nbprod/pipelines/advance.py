@@ -136,7 +136,7 @@ def ready(run: PipelineRun, version: PipelineVersion) -> list[QueuedStep]:
             QueuedStep(
                 layout.step_job(run.pipeline, name),
                 state.run_id,
-                _request(run, step, version, state),
+                step_request(run, step, version, state),
             )
         )
     settle(run)
@@ -167,7 +167,11 @@ def inputs(run: PipelineRun, step: Step, version: PipelineVersion) -> dict[str, 
     return values
 
 
-def _request(run: PipelineRun, step: Step, version: PipelineVersion, state: StepRun) -> QueuedRun:
+def step_request(
+    run: PipelineRun, step: Step, version: PipelineVersion, state: StepRun
+) -> QueuedRun:
+    """What a ready step's run is: queued for nbprod's workers, or prepared directly by
+    an orchestrator's task (``pipelines/orchestrated.py``)."""
     pin = version.pinned[step.name]
     return QueuedRun(
         kind=RunKind.SNAPSHOT,

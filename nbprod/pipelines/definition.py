@@ -67,6 +67,7 @@ def validate_definition(
         "schedule": jobdef._schedule(data.get("schedule"), source),
         "timezone": jobdef._timezone(data.get("timezone", "UTC"), source),
         "tags": jobdef._tags(data.get("tags") or [], source),
+        "scheduled_by": jobdef.scheduled_by(data.get("scheduled_by"), source),
     }
     if not isinstance(data.get("description", ""), str):
         raise _fail(source, "'description' must be text")

@@ -48,6 +48,9 @@ class PipelineDefinition:
     timezone: str = "UTC"
     tags: list[str] = field(default_factory=list)
     description: str = ""
+    scheduled_by: str | None = None
+    """Who fires it by its schedule: None (nbprod) or ``airflow`` (set by `nbprod export
+    airflow`), as a job's ``scheduled_by``: nbprod's schedulers leave such a pipeline alone."""
 
     def step(self, name: str) -> Step:
         return next(s for s in self.steps if s.name == name)
