@@ -79,13 +79,7 @@ def export_airflow(
     job_names, pipeline_names = _sorted_names(ws, names, jobs, pipelines)
     views = _chosen(ws, job_names, all_jobs, tag) if all_jobs or job_names else []
     chosen = [_pipeline_version(ws, name) for name in pipeline_names]
-    taken = {file_name for file_name in (airflow.file_name(v.name) for v in views)}
-    for version in chosen:
-        if airflow.file_name(version.pipeline) in taken:
-            raise BadInput(
-                f"pipeline {version.pipeline!r} and an exported job would share the DAG file "
-                f"{airflow.file_name(version.pipeline)}"
-            )
+    _one_dag_per_name(ws, [v.name for v in views], [v.pipeline for v in chosen])
     for view in views:  # refusals first: a seconds schedule, a broken job
         airflow.render(view.versions[-1], store_url=ws.store.url)
     for version in chosen:
@@ -117,6 +111,31 @@ def export_airflow(
             )
         )
     return exported
+
+
+def _one_dag_per_name(ws: Workspace, jobs: list[str], pipelines: list[str]) -> None:
+    """A job and a pipeline of one name would share a DAG file and a DAG id: refuse to
+    export one while the other is (or is being) handed to Airflow."""
+    from nbprod.pipelines.versions import PipelineNotFound, get_version
+
+    url = ws.store.url
+    for name in pipelines:
+        summary = ws.catalog.job(url, name)
+        if name in jobs or (summary is not None and summary.definition.get("scheduled_by")):
+            raise BadInput(
+                f"job {name!r} is exported to Airflow too: it and pipeline {name!r} would "
+                f"share the DAG file and DAG id (take the job back: `nbprod export undo {name}`)"
+            )
+    for name in jobs:
+        try:
+            pipeline = get_version(ws.store, name)
+        except PipelineNotFound:
+            continue
+        if pipeline.definition.scheduled_by:
+            raise BadInput(
+                f"pipeline {name!r} is exported to Airflow: it and job {name!r} would share "
+                "the DAG file and DAG id"
+            )
 
 
 def _write(path: Path, text: str) -> bool:
