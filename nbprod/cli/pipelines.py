@@ -71,7 +71,8 @@ def pipelines_list(store: str | None, as_json: bool) -> None:
                 view.version.version,
                 " → ".join(_order(definition)),
                 (definition.schedule or "-")
-                + (f" ({definition.timezone})" if definition.schedule else ""),
+                + (f" ({definition.timezone})" if definition.schedule else "")
+                + (f" by {definition.scheduled_by}" if definition.scheduled_by else ""),
                 f"{last.status.value} {last.run_id}" if last is not None else "-",
             )
         )
@@ -332,7 +333,12 @@ def _echo_pipeline(view: Any) -> None:
     if definition.description:
         click.echo(f"  {definition.description}")
     if definition.schedule:
-        click.echo(f"schedule: {definition.schedule} ({definition.timezone}); not fired yet")
+        who = (
+            f"scheduled by {definition.scheduled_by.capitalize()}"
+            if definition.scheduled_by
+            else "not fired yet"
+        )
+        click.echo(f"schedule: {definition.schedule} ({definition.timezone}); {who}")
     click.echo("steps:")
     for name in _order(definition):
         step = definition.step(name)

@@ -233,6 +233,8 @@ def show_pipeline_run(ws: Workspace, run_id: str) -> PipelineRunView:
             item = ws.queue.get(run.store, state.run_id)
             if item is not None:
                 live[name] = "running" if item.state in ("running", "finishing") else "queued"
+            elif state.try_number is not None:  # an orchestrator's task is running it
+                live[name] = "running"
     return PipelineRunView(run, version, live)
 
 
