@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import ast
 import json
+from collections.abc import Iterator
 from datetime import datetime, timedelta, timezone
 from pathlib import Path
 from zoneinfo import ZoneInfo
@@ -52,9 +53,10 @@ LOGICAL = _fire_after(1).isoformat()
 
 
 @pytest.fixture(scope="module")
-def exported(airflow: Airflow, tmp_path_factory: pytest.TempPathFactory) -> Airflow:
+def exported(airflow: Airflow, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Airflow]:
     """Two pipelines on the same notebooks: ``ml`` succeeds, ``ml-broken``'s train step
-    raises (retries 1)."""
+    raises (retries 1). Their DAG files leave the session's DAG folder afterwards (the job
+    tests list it)."""
     base = tmp_path_factory.mktemp("pipelines")
     write_notebook(
         base / "extract.ipynb", GLUE + 'glue("row_count", days * 10)', parameters="days = 1"
@@ -81,7 +83,9 @@ def exported(airflow: Airflow, tmp_path_factory: pytest.TempPathFactory) -> Airf
     )
     assert done.returncode == 0, done.stderr
     assert "pipeline ml version 2 -> " in done.stdout and "now scheduled by Airflow" in done.stdout
-    return airflow
+    yield airflow
+    for name in ("nbprod_ml.py", "nbprod_ml_broken.py"):
+        (airflow.dags / name).unlink(missing_ok=True)
 
 
 def _pipeline(world: Airflow, name: str) -> dict:
