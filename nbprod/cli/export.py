@@ -70,11 +70,11 @@ def export_airflow(
 @click.argument("name")
 @common.store_option
 def export_undo(name: str, store: str | None) -> None:
-    """Take job NAME back from Airflow: nbprod's schedulers fire it again (delete its DAG
-    file from Airflow's DAG folder, or both will run it)."""
+    """Take job or pipeline NAME back from Airflow: nbprod's schedulers fire it again
+    (delete its DAG file from Airflow's DAG folder, or both will run it)."""
     from nbprod.core import Workspace
-    from nbprod.core.export import take_back
+    from nbprod.core.export import take_back_any
 
     with Workspace(common.settings(store=store)) as ws:
-        view = take_back(ws, name)
-    click.echo(f"job {name} version {view.version}: scheduled by nbprod again")
+        kind, version = take_back_any(ws, name)
+    click.echo(f"{kind} {name} version {version}: scheduled by nbprod again")

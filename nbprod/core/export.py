@@ -220,6 +220,33 @@ def take_back(ws: Workspace, name: str) -> JobView:
     return show_job(ws, name)
 
 
+def take_back_any(ws: Workspace, name: str) -> tuple[str, int]:
+    """Take job or pipeline ``name`` back from the scheduler it was exported to: (``job``
+    or ``pipeline``, the version now current). A pipeline is taken back when it is the
+    one of that name handed over (a new version without ``scheduled_by``)."""
+    from nbprod.errors import NotFound
+    from nbprod.pipelines.versions import PipelineNotFound, get_version
+
+    summary = ws.catalog.job(ws.store.url, name)
+    is_job = summary is not None and summary.latest_version is not None
+    try:
+        pipeline = get_version(ws.store, name)
+    except PipelineNotFound:
+        pipeline = None
+    if pipeline is not None and pipeline.definition.scheduled_by:
+        if not (is_job and summary.definition.get("scheduled_by")):
+            version, _ = _mark_pipeline(ws, pipeline, None)
+            return "pipeline", version.version
+    if not is_job and pipeline is not None:
+        raise BadInput(f"pipeline {name!r} is scheduled by nbprod already")
+    if not is_job:
+        raise NotFound(
+            f"no job or pipeline {name!r} in {ws.store.url} (see `nbprod jobs list`, "
+            "`nbprod pipelines list`)"
+        )
+    return "job", take_back(ws, name).version
+
+
 def _chosen(ws: Workspace, names: Sequence[str], all_jobs: bool, tag: str | None) -> list[JobView]:
     if all_jobs:
         names = [v.name for v in list_jobs(ws) if tag is None or tag in v.definition.tags]

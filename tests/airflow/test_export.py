@@ -274,3 +274,12 @@ def test_a_name_that_is_a_job_and_a_pipeline_is_refused_unless_said_which(
     assert json.loads(again.stdout)[0]["changed"] is False  # the same version, the same bytes
     job = cli_inproc("export", "airflow", "--job", "daily-sales", "-o", str(dags))
     assert job.returncode == 2 and "pipeline 'daily-sales' is exported to Airflow" in job.stderr
+    undo = cli_inproc("export", "undo", "daily-sales")  # the one of that name in Airflow
+    assert undo.returncode == 0, undo.stderr
+    assert undo.stdout.strip() == "pipeline daily-sales version 3: scheduled by nbprod again"
+    shown = json.loads(cli_inproc("pipelines", "show", "daily-sales", "--json").stdout)
+    assert shown["definition"]["scheduled_by"] is None
+    again = cli_inproc("export", "undo", "daily-sales")
+    assert (
+        again.returncode == 2 and "job 'daily-sales' is scheduled by nbprod already" in again.stderr
+    )
