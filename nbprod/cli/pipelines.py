@@ -229,6 +229,13 @@ def pipelines_cancel(run_id: str, store: str | None) -> None:
 )
 @click.option("--attempt", type=int, default=1, show_default=True, help="This try's number.")
 @click.option("--trigger", default="airflow", show_default=True, help="Who runs the pipeline.")
+@click.option(
+    "-y",
+    "--parameters",
+    "parameters_json",
+    metavar="JSON",
+    help='Overrides for the pipeline run, {"STEP": {"PARAM": value}} (its first task uses them).',
+)
 @common.store_option
 @click.option("--progress/--no-progress", default=None, help="Progress bar.")
 @common.json_option
@@ -240,6 +247,7 @@ def pipelines_step_run(
     scheduled_for: str,
     attempt: int,
     trigger: str,
+    parameters_json: str | None,
     store: str | None,
     progress: bool | None,
     as_json: bool,
@@ -252,12 +260,14 @@ def pipelines_step_run(
     from nbprod.api import run
     from nbprod.core.jobs import orchestrated_run
     from nbprod.core.pipelines import finish_step, start_step
+    from nbprod.safe_yaml import load_json
 
     identity = orchestrated_run(
         trigger=trigger, attempt=attempt, scheduled_for=scheduled_for, logical_run_id=logical_run_id
     )
+    given = load_json(parameters_json, "--parameters") if parameters_json else None
     with _workspace(store) as ws:
-        started = start_step(ws, name, step, version=version, **identity)
+        started = start_step(ws, name, step, version=version, parameters=given, **identity)
     if started.request is None:
         state = started.run.steps[step]
         if as_json:

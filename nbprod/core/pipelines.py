@@ -295,10 +295,13 @@ def start_step(
     scheduled_for: str,
     attempt: int = 1,
     trigger: str = "airflow",
+    parameters: Any = None,
 ) -> StepStart:
     """Claim step ``step`` of the pipeline run for an orchestrator's run (created by the
     first task that asks: ``logical_run_id`` keys it) for try ``attempt``; its run request,
     prepared from the pinned snapshot with the values its upstream steps' scraps gave.
+    ``parameters``: step → parameter → value overrides, checked always, used by the task
+    that creates the pipeline run (every task of one orchestrator run passes the same).
     BadInput when the step cannot run (no retry helps): unknown, waiting, skipped, failed
     (an edge's value did not fit), or of a pipeline run that has ended."""
     from nbprod.catalog.pipelines import change_pipeline_run, create_pipeline_run_once
@@ -306,6 +309,7 @@ def start_step(
     from nbprod.catalog.queue import utcnow
     from nbprod.errors import BadInput
     from nbprod.pipelines import orchestrated
+    from nbprod.pipelines.advance import typed_overrides
     from nbprod.pipelines.record import write_run
     from nbprod.pipelines.versions import get_version
     from nbprod.records import parse_iso
@@ -316,6 +320,7 @@ def start_step(
         raise BadInput(
             f"pipeline {name} version {version} has no step {step!r} (steps: {', '.join(names)})"
         )
+    typed = typed_overrides(pinned, parameters) if parameters else {}
     url = ws.store.url
     moment = parse_iso(scheduled_for)
     run_id = orchestrated.pipeline_run_id(name, logical_run_id, moment)
@@ -323,7 +328,12 @@ def start_step(
     current = lookup(ws.catalog, url, run_id)
     if current is None:
         planned = orchestrated.plan(
-            pinned, store=url, logical_run_id=logical_run_id, scheduled_for=moment, trigger=trigger
+            pinned,
+            store=url,
+            logical_run_id=logical_run_id,
+            scheduled_for=moment,
+            trigger=trigger,
+            overrides=typed,
         )
         created = create_pipeline_run_once(ws.catalog, planned, utcnow(), publish)
         current = planned if created else lookup(ws.catalog, url, run_id)

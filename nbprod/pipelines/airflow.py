@@ -39,6 +39,9 @@ def run_step(step: str) -> str | None:
         "--scheduled-for", moment.isoformat(),
         "--logical-run-id", dag_run.run_id,
     ]
+    overrides = (dag_run.conf or {}).get("parameters")
+    if overrides:  # {"step": {"param": value}}, typed and checked by nbprod
+        command += ["-y", json.dumps(overrides)]
     done = subprocess.run(command, stdout=subprocess.PIPE, text=True)
     try:
         record = json.loads(done.stdout)

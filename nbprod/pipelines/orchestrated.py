@@ -41,11 +41,12 @@ def plan(
     logical_run_id: str,
     scheduled_for: datetime,
     trigger: str,
+    overrides: dict[str, dict[str, Any]] | None = None,
 ) -> PipelineRun:
     """A new pipeline run for an orchestrator run, its first steps ready (not queued)."""
     from nbprod.records import isoformat
 
-    run = advance.plan(version, store=store, trigger=trigger)
+    run = advance.plan(version, store=store, trigger=trigger, overrides=overrides)
     run.run_id = pipeline_run_id(version.pipeline, logical_run_id, scheduled_for)
     run.logical_run_id = logical_run_id
     run.scheduled_for = isoformat(scheduled_for.astimezone(timezone.utc))

@@ -210,3 +210,27 @@ def test_exporting_an_unknown_name_exits_2_in_one_line(exported: Airflow, tmp_pa
         done.stderr.strip().count("\n") == 0 and "no job or pipeline 'no-such-thing'" in done.stderr
     )
     assert not (tmp_path / "dags").exists()
+
+
+NEXT_LOGICAL = _fire_after(2).isoformat()
+
+
+def test_a_dag_run_s_conf_sets_step_parameters_typed_by_nbprod(exported: Airflow) -> None:
+    before = len(_pipeline(exported, "ml")["runs"])
+    bad = exported.nbprod(
+        "pipelines", "step-run", "ml", "extract", "--version", "2", "--logical-run-id", "bad",
+        "--scheduled-for", NEXT_LOGICAL, "-y", '{"extract": {"days": "many"}}',
+    )  # fmt: skip
+    assert bad.returncode == 2 and len(bad.stderr.strip().splitlines()) == 1
+    assert "parameters.extract.days: parameter 'days' expects int" in bad.stderr
+    assert len(_pipeline(exported, "ml")["runs"]) == before  # refused before anything ran
+
+    conf = json.dumps({"parameters": {"extract": {"days": 30}}})
+    done = exported.run("dags", "test", "ml", NEXT_LOGICAL, "-c", conf)
+    assert done.returncode == 0, done.stdout[-3000:] + done.stderr[-3000:]
+    newest = _pipeline(exported, "ml")["runs"][0]
+    assert newest["status"] == "succeeded"
+    assert newest["overrides"] == {"extract": {"days": 30}}
+    steps = {s["name"]: s for s in newest["steps"]}
+    assert steps["extract"]["parameters"] == {"days": 30}
+    assert steps["train"]["inputs"]["rows"]["value"] == 300
