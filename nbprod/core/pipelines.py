@@ -144,20 +144,53 @@ def cancel_pipeline_run(ws: Workspace, run_id: str) -> list[str]:
     steps after them are skipped as those end. One line per step cancelled. Conflict for
     a run that has ended."""
     from nbprod.core.queueing import cancel_run
-    from nbprod.errors import Conflict
+    from nbprod.errors import Conflict, RunNotFound
     from nbprod.pipelines.record import StepStatus
 
     run = get_pipeline_run(ws, run_id)
     if run.done:
         raise Conflict(f"pipeline run {run.run_id} has already ended ({run.status.value})")
-    said = []
+    said, unstarted = [], {}
     for name, step in run.steps.items():
         if step.status is StepStatus.QUEUED and step.run_id:
             try:
                 said.append(f"{name}: {cancel_run(ws, step.run_id)}")
             except Conflict:  # it ended meanwhile
                 continue
+            except RunNotFound:  # an orchestrator's task has not started its run yet
+                if run.logical_run_id is None:
+                    raise
+                unstarted[name] = step.run_id
+    if unstarted:
+        _cancel_unstarted(ws, run, unstarted)
+        said += [f"{name}: cancelled before its task ran it" for name in unstarted]
     return said
+
+
+def _cancel_unstarted(ws: Workspace, run: PipelineRun, steps: dict[str, str]) -> None:
+    """End an orchestrated run's steps that no task has started as ``cancelled`` (their
+    tasks are then refused); the steps after them are skipped."""
+    from nbprod.catalog.pipelines import change_pipeline_run
+    from nbprod.catalog.queue import utcnow
+    from nbprod.pipelines import advance
+    from nbprod.pipelines.record import write_run
+    from nbprod.pipelines.versions import get_version
+
+    version = get_version(ws.store, run.pipeline, run.version)
+
+    def change(current: PipelineRun) -> list[Any] | None:
+        ended = [
+            advance.end_step(current, version, name, run_id, "cancelled", None)
+            for name, run_id in steps.items()
+        ]
+        if not any(ended):
+            return None
+        advance.ready(current, version)
+        return []
+
+    change_pipeline_run(
+        ws.catalog, ws.store.url, run.run_id, change, utcnow(), lambda r: write_run(ws.store, r)
+    )
 
 
 def get_pipeline_run(ws: Workspace, run_id: str) -> PipelineRun:

@@ -191,3 +191,24 @@ def test_two_root_tasks_of_one_orchestrator_run_share_one_pipeline_run(ws):
     assert after.steps["c"].status.value == "queued"  # ready for its task
     assert after.steps["a"].try_number is None
     assert _queued_jobs(ws) == []
+
+
+def test_cancelling_an_orchestrated_run_ends_the_steps_no_task_started(ws):
+    from nbprod.core.pipelines import cancel_pipeline_run, start_step
+    from nbprod.errors import BadInput
+
+    when = {"logical_run_id": "manual__c", "scheduled_for": "2026-12-03T05:00:00Z"}
+    started = start_step(ws, "fan-in", "a", version=1, **when)
+    said = cancel_pipeline_run(ws, started.run.run_id)
+    assert sorted(said) == [
+        "a: cancelled before its task ran it",
+        "b: cancelled before its task ran it",
+    ]
+    run = get_pipeline_run(ws, started.run.run_id)
+    assert run.status.value == "failed"
+    assert [run.steps[n].status.value for n in ("a", "b", "c")] == ["failed", "failed", "skipped"]
+    assert run.steps["b"].run_status == "cancelled"
+    with pytest.raises(
+        BadInput, match=r"step b of pipeline run .* failed: its run ended cancelled"
+    ):
+        start_step(ws, "fan-in", "b", version=1, **when)
