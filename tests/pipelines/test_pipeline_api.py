@@ -1,0 +1,31 @@
+"""The Python API's pipeline functions (nbprod.api): apply, run and wait, read a run back,
+with real kernels in the worker processes the wait starts."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from nbprod import api
+from nbprod.errors import BadInput
+from tests.conftest import GLUE
+
+
+def test_apply_run_and_read_a_pipeline_from_python(nbprod_env, make_notebook, tmp_path: Path):
+    make_notebook(GLUE + "glue('n', days + 1)", parameters="days: int = 1", name="a.ipynb")
+    make_notebook(GLUE + "glue('twice', n * 2)", parameters="n: int = 0", name="b.ipynb")
+    path = tmp_path / "notebooks" / "p.yaml"
+    path.write_text(
+        "name: py\nsteps:\n  - {name: a, notebook: a.ipynb}\n"
+        "  - {name: b, notebook: b.ipynb, needs: [a], parameters_from: {n: a.n}}\n"
+    )
+    applied = api.apply_pipeline(path)
+    assert applied.created and applied.version.version == 1
+    run = api.run_pipeline("py", ["a.days=4"])
+    assert run.status.value == "succeeded"
+    again = api.get_pipeline_run(run.run_id[:20])
+    assert again.run_id == run.run_id
+    assert again.steps["b"].inputs["n"]["value"] == 5
+    with pytest.raises(BadInput, match="a.nope"):
+        api.run_pipeline("py", ["a.nope=1"])
