@@ -22,7 +22,9 @@ export function PipelineItem(props: {
   const { pipeline, actions } = props;
   const [expanded, setExpanded] = React.useState(false);
   const latest = pipeline.latest_run;
-  const refreshKey = latest ? `${latest.run_id} ${JSON.stringify(latest.steps)}` : '';
+  const refreshKey = latest
+    ? `${latest.run_id} ${latest.status} ${JSON.stringify(latest.steps)}`
+    : '';
   return (
     <li
       className="nbprod-pipeline"
