@@ -223,14 +223,20 @@ def _set_paused(name: str, store: str | None, paused: bool) -> None:
 @pipelines.command("cancel")
 @click.argument("run_id")
 @common.store_option
-def pipelines_cancel(run_id: str, store: str | None) -> None:
+@common.json_option
+def pipelines_cancel(run_id: str, store: str | None, as_json: bool) -> None:
     """Cancel a pipeline run: its queued steps at once, its running ones by their workers
     (output stored); the steps after them are skipped."""
-    from nbprod.core.pipelines import cancel_pipeline_run
+    from nbprod.core.pipelines import cancel_pipeline_run, get_pipeline_run
 
     with _workspace(store) as ws:
-        for line in cancel_pipeline_run(ws, run_id):
-            click.echo(line)
+        full_id = get_pipeline_run(ws, run_id).run_id
+        lines = cancel_pipeline_run(ws, full_id)
+    if as_json:
+        common.echo_json({"run_id": full_id, "cancelled": lines})
+        return
+    for line in lines:
+        click.echo(line)
 
 
 def _follow(ws: Any, run: Any, no_wait: bool, as_json: bool) -> None:

@@ -9,7 +9,7 @@ pipeline or run), so the faces only parse input and format the answer.
 from __future__ import annotations
 
 import os
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -144,6 +144,32 @@ def run_pipeline(
     version = get_version(ws.store, name)
     typed = overrides(version, list(parameters))
     return start(ws.catalog, ws.store, version, overrides=typed, trigger=trigger)
+
+
+def run_pipeline_form(
+    ws: Workspace, name: str, parameters: Mapping[str, Any] | None = None
+) -> PipelineRun:
+    """``run_pipeline`` for a form (the REST API): ``{"step.param": value}``, each
+    override checked alone so a bad one is a FieldError naming ``parameters.<step.param>``.
+    A text value is parsed by the parameter's type (as ``-p``), any other JSON value is
+    taken as its JSON text."""
+    import json
+
+    from nbprod.errors import BadInput, FieldError
+    from nbprod.pipelines.advance import overrides
+    from nbprod.pipelines.runs import start
+    from nbprod.pipelines.versions import get_version
+
+    version = get_version(ws.store, name)
+    typed: dict[str, dict[str, Any]] = {}
+    for key, value in (parameters or {}).items():
+        text = value if isinstance(value, str) else json.dumps(value)
+        try:
+            for step, values in overrides(version, [f"{key}={text}"]).items():
+                typed.setdefault(step, {}).update(values)
+        except BadInput as exc:
+            raise FieldError(str(exc).removeprefix("-p "), f"parameters.{key}") from None
+    return start(ws.catalog, ws.store, version, overrides=typed, trigger="manual")
 
 
 def rerun_pipeline(ws: Workspace, run_id: str, from_step: str) -> PipelineRun:
