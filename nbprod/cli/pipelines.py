@@ -71,7 +71,8 @@ def pipelines_list(store: str | None, as_json: bool) -> None:
                 view.version.version,
                 " → ".join(_order(definition)),
                 (definition.schedule or "-")
-                + (f" ({definition.timezone})" if definition.schedule else ""),
+                + (f" ({definition.timezone})" if definition.schedule else "")
+                + (" paused" if view.paused else ""),
                 f"{last.status.value} {last.run_id}" if last is not None else "-",
             )
         )
@@ -195,6 +196,30 @@ def pipelines_rerun(
         _follow(ws, run, no_wait, as_json)
 
 
+@pipelines.command("pause")
+@click.argument("name")
+@common.store_option
+def pipelines_pause(name: str, store: str | None) -> None:
+    """Stop firing NAME on its schedule (runs going on finish; `pipelines run` still works)."""
+    _set_paused(name, store, True)
+
+
+@pipelines.command("resume")
+@click.argument("name")
+@common.store_option
+def pipelines_resume(name: str, store: str | None) -> None:
+    """Fire NAME on its schedule again (missed fires follow its catchup)."""
+    _set_paused(name, store, False)
+
+
+def _set_paused(name: str, store: str | None, paused: bool) -> None:
+    from nbprod.core.pipelines import set_pipeline_paused
+
+    with _workspace(store) as ws:
+        version = set_pipeline_paused(ws, name, paused)
+    click.echo(f"pipeline {name} {'paused' if paused else 'resumed'} (version {version.version})")
+
+
 @pipelines.command("cancel")
 @click.argument("run_id")
 @common.store_option
@@ -247,7 +272,12 @@ def _echo_pipeline(view: Any) -> None:
     if definition.description:
         click.echo(f"  {definition.description}")
     if definition.schedule:
-        click.echo(f"schedule: {definition.schedule} ({definition.timezone}); not fired yet")
+        state = (
+            "paused (`nbprod pipelines resume`)" if view.paused else "fired by `nbprod scheduler`"
+        )
+        click.echo(f"schedule: {definition.schedule} ({definition.timezone}); {state}")
+        for moment in view.next_runs:
+            click.echo(f"  next     {moment.isoformat(timespec='minutes')}")
     click.echo("steps:")
     for name in _order(definition):
         step = definition.step(name)

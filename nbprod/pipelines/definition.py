@@ -67,7 +67,15 @@ def validate_definition(
         "schedule": jobdef._schedule(data.get("schedule"), source),
         "timezone": jobdef._timezone(data.get("timezone", "UTC"), source),
         "tags": jobdef._tags(data.get("tags") or [], source),
+        "catchup": jobdef._choice(
+            data.get("catchup", jobdef.CATCHUP[0]), "catchup", jobdef.CATCHUP, source
+        ),
+        "notifications": jobdef._notifications(data.get("notifications") or {}, source),
     }
+    if data.get("catchup_window") is not None:
+        scheduling["catchup_window"] = jobdef._positive_duration(
+            data["catchup_window"], "catchup_window", source
+        )
     if not isinstance(data.get("description", ""), str):
         raise _fail(source, "'description' must be text")
     raw_steps = data.get("steps")

@@ -44,8 +44,14 @@ class PipelineDefinition:
     name: str
     steps: list[Step]
     schedule: str | None = None
-    """Cron expression or preset, checked as a job's (not fired yet: docs/pipelines.md)."""
+    """Cron expression or preset, checked and fired as a job's (one pipeline run per
+    scheduled time, however many schedulers)."""
     timezone: str = "UTC"
+    catchup: str = "latest"
+    """Missed fires after downtime: none, latest or all (within catchup_window), as a job's."""
+    catchup_window: float | None = None
+    notifications: dict[str, Any] = field(default_factory=dict)
+    """``on_failure`` / ``on_success`` / ``on_start`` of the pipeline run, as a job's."""
     tags: list[str] = field(default_factory=list)
     description: str = ""
 

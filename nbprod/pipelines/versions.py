@@ -42,6 +42,38 @@ def store_versions(store: Store, pipeline: str) -> list[PipelineVersion]:
     return sorted(versions, key=lambda v: v.version)
 
 
+def read_paused(store: Store, pipeline: str) -> bool:
+    """The pause state in the store (a pipeline never paused has none: active)."""
+    try:
+        return bool(json.loads(store.get(layout.pipeline_state_key(pipeline))).get("paused"))
+    except (KeyError, ValueError, AttributeError):
+        return False
+
+
+def write_paused(store: Store, pipeline: str, paused: bool) -> None:
+    state = {"paused": bool(paused), "updated_at": isoformat(utcnow())}
+    store.put(layout.pipeline_state_key(pipeline), json.dumps(state).encode(), "application/json")
+
+
+def index_latest(
+    catalog: Any, store: Store, pipeline: str, versions: list[PipelineVersion]
+) -> None:
+    """The catalog's row of a pipeline from its versions and pause state in the store."""
+    from nbprod.catalog.pipelines import index_pipeline
+
+    latest = versions[-1]
+    index_pipeline(
+        catalog,
+        store.url,
+        pipeline,
+        latest.version,
+        latest.definition.to_dict(),
+        created_at=versions[0].created_at,
+        updated_at=latest.created_at,
+        paused=read_paused(store, pipeline),
+    )
+
+
 def pipeline_names(store: Store) -> list[str]:
     """Pipelines with at least one version file, sorted."""
     names = []

@@ -23,6 +23,7 @@ from nbprod.core import Workspace
 from nbprod.core import backfill as core_backfill
 from nbprod.core import debug as core_debug
 from nbprod.core import drift as core_drift
+from nbprod.core import job_form as core_job_form
 from nbprod.core import jobs as core_jobs
 from nbprod.core import notebooks as core_notebooks
 from nbprod.core import sweeps as core_sweeps
@@ -187,7 +188,7 @@ class ParametersHandler(ApiHandler):
     async def get(self) -> None:
         job = self.text_arg("job")
         if job:
-            self.reply(lab_rules.with_kinds(await self.core(core_jobs.job_notebook_info, job)))
+            self.reply(lab_rules.with_kinds(await self.core(core_job_form.job_notebook_info, job)))
             return
         path = self.text_arg("path", path=True)
         self.reply(
@@ -234,7 +235,7 @@ class JobsApiHandler(ApiHandler):
     @endpoint
     async def post(self) -> None:
         form = self.body(shape.JOB_FORM)
-        saved = await self.core(core_jobs.save_job, form, root=self.root)
+        saved = await self.core(core_job_form.save_job, form, root=self.root)
         self.reply(saved_answer(saved), 201)
 
 
@@ -246,7 +247,7 @@ class JobApiHandler(ApiHandler):
     @endpoint
     async def put(self, name: str) -> None:
         form = self.body(shape.JOB_FORM, required=True)
-        saved = await self.core(core_jobs.save_job, form, root=self.root, name=name)
+        saved = await self.core(core_job_form.save_job, form, root=self.root, name=name)
         self.reply(saved_answer(saved))
 
     @endpoint
