@@ -159,6 +159,17 @@ def test_the_pipelines_listing_and_its_json(pserver: BrowseServer, pipeline_stor
     assert row["steps"] == ["extract", "train", "report"]
     assert row["last_run_id"] == pipeline_store.rerun and row["last_status"] == "failed"
     assert row["schedule"] == "0 6 * * *" and row["timezone"] == "Europe/Berlin"
+    assert row["paused"] is False and row["next_run"].endswith(("+01:00", "+02:00"))
+    assert row["next_run"][11:16] == "06:00"  # 6 a.m. in Berlin
+
+    root = Path(pipeline_store.env["NBPROD_HOME"])
+    assert _nbprod(pipeline_store.env, root, "pipelines", "pause", PIPELINE).returncode == 0
+    try:
+        assert '<span class="tag paused">paused</span>' in pserver.get("/nbprod/pipelines").text
+        data = _json(pserver, f"/nbprod/pipelines/{PIPELINE}.json")
+        assert data["pipeline"]["paused"] is True and data["pipeline"]["next_run"] is None
+    finally:
+        assert _nbprod(pipeline_store.env, root, "pipelines", "resume", PIPELINE).returncode == 0
 
 
 def test_the_pipeline_page_graph_history_and_charts(

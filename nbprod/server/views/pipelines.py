@@ -30,6 +30,8 @@ class PipelineRow:
     description: str = doc("The definition's description.")
     schedule: str | None = doc("Cron expression or preset; null when run on demand only.")
     timezone: str = doc("Timezone of the schedule.")
+    paused: bool = doc("Whether its schedule is paused (`nbprod pipelines pause`).")
+    next_run: str | None = doc("Next fire time in its timezone (ISO 8601), if scheduled.")
     steps: list[str] = doc("Its steps, in run order.")
     step_count: int = doc("How many steps.")
     tags: list[str] = doc("The pipeline's tags.")
@@ -94,6 +96,8 @@ def pipeline_row(view: PipelineView) -> PipelineRow:
         description=definition.description,
         schedule=definition.schedule,
         timezone=definition.timezone,
+        paused=view.paused,
+        next_run=view.next_runs[0].isoformat() if view.next_runs else None,
         steps=order(definition.needs),
         step_count=len(definition.steps),
         tags=list(definition.tags),
