@@ -16,7 +16,7 @@ from xml.etree import ElementTree
 
 import pytest
 
-from tests.browse.conftest import BrowseServer, _env
+from tests.browse.conftest import BrowseServer, _env, settings_for
 from tests.conftest import ARTIFACTS, GLUE, nbprod_command, write_notebook
 
 MARKUP = "<script>window.__pwned=1</script>"
@@ -344,6 +344,32 @@ def test_unknown_or_bad_pipelines_and_runs_answer_one_line(
     assert "Traceback" not in answer.text and "<script>alert" not in answer.text
     if path.endswith(".json"):
         assert answer.json()["status"] == status and answer.json()["message"]
+
+
+def test_a_corrupt_pipeline_version_is_a_one_line_502(tmp_path: Path):
+    """In process: a damaged version file names its key (the browse UI answers 502 with
+    it, as for a corrupt run record), never a 500 with a traceback."""
+    from nbprod.errors import CorruptData
+    from nbprod.server.browse_data import BrowseData
+    from nbprod.server.handlers import failure_for
+    from nbprod.server.views import pipelines
+
+    store = tmp_path / "store"
+    folder = store / ".nbprod" / "pipelines" / "broken"
+    folder.mkdir(parents=True)
+    (folder / "v000001.json").write_text('{"pipeline": "broken", "vers')
+    service = BrowseData(settings_for(tmp_path / "home", f"file://{store}"))
+    try:
+        for call in (
+            lambda: pipelines.listing(service),
+            lambda: pipelines.build(service, "broken"),
+        ):
+            with pytest.raises(CorruptData, match="v000001.json is corrupt") as caught:
+                call()
+            failure = failure_for(caught.value)
+            assert failure.status_code == 502 and "\n" not in failure.message
+    finally:
+        service.close()
 
 
 def test_every_pipeline_page_context_field_has_help():
