@@ -346,6 +346,45 @@ def test_unknown_or_bad_pipelines_and_runs_answer_one_line(
         assert answer.json()["status"] == status and answer.json()["message"]
 
 
+def test_a_run_in_flight_shows_queued_and_pending_steps_unlinked(tmp_path: Path):
+    """`pipelines run --no-wait` with no worker alive: the first step stays queued (no run
+    page yet: no link), the next pending; the listing and pages say so."""
+    home = tmp_path / "home"
+    env = _env(home, str(home / "store"))
+    write_notebook(tmp_path / "a.ipynb", f"{GLUE}\nglue('n', 1)")
+    write_notebook(tmp_path / "b.ipynb", "x", parameters="n: int = 0")
+    (tmp_path / "wait.yaml").write_text(
+        "name: waiting\nsteps:\n  - {name: a, notebook: a.ipynb}\n"
+        "  - {name: b, notebook: b.ipynb, needs: [a], parameters_from: {n: a.n}}\n"
+    )
+    assert _nbprod(env, tmp_path, "pipelines", "apply", str(tmp_path / "wait.yaml")).returncode == 0
+    started = _nbprod(env, tmp_path, "pipelines", "run", "waiting", "--no-wait")
+    assert started.returncode == 0, started.stderr
+    run_id = re.search(r"\d{8}T\d{9}Z-[0-9a-f]{8}", started.stdout).group(0)
+    browse = BrowseServer(env).start()
+    try:
+        listing = _json(browse, "/nbprod/pipelines.json")
+        assert listing["pipelines"][0]["last_status"] == "queued"
+        html = browse.get(f"/nbprod/pipeline-runs/{run_id}").text
+        nodes = _nodes(_svg(html))
+        assert {k: g.get("class") for k, g in nodes.items()} == {
+            "a": "node status-queued",
+            "b": "node status-pending",
+        }
+        assert "<a " not in re.search(r'<svg class="dag".*?</svg>', html, re.S).group(0)
+        assert "still going" in html
+        data = _json(browse, f"/nbprod/pipeline-runs/{run_id}.json")
+        assert data["live"] is True and data["passed"] == []
+        assert [(s["status"], s["linked"]) for s in data["steps"]] == [
+            ("queued", False),
+            ("pending", False),
+        ]
+        page = _json(browse, "/nbprod/pipelines/waiting.json")
+        assert page["runs"][0]["status"] == "queued" and page["charts"] == []
+    finally:
+        browse.stop()
+
+
 def test_a_corrupt_pipeline_version_is_a_one_line_502(tmp_path: Path):
     """In process: a damaged version file names its key (the browse UI answers 502 with
     it, as for a corrupt run record), never a 500 with a traceback."""

@@ -85,7 +85,9 @@ class PipelineContext:
     charts: list[Chart] = doc("Each step's duration over those runs, oldest first.")
 
 
-def pipeline_row(view: PipelineView) -> PipelineRow:
+def pipeline_row(view: PipelineView, last_status: str | None = None) -> PipelineRow:
+    """``last_status``: the newest run's status as shown (``running`` once a step's run
+    started, which its record does not say), else the record's."""
     from nbprod.pipelines.graph import order
 
     definition = view.version.definition
@@ -102,14 +104,19 @@ def pipeline_row(view: PipelineView) -> PipelineRow:
         step_count=len(definition.steps),
         tags=list(definition.tags),
         last_run_id=last.run_id if last is not None else None,
-        last_status=last.status.value if last is not None else None,
+        last_status=last_status or (last.status.value if last is not None else None),
         last_created_at=last.created_at if last is not None else None,
     )
 
 
 def listing(service: BrowseData) -> PipelinesContext:
-    views = list_pipelines(service.workspace)
-    return PipelinesContext(service.store.url, [pipeline_row(v) for v in views])
+    rows = []
+    for view in list_pipelines(service.workspace):
+        status = None
+        if view.last_run is not None and not view.last_run.done:
+            status = show_pipeline_run(service.workspace, view.last_run.run_id).status
+        rows.append(pipeline_row(view, status))
+    return PipelinesContext(service.store.url, rows)
 
 
 def run_row(run: Any) -> PipelineRunRow:
@@ -141,20 +148,22 @@ def build(service: BrowseData, name: str) -> PipelineContext:
     view = show_pipeline(service.workspace, name, runs=HISTORY)
     definition = view.version.definition
     latest = view.runs[0] if view.runs else None
-    states, passed = {}, {}
+    states, passed, status = {}, {}, None
+    runs = [run_row(run) for run in view.runs]
     if latest is not None:
         shown = show_pipeline_run(service.workspace, latest.run_id)  # queued or running now
         states = states_of(shown.run.steps.values(), shown.live)
         passed = passed_values(shown.run)
+        status = runs[0].status = shown.status
     return PipelineContext(
-        pipeline=pipeline_row(view),
+        pipeline=pipeline_row(view, status),
         definition=definition.to_dict(),
         versions=[
             VersionRow(v.version, v.created_at, list(v.changes)) for v in reversed(view.versions)
         ],
         graph=layout(definition, states, passed),
         graph_run_id=latest.run_id if latest is not None else None,
-        runs=[run_row(run) for run in view.runs],
+        runs=runs,
         charts=step_charts(view.runs, [s.name for s in definition.steps]),
     )
 
