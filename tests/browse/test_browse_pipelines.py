@@ -320,6 +320,9 @@ def test_a_step_run_page_links_back_to_its_pipeline_run(
         in html
     )
     assert f'href="/nbprod/pipelines/{PIPELINE}"' in html and "step train of" in html
+    job = pserver.get(f"/nbprod/jobs/{PIPELINE}.train").text  # the step's runs, as a job
+    assert f'id="job-pipeline" href="/nbprod/pipelines/{PIPELINE}"' in job
+    assert 'id="job-pipeline"' not in pserver.get("/nbprod/jobs").text
     record = _json(pserver, f"/nbprod/runs/{train['run_id']}.json")
     assert record["pipeline"] == {"name": PIPELINE, "run_id": pipeline_store.bad, "step": "train"}
 
