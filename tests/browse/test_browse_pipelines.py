@@ -197,16 +197,17 @@ def test_the_pipeline_page_graph_history_and_charts(
         f"/nbprod/runs/{steps['extract']['run_id']}",
         f"/nbprod/runs/{steps['train']['run_id']}",
     ]  # report never ran: no link
-    edges = {
-        (g.get("data-source"), g.get("data-target")): g
-        for g in svg.iter("g")
-        if g.get("data-source")
-    }
-    assert set(edges) == {("extract", "train"), ("train", "report")}
+
+    def groups(kind: str) -> dict[tuple[str, str], ElementTree.Element]:
+        found = [g for g in svg.iter("g") if g.get("class") == kind]
+        return {(g.get("data-source"), g.get("data-target")): g for g in found}
+
+    edges, labelled = groups("edge"), groups("edge-labels")
+    assert set(edges) == set(labelled) == {("extract", "train"), ("train", "report")}
     for edge in edges.values():
         (path,) = edge.iter("path")
         assert path.get("marker-end") == "url(#dag-arrow)" and path.get("d").startswith("M")
-    labels = ["".join(t.itertext()).strip() for t in edges[("extract", "train")].iter("text")]
+    labels = ["".join(t.itertext()).strip() for t in labelled[("extract", "train")].iter("text")]
     assert labels[0].startswith("row_count → rows") and labels[1].startswith("label → label")
     # the columns are the depths: extract, then train, then report
     xs = [float(g.find("rect").get("x")) for g in nodes.values()]
