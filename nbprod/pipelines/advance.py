@@ -186,6 +186,7 @@ def _request(run: PipelineRun, step: Step, version: PipelineVersion, state: Step
         retries=step.retries,
         retry_delay=step.retry_delay,
         resources=dict(step.resources),
+        report_mode=step.report_mode,
         pipeline={"name": run.pipeline, "run_id": run.run_id, "step": step.name},
     )
 

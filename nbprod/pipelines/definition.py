@@ -151,6 +151,9 @@ def _step(raw: Any, index: int, pipeline: str, base_dir: Path, source: str) -> S
     kernel = raw.get("kernel")
     if kernel is not None and (not isinstance(kernel, str) or not 0 < len(kernel) <= 255):
         raise _fail(source, f"{where}'kernel' must be a kernel name, got {brief(kernel)}")
+    report_mode = raw.get("report_mode", False)
+    if not isinstance(report_mode, bool):
+        raise _fail(source, f"{where}'report_mode' must be true or false, got {brief(report_mode)}")
     return Step(
         name=raw["name"],
         notebook=str(notebook),
@@ -161,6 +164,7 @@ def _step(raw: Any, index: int, pipeline: str, base_dir: Path, source: str) -> S
         retries=scheduling["retries"],
         retry_delay=scheduling["retry_delay"],
         resources=jobdef._resources(raw.get("resources") or {}, step_source),
+        report_mode=report_mode,
         **timeouts,
     )
 

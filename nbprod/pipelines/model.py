@@ -27,6 +27,8 @@ class Step:
     retries: int = 0
     retry_delay: float = 60.0
     resources: dict[str, float] = field(default_factory=dict)
+    report_mode: bool = False
+    """The step's output notebook hides its code (papermill's report mode), as a job's."""
 
     def source(self, parameter: str) -> tuple[str, str]:
         """(step, scrap) a ``parameters_from`` entry names."""

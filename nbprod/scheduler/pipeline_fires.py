@@ -115,6 +115,12 @@ class PipelineFirer:
         )
         if not won:
             return None  # another scheduler fired it
+        from nbprod.notify import end_event
+        from nbprod.pipelines.runs import notify
+
+        notify(run, version, "on_start")
+        if run.done:
+            notify(run, version, end_event(run.status.value))
         event(
             "pipeline_fired",
             pipeline=name,
