@@ -3,11 +3,13 @@
 escaping, as the charts' labels do).
 
 Steps flow left to right: a step's column is its depth (0 for a step that needs
-nothing, else one more than the deepest step it needs); within a column steps are
-ordered by the mean row of the steps they need (fewer crossings), ties in definition
-order. Edges are curves from the upstream step's right side to the downstream step's
-left side, ending in an arrowhead; an edge that carries ``parameters_from`` values is
-labelled ``scrap → param`` in the gap before its target.
+nothing, else one more than the deepest step it needs). An edge that spans columns takes
+a thin slot of its own in each column it crosses, so it passes beside the steps there
+instead of through them (the dummy nodes of a Sugiyama layout). Within a column, steps
+and slots are ordered by the mean row of what leads into them (fewer crossings), ties in
+definition order. Edges are curves from the upstream step's right side to the
+downstream step's left side, ending in an arrowhead; an edge that carries
+``parameters_from`` values is labelled ``scrap → param`` in the gap before its target.
 """
 
 from __future__ import annotations
@@ -31,6 +33,8 @@ MIN_GAP, MAX_GAP = 70, 230
 ROW_GAP = 20
 PAD = 12
 LABEL_LINE = 13
+PASS_H = 12
+"""Height of the slot a longer edge takes in a column it crosses."""
 
 
 @dataclass
@@ -113,46 +117,52 @@ def layout(
     depth: dict[str, int] = {}
     for name in steps:
         depth[name] = 1 + max((depth[n] for n in needs[name]), default=-1)
-    columns: list[list[str]] = [[] for _ in range(max(depth.values(), default=-1) + 1)]
-    row: dict[str, float] = {}
-    for column, names in enumerate(columns):
-        members = [s.name for s in definition.steps if depth[s.name] == column]
-        names.extend(sorted(members, key=lambda name: _weight(name, needs[name], row, members)))
-        row.update({name: float(i) for i, name in enumerate(names)})
-
     edges = _edges(definition, passed)
+    columns = _columns(definition, depth, edges)
+
     longest = max((len(n) for n in steps), default=4)
     node_w = _clamp(24 + CHAR_PX * longest, MIN_NODE_W, MAX_NODE_W)
     widest = max((len(label.text) for e in edges for label in e.labels), default=0)
     gap = _clamp(40 + LABEL_CHAR_PX * widest, MIN_GAP, MAX_GAP)
-    tallest = max((len(c) for c in columns), default=1)
-    height = 2 * PAD + tallest * NODE_H + (tallest - 1) * ROW_GAP
+    spans = [sum(_height(slot) for slot in c) + (len(c) - 1) * ROW_GAP for c in columns]
+    height = 2 * PAD + max(spans, default=NODE_H)
     width = 2 * PAD + len(columns) * node_w + max(len(columns) - 1, 0) * gap
 
     nodes: dict[str, GraphNode] = {}
-    for column, names in enumerate(columns):
-        span = len(names) * NODE_H + (len(names) - 1) * ROW_GAP
-        top = (height - span) / 2
-        for i, name in enumerate(names):
-            state = states.get(name) or StepState("none")
+    passes: dict[tuple[int, int], float] = {}  # (edge, column) → the y a long edge passes at
+    for column, slots in enumerate(columns):
+        y = (height - spans[column]) / 2
+        x = PAD + column * (node_w + gap)
+        for i, slot in enumerate(slots):
+            if isinstance(slot, tuple):
+                passes[slot] = round(y + PASS_H / 2, 1)
+                y += PASS_H + ROW_GAP
+                continue
+            state = states.get(slot) or StepState("none")
             detail = state.status.replace("_", " ")
             if state.duration_s is not None:
                 detail += f" · {duration(state.duration_s)}"
-            nodes[name] = GraphNode(
-                step=name,
+            nodes[slot] = GraphNode(
+                step=slot,
                 status=state.status,
                 run_id=state.run_id,
                 linked=bool(state.linked and state.run_id),
                 depth=column,
                 row=i,
-                x=PAD + column * (node_w + gap),
-                y=round(top + i * (NODE_H + ROW_GAP), 1),
+                x=x,
+                y=round(y, 1),
                 width=node_w,
-                label=_fit(name, int((node_w - 16) / CHAR_PX)),
+                label=_fit(slot, int((node_w - 16) / CHAR_PX)),
                 detail=detail,
             )
-    for edge in edges:
-        _route(edge, nodes[edge.source], nodes[edge.target], gap)
+            y += NODE_H + ROW_GAP
+    for index, edge in enumerate(edges):
+        source, target = nodes[edge.source], nodes[edge.target]
+        via = [
+            (PAD + c * (node_w + gap), passes[(index, c)])
+            for c in range(source.depth + 1, target.depth)
+        ]
+        _route(edge, source, target, via, node_w, gap)
     return PipelineGraph(
         nodes=[nodes[n] for n in steps],
         edges=edges,
@@ -162,12 +172,46 @@ def layout(
     )
 
 
-def _weight(
-    name: str, needs: Sequence[str], row: Mapping[str, float], members: list[str]
-) -> tuple[float, int]:
-    """Sort key in a column: the mean row of the steps it needs, then definition order."""
-    place = members.index(name)
-    return (sum(row[n] for n in needs) / len(needs) if needs else place, place)
+Slot = str | tuple[int, int]
+"""A place in a column: a step, or ``(edge index, column)`` where a longer edge passes."""
+
+
+def _height(slot: Slot) -> float:
+    return PASS_H if isinstance(slot, tuple) else NODE_H
+
+
+def _columns(
+    definition: PipelineDefinition, depth: Mapping[str, int], edges: list[GraphEdge]
+) -> list[list[Slot]]:
+    """The slots of each column, top to bottom. An edge spanning columns takes a slot in
+    each column it crosses (so it passes beside the steps there, not through them); each
+    column is sorted by the mean row of what leads into it, ties in definition order."""
+    count = max(depth.values(), default=-1) + 1
+    members: list[list[Slot]] = [[] for _ in range(count)]
+    into: dict[Slot, list[Slot]] = {}
+    for step in definition.steps:
+        members[depth[step.name]].append(step.name)
+        into.setdefault(step.name, [])
+    for index, edge in enumerate(edges):
+        previous: Slot = edge.source
+        for column in range(depth[edge.source] + 1, depth[edge.target]):
+            members[column].append((index, column))
+            into[(index, column)] = [previous]
+            previous = (index, column)
+        into[edge.target].append(previous)
+    row: dict[Slot, float] = {}
+    columns: list[list[Slot]] = []
+    for slots in members:
+        ranked = sorted(
+            slots,
+            key=lambda slot: (
+                sum(row[s] for s in into[slot]) / len(into[slot]) if into[slot] else 0.0,
+                slots.index(slot),
+            ),
+        )
+        row.update({slot: float(i) for i, slot in enumerate(ranked)})
+        columns.append(ranked)
+    return columns
 
 
 def _label(
@@ -205,23 +249,42 @@ def _edges(
     return edges
 
 
-def _route(edge: GraphEdge, source: GraphNode, target: GraphNode, gap: float) -> None:
+def _route(
+    edge: GraphEdge,
+    source: GraphNode,
+    target: GraphNode,
+    via: list[tuple[float, float]],
+    node_w: float,
+    gap: float,
+) -> None:
+    """A curve from the source's right side to the target's left, straight across each
+    column it passes (``via``: the left x and the y of its slot there)."""
     x1, y1 = source.x + source.width, source.y + source.height / 2
     x2, y2 = target.x - 2, target.y + target.height / 2  # the arrowhead's tip at the border
-    bend = max((x2 - x1) / 2, 20)
-    c1, c2 = (x1 + bend, y1), (x2 - bend, y2)
-    edge.path = (
-        f"M{x1:.1f},{y1:.1f} C{c1[0]:.1f},{c1[1]:.1f} {c2[0]:.1f},{c2[1]:.1f} {x2:.1f},{y2:.1f}"
-    )
+    parts = [f"M{x1:.1f},{y1:.1f}"]
+    for x, y in via:
+        parts.append(_curve(x1, y1, x, y))
+        x1, y1 = x + node_w, y
+        parts.append(f"L{x1:.1f},{y1:.1f}")
+    parts.append(_curve(x1, y1, x2, y2))
+    edge.path = " ".join(parts)
     if not edge.labels:
         return
-    # the labels sit on the curve in the gap just before the target, centred there
+    # the labels sit on the last curve, in the gap just before the target, centred there
+    bend = max((x2 - x1) / 2, 20)
+    c1, c2 = (x1 + bend, y1), (x2 - bend, y2)
     want = x2 - gap / 2
     t = min((i / 64 for i in range(65)), key=lambda t: abs(_cubic(x1, c1[0], c2[0], x2, t) - want))
     lines = len(edge.labels)
     edge.label_x = round(want, 1)
     edge.label_y = round(_cubic(y1, c1[1], c2[1], y2, t) - lines * LABEL_LINE / 2, 1)
     edge.label_w = round(8 + LABEL_CHAR_PX * max(len(label.text) for label in edge.labels), 1)
+
+
+def _curve(x1: float, y1: float, x2: float, y2: float) -> str:
+    """SVG path data of a curve to (x2, y2), leaving and arriving horizontally."""
+    bend = max((x2 - x1) / 2, 20)
+    return f"C{x1 + bend:.1f},{y1:.1f} {x2 - bend:.1f},{y2:.1f} {x2:.1f},{y2:.1f}"
 
 
 def _cubic(p0: float, p1: float, p2: float, p3: float, t: float) -> float:

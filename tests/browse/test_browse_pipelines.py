@@ -470,6 +470,14 @@ def test_the_layout_places_steps_by_depth_without_overlaps():
     assert label.title == "a.count → b.n = 7"
     assert [lb.text for lb in edges[("a", "d")].labels] == ["mean → m"]
     assert not edges[("a", "c")].labels and edges[("a", "c")].label_w == 0
+    # a→d crosses column 1 straight, in a slot of its own beside b and c, not through them
+    crossing = re.search(r"L([\d.]+),([\d.]+)", edges[("a", "d")].path)
+    assert crossing and float(crossing.group(1)) == nodes["b"].x + nodes["b"].width
+    y = float(crossing.group(2))
+    for step in "bc":
+        assert not nodes[step].y <= y <= nodes[step].y + nodes[step].height, (step, y)
+    assert 0 < y < graph.height
+    assert " L" not in edges[("a", "b")].path  # neighbouring columns: one curve
 
     fan = _definition(
         [{"name": "src"}]
