@@ -12,7 +12,7 @@ import json
 from dataclasses import dataclass
 from typing import Any
 
-from nbprod.errors import BadInput, NotFound
+from nbprod.errors import BadInput, CorruptData, NotFound
 from nbprod.jobs.versions import VersionConflict
 from nbprod.pipelines.model import PinnedStep, PipelineDefinition, PipelineVersion
 from nbprod.records import isoformat, utcnow
@@ -38,7 +38,13 @@ def store_versions(store: Store, pipeline: str) -> list[PipelineVersion]:
     for entry in store.list(prefix):
         if entry.is_dir or layout.parse_job_version_name(entry.name) is None:
             continue
-        versions.append(PipelineVersion.from_dict(json.loads(store.get(f"{prefix}/{entry.name}"))))
+        key = f"{prefix}/{entry.name}"
+        try:
+            versions.append(PipelineVersion.from_dict(json.loads(store.get(key))))
+        except (ValueError, KeyError, TypeError, AttributeError) as exc:
+            # every face reports one line (the browse UI a 502) instead of a traceback
+            why = f"{type(exc).__name__}: {exc}"[:100]
+            raise CorruptData(f"pipeline version {key} is corrupt ({why})") from None
     return sorted(versions, key=lambda v: v.version)
 
 
