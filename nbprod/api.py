@@ -319,3 +319,37 @@ def enqueue_notebook(
             tags=tags,
             trigger=trigger,
         )
+
+
+def apply_pipeline(path: str | os.PathLike[str], *, settings: Settings | None = None) -> Any:
+    """Validate a pipeline YAML and store it as a new version if anything changed
+    (``ApplyResult``: ``version``, ``created``); BadInput before anything is stored."""
+    from nbprod.core import pipelines
+
+    with Workspace(settings) as ws:
+        return pipelines.apply_pipeline(ws, path)
+
+
+def run_pipeline(
+    name: str,
+    parameters: Sequence[str] = (),
+    *,
+    settings: Settings | None = None,
+    wait: bool = True,
+) -> Any:
+    """Run a pipeline's latest version (``parameters``: ``step.param=value``); with
+    ``wait``, until every step has ended (executing the steps here when no scheduler runs).
+    Returns its ``PipelineRun``."""
+    from nbprod.core import pipelines
+
+    with Workspace(settings) as ws:
+        run = pipelines.run_pipeline(ws, name, parameters)
+        return pipelines.wait_for_run(ws, run) if wait else run
+
+
+def get_pipeline_run(run_id: str, *, settings: Settings | None = None) -> Any:
+    """A pipeline run (id or unique prefix) with each step's status, run and values."""
+    from nbprod.core import pipelines
+
+    with Workspace(settings) as ws:
+        return pipelines.get_pipeline_run(ws, run_id)

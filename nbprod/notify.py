@@ -82,6 +82,69 @@ def payload(event: str, record: RunRecord, output_location: str | None = None) -
     return json.loads(json.dumps(data, default=str))  # JSON-able, whatever the values were
 
 
+def pipeline_payload(event: str, run: Any) -> dict[str, Any]:
+    """A pipeline run's document (``pipelines.record.PipelineRun``): the keys of a run's,
+    ``job`` being the pipeline, plus ``pipeline`` and each step's status; ``error`` names
+    the first step that failed."""
+    failed = [s for s in run.steps.values() if str(s.status.value) == "failed"]
+    error = None
+    if failed:
+        step = failed[0]
+        error = {"ename": "StepFailed", "evalue": f"step {step.name}: {step.error or 'failed'}"}
+    started = [s.started_at for s in run.steps.values() if s.started_at]
+    duration = None
+    if run.finished_at and run.created_at:
+        from nbprod.records import parse_iso
+
+        elapsed = parse_iso(run.finished_at) - parse_iso(run.created_at)
+        duration = round(elapsed.total_seconds(), 3)
+    data = {
+        "event": event,
+        "run_id": run.run_id,
+        "job": run.pipeline,
+        "pipeline": run.pipeline,
+        "status": str(run.status.value),
+        "attempt": 1,
+        "scheduled_for": run.scheduled_for,
+        "trigger": run.trigger,
+        "started_at": min(started) if started else None,
+        "finished_at": run.finished_at,
+        "duration_s": duration,
+        "parameters": {
+            f"{step}.{name}": value
+            for step, values in (run.overrides or {}).items()
+            for name, value in values.items()
+        },
+        "scraps": {},
+        "steps": {name: str(s.status.value) for name, s in run.steps.items()},
+        "error": error,
+        "output_location": None,
+        "nbprod_version": __version__,
+    }
+    return json.loads(json.dumps(data, default=str))
+
+
+def send_pipeline(
+    event: str,
+    run: Any,
+    notifications: dict[str, Any],
+    *,
+    settings: Settings,
+    timeout: float = 10.0,
+) -> list[Delivery]:
+    """``send`` for a pipeline run (``pipeline_payload``); never raises."""
+    try:
+        targets = (notifications or {}).get(event) if isinstance(notifications, dict) else None
+        if not isinstance(targets, list) or not targets:
+            return []
+        return _send_doc(
+            event, pipeline_payload(event, run), run.run_id, targets, settings, timeout
+        )
+    except Exception as exc:  # noqa: BLE001 - a notifier must never fail a pipeline
+        logger.warning("notification %s failed: %s", event, exc)
+        return []
+
+
 def end_event(status: str) -> str:
     """The event a run's ending sends: on_success, or on_failure for every other terminal
     status (failed, timed out, kernel died, cancelled, lost)."""
@@ -122,13 +185,24 @@ def _send(
     if not isinstance(targets, list) or not targets:
         return []
     doc = payload(event, record, output_location)
+    return _send_doc(event, doc, record.run_id, targets, settings, timeout)
+
+
+def _send_doc(
+    event: str,
+    doc: dict[str, Any],
+    run_id: str,
+    targets: list[Any],
+    settings: Settings,
+    timeout: float,
+) -> list[Delivery]:
     results: list[Delivery | None] = [None] * len(targets)
     labels = [label(t) for t in targets]
     threads = []
     for index, target in enumerate(targets):
 
         def work(index: int = index, target: Any = target) -> None:
-            results[index] = _deliver(target, labels[index], doc, record, settings, timeout)
+            results[index] = _deliver(target, labels[index], doc, settings, timeout)
 
         thread = threading.Thread(target=work, name=f"nbprod-notify-{index}", daemon=True)
         thread.start()
@@ -141,7 +215,7 @@ def _send(
         if result is None:
             result = Delivery(labels[index], False, f"timed out after {timeout:g}s", timeout)
         deliveries.append(result)
-        extra = {"event": event, "run_id": record.run_id, "target": result.target}
+        extra = {"event": event, "run_id": run_id, "target": result.target}
         extra.update(ok=result.ok, error=result.error, seconds=round(result.seconds, 3))
         if result.ok:
             logger.info("notified %s (%s)", result.target, event, extra=extra)
@@ -177,7 +251,6 @@ def _deliver(
     target: Any,
     name: str,
     doc: dict[str, Any],
-    record: RunRecord,
     settings: Settings,
     timeout: float,
 ) -> Delivery:

@@ -9,11 +9,12 @@ run one after the other, and a second advance for the same ending finds nothing 
 from __future__ import annotations
 
 from collections.abc import Callable, Iterable
+from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
 import sqlalchemy as sa
 
-from nbprod.catalog.schema import pipeline_runs, queue
+from nbprod.catalog.schema import pipeline_fires, pipeline_runs, pipelines, queue
 from nbprod.catalog.sql import upsert
 
 if TYPE_CHECKING:
@@ -180,3 +181,151 @@ def _ring(catalog: Any, steps: list[QueuedStep]) -> None:
         from nbprod.catalog import doorbell
 
         doorbell.ring(catalog.url)
+
+
+# -- pipelines and their fires (what the scheduler reads and claims) ---------------------
+
+
+@dataclass
+class PipelineSummary:
+    """A pipeline as the scheduler sees it: its latest definition and its pause state."""
+
+    name: str
+    latest_version: int
+    paused: bool
+    definition: dict[str, Any]
+    created_at: str
+    """When its first version was applied: no fire before it."""
+
+
+def index_pipeline(
+    catalog: Any,
+    store: str,
+    name: str,
+    version: int,
+    definition: dict[str, Any],
+    *,
+    created_at: str,
+    updated_at: str,
+    paused: bool | None = None,
+) -> None:
+    """Insert or update a pipeline's row; ``paused`` None keeps the row's (a new one is
+    active)."""
+    with catalog._write() as conn:
+        current = conn.execute(
+            sa.select(pipelines.c.paused).where(
+                pipelines.c.store == store, pipelines.c.name == name
+            )
+        ).first()
+        keep = bool(current.paused) if current is not None else False
+        row = {
+            "store": store,
+            "name": name,
+            "latest_version": version,
+            "paused": keep if paused is None else bool(paused),
+            "schedule": definition.get("schedule"),
+            "definition": definition,
+            "created_at": created_at,
+            "updated_at": updated_at,
+        }
+        upsert(conn, pipelines, [row])
+
+
+def set_pipeline_paused(catalog: Any, store: str, name: str, paused: bool) -> bool:
+    """Whether the pipeline has a row to pause or resume."""
+    with catalog._write() as conn:
+        done = conn.execute(
+            pipelines.update()
+            .where(pipelines.c.store == store, pipelines.c.name == name)
+            .values(paused=bool(paused))
+        )
+        return bool(done.rowcount)
+
+
+def pipeline_summaries(catalog: Any, store: str) -> list[PipelineSummary]:
+    stmt = sa.select(pipelines).where(pipelines.c.store == store).order_by(pipelines.c.name)
+    with catalog._read() as conn:
+        return [
+            PipelineSummary(
+                name=row.name,
+                latest_version=row.latest_version,
+                paused=bool(row.paused),
+                definition=dict(row.definition),
+                created_at=row.created_at,
+            )
+            for row in conn.execute(stmt)
+        ]
+
+
+def last_pipeline_fire(catalog: Any, store: str, pipeline: str) -> str | None:
+    """The newest recorded scheduled time (ISO) of the pipeline, fired or skipped."""
+    with catalog._read() as conn:
+        return conn.execute(
+            sa.select(sa.func.max(pipeline_fires.c.scheduled_for)).where(
+                pipeline_fires.c.store == store, pipeline_fires.c.pipeline == pipeline
+            )
+        ).scalar()
+
+
+def record_pipeline_fire(
+    catalog: Any,
+    store: str,
+    pipeline: str,
+    scheduled_for: str,
+    *,
+    decision: str,
+    scheduler: str,
+    now: datetime,
+    reason: str | None = None,
+    start: tuple[PipelineRun, list[QueuedStep], Callable[[PipelineRun], None]] | None = None,
+) -> bool:
+    """Claim one (pipeline, scheduled time), and with ``start`` (the new run, its first
+    steps, the store write) create that pipeline run in the same transaction. False when
+    another scheduler recorded the fire first: nothing is done."""
+    from nbprod.catalog.queue import iso
+
+    run = start[0] if start else None
+    with catalog._write() as conn:
+        exists = conn.execute(
+            sa.select(pipeline_fires.c.decision).where(
+                pipeline_fires.c.store == store,
+                pipeline_fires.c.pipeline == pipeline,
+                pipeline_fires.c.scheduled_for == scheduled_for,
+            )
+        ).first()
+        if exists is not None:
+            return False
+        try:
+            conn.execute(
+                pipeline_fires.insert().values(
+                    store=store,
+                    pipeline=pipeline,
+                    scheduled_for=scheduled_for,
+                    decision=decision,
+                    reason=reason,
+                    run_id=run.run_id if run is not None else None,
+                    scheduler=scheduler,
+                    fired_at=iso(now),
+                )
+            )
+        except sa.exc.IntegrityError:
+            return False  # PostgreSQL: a concurrent scheduler inserted it first
+        if start is not None:
+            run, steps, publish = start
+            conn.execute(pipeline_runs.insert().values(**_row(store, run)))
+            _enqueue(conn, store, steps, now)
+            publish(run)
+    if start is not None:
+        _ring(catalog, start[1])
+    return True
+
+
+def active_pipeline_runs(catalog: Any, store: str, pipeline: str | None = None) -> list[str]:
+    """Ids of the pipeline runs not done yet (queued or running), oldest first."""
+    stmt = sa.select(pipeline_runs.c.run_id).where(
+        pipeline_runs.c.store == store, pipeline_runs.c.finished_at.is_(None)
+    )
+    if pipeline is not None:
+        stmt = stmt.where(pipeline_runs.c.pipeline == pipeline)
+    with catalog._read() as conn:
+        return [row.run_id for row in conn.execute(stmt.order_by(pipeline_runs.c.run_id))]

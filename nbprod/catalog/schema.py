@@ -109,7 +109,22 @@ pipeline_runs = sa.Table(
 """One row per pipeline run: the record as in the store (``PipelineRun.to_dict()``). The
 row is also the lock a step's end takes to advance its pipeline run."""
 
-TABLES = (jobs, job_versions, runs, run_values, pipeline_runs)
+pipelines = sa.Table(
+    "pipelines",
+    metadata,
+    sa.Column("store", text_key(1024), primary_key=True),
+    sa.Column("name", text_key(100), primary_key=True),
+    sa.Column("latest_version", sa.Integer, nullable=False),
+    sa.Column("paused", sa.Boolean, nullable=False, default=False),
+    sa.Column("schedule", sa.String(200), nullable=True),
+    sa.Column("definition", sa.JSON, nullable=False),
+    sa.Column("created_at", text_key(40), nullable=False),
+    sa.Column("updated_at", text_key(40), nullable=False),
+)
+"""One row per pipeline: its latest version's definition and its pause state (from the
+store's version files and ``state.json``), what the scheduler fires from."""
+
+TABLES = (jobs, job_versions, runs, run_values, pipeline_runs, pipelines)
 """The index: everything here is derived from the store (rebuild recreates it)."""
 
 fires = sa.Table(
@@ -126,6 +141,21 @@ fires = sa.Table(
 )
 """One row per (job, scheduled time): the primary key is what makes a fire happen once,
 however many schedulers share the catalog."""
+
+pipeline_fires = sa.Table(
+    "pipeline_fires",
+    metadata,
+    sa.Column("store", text_key(1024), primary_key=True),
+    sa.Column("pipeline", text_key(100), primary_key=True),
+    sa.Column("scheduled_for", text_key(40), primary_key=True),
+    sa.Column("decision", sa.String(20), nullable=False),
+    sa.Column("reason", sa.String(200), nullable=True),
+    sa.Column("run_id", text_key(40), nullable=True),
+    sa.Column("scheduler", sa.String(200), nullable=False),
+    sa.Column("fired_at", text_key(40), nullable=False),
+)
+"""``fires`` for pipelines: one row per (pipeline, scheduled time), the pipeline run it
+started inserted in the same transaction."""
 
 queue = sa.Table(
     "queue",

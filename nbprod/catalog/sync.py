@@ -44,6 +44,8 @@ class SyncResult:
     """Store keys that could not be read as records or versions (left out, logged)."""
     pipeline_runs: int = 0
     """Pipeline runs indexed from their store records."""
+    pipelines: int = 0
+    """Pipelines indexed from their versions and pause state (what the scheduler fires)."""
 
 
 @dataclass
@@ -56,6 +58,8 @@ class _Scan:
     """job → key of its state.json."""
     pipeline_runs: dict[str, str] = field(default_factory=dict)
     """pipeline run id → key of its record."""
+    pipelines: list[str] = field(default_factory=list)
+    """Every pipeline folder's name."""
 
 
 def sync(catalog: Catalog, store: Store, *, full: bool = False) -> SyncResult:
@@ -178,6 +182,7 @@ def _sync(catalog: Catalog, store: Store, *, full: bool, rebuild: bool) -> SyncR
                 restored.append(run)
         index_pipeline_runs(catalog, url, restored)
         result.pipeline_runs = len(restored)
+        result.pipelines = _index_pipelines(catalog, store, scan.pipelines, result.skipped)
         for run_id in sorted(set(gone)):
             catalog.delete_run(url, run_id)
         result.removed = len(set(gone))
@@ -218,12 +223,31 @@ def _scan(store: Store, pool: ThreadPoolExecutor) -> _Scan:
 
 def _scan_pipeline_runs(store: Store, pool: ThreadPoolExecutor, scan: _Scan) -> None:
     names = [e.name for e in store.list(layout.PIPELINES_PREFIX) if e.is_dir and _valid(e.name)]
+    scan.pipelines = names
     listed = _pairs(pool, lambda n: list(store.list(layout.pipeline_runs_prefix(n))), names)
     for name, entries in listed:
         for entry in entries:
             run_id = None if entry.is_dir else layout.parse_pipeline_run_name(entry.name)
             if run_id is not None:
                 scan.pipeline_runs[run_id] = layout.pipeline_run_key(name, run_id)
+
+
+def _index_pipelines(catalog: Any, store: Store, names: list[str], skipped: list[str]) -> int:
+    """Each pipeline's catalog row from its versions (a few small files) and state."""
+    from nbprod.errors import NbprodError
+    from nbprod.pipelines.versions import index_latest, store_versions
+
+    count = 0
+    for name in names:
+        try:
+            versions = store_versions(store, name)
+        except (NbprodError, ValueError, KeyError, TypeError) as exc:
+            skipped.append(f"{layout.pipeline_versions_prefix(name)} ({exc})")
+            continue
+        if versions:
+            index_latest(catalog, store, name, versions)
+            count += 1
+    return count
 
 
 def _read_pipeline_run(store: Store, key: str) -> tuple[PipelineRun | None, str | None]:

@@ -72,7 +72,8 @@ def pipelines_list(store: str | None, as_json: bool) -> None:
                 " → ".join(_order(definition)),
                 (definition.schedule or "-")
                 + (f" ({definition.timezone})" if definition.schedule else "")
-                + (f" by {definition.scheduled_by}" if definition.scheduled_by else ""),
+                + (f" by {definition.scheduled_by}" if definition.scheduled_by else "")
+                + (" paused" if view.paused else ""),
                 f"{last.status.value} {last.run_id}" if last is not None else "-",
             )
         )
@@ -196,17 +197,47 @@ def pipelines_rerun(
         _follow(ws, run, no_wait, as_json)
 
 
+@pipelines.command("pause")
+@click.argument("name")
+@common.store_option
+def pipelines_pause(name: str, store: str | None) -> None:
+    """Stop firing NAME on its schedule (runs going on finish; `pipelines run` still works)."""
+    _set_paused(name, store, True)
+
+
+@pipelines.command("resume")
+@click.argument("name")
+@common.store_option
+def pipelines_resume(name: str, store: str | None) -> None:
+    """Fire NAME on its schedule again (missed fires follow its catchup)."""
+    _set_paused(name, store, False)
+
+
+def _set_paused(name: str, store: str | None, paused: bool) -> None:
+    from nbprod.core.pipelines import set_pipeline_paused
+
+    with _workspace(store) as ws:
+        version = set_pipeline_paused(ws, name, paused)
+    click.echo(f"pipeline {name} {'paused' if paused else 'resumed'} (version {version.version})")
+
+
 @pipelines.command("cancel")
 @click.argument("run_id")
 @common.store_option
-def pipelines_cancel(run_id: str, store: str | None) -> None:
+@common.json_option
+def pipelines_cancel(run_id: str, store: str | None, as_json: bool) -> None:
     """Cancel a pipeline run: its queued steps at once, its running ones by their workers
     (output stored); the steps after them are skipped."""
-    from nbprod.core.pipelines import cancel_pipeline_run
+    from nbprod.core.pipelines import cancel_pipeline_run, get_pipeline_run
 
     with _workspace(store) as ws:
-        for line in cancel_pipeline_run(ws, run_id):
-            click.echo(line)
+        full_id = get_pipeline_run(ws, run_id).run_id
+        lines = cancel_pipeline_run(ws, full_id)
+    if as_json:
+        common.echo_json({"run_id": full_id, "cancelled": lines})
+        return
+    for line in lines:
+        click.echo(line)
 
 
 @pipelines.command("step-run")
@@ -343,12 +374,14 @@ def _echo_pipeline(view: Any) -> None:
     if definition.description:
         click.echo(f"  {definition.description}")
     if definition.schedule:
-        who = (
-            f"scheduled by {definition.scheduled_by.capitalize()}"
-            if definition.scheduled_by
-            else "not fired yet"
+        state = (
+            "paused (`nbprod pipelines resume`)" if view.paused else "fired by `nbprod scheduler`"
         )
-        click.echo(f"schedule: {definition.schedule} ({definition.timezone}); {who}")
+        if definition.scheduled_by:
+            state = f"scheduled by {definition.scheduled_by.capitalize()}"
+        click.echo(f"schedule: {definition.schedule} ({definition.timezone}); {state}")
+        for moment in view.next_runs:
+            click.echo(f"  next     {moment.isoformat(timespec='minutes')}")
     click.echo("steps:")
     for name in _order(definition):
         step = definition.step(name)

@@ -179,7 +179,8 @@ def runs_diff(run_a: str, run_b: str, store: str | None, as_json: bool, color: b
     import sys
 
     from nbprod.api import get_run
-    from nbprod.diff import diff_runs, render_text
+    from nbprod.diff import diff_runs
+    from nbprod.diff_text import render_text
     from nbprod.store import open_store
 
     settings = common.settings(store=store)

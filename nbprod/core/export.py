@@ -68,6 +68,7 @@ def export_airflow(
     anything is stored or written."""
     from nbprod.jobs import airflow
     from nbprod.pipelines import airflow as pipeline_airflow
+    from nbprod.pipelines.versions import read_paused
 
     if all_jobs == bool(names or jobs or pipelines):
         raise BadInput("give job or pipeline names or --all (one of them)")
@@ -97,7 +98,9 @@ def export_airflow(
         )
     for version in chosen:
         pipeline_version, marked = _mark_pipeline(ws, version, "airflow")
-        dag = pipeline_airflow.render(pipeline_version, store_url=ws.store.url)
+        dag = pipeline_airflow.render(
+            pipeline_version, store_url=ws.store.url, paused=read_paused(ws.store, version.pipeline)
+        )
         changed = _write(folder / dag.file_name, dag.text)
         exported.append(
             Exported(

@@ -9,7 +9,7 @@ pipeline or run), so the faces only parse input and format the answer.
 from __future__ import annotations
 
 import os
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -27,7 +27,25 @@ def apply_pipeline(ws: Workspace, path: str | os.PathLike[str]) -> ApplyResult:
 
     definition = load_definition(path)
     checked = check_against_notebooks(definition, source=str(path))
-    return versions.apply(definition, ws.store, checked)
+    result = versions.apply(definition, ws.store, checked)
+    # the scheduler fires from the catalog's row (rebuilt from the store by catalog sync)
+    all_versions = versions.store_versions(ws.store, definition.name)
+    versions.index_latest(ws.catalog, ws.store, definition.name, all_versions)
+    return result
+
+
+def set_pipeline_paused(ws: Workspace, name: str, paused: bool) -> PipelineVersion:
+    """Pause or resume a pipeline's schedule (a running pipeline run goes on); its latest
+    version, PipelineNotFound for an unknown pipeline. The store holds the state, so a
+    catalog rebuild keeps it."""
+    from nbprod.pipelines import versions
+
+    all_versions = versions.store_versions(ws.store, name)
+    if not all_versions:
+        versions.get_version(ws.store, name)  # raises PipelineNotFound
+    versions.write_paused(ws.store, name, paused)
+    versions.index_latest(ws.catalog, ws.store, name, all_versions)
+    return all_versions[-1]
 
 
 @dataclass
@@ -41,11 +59,16 @@ class PipelineView:
     """The newest PipelineRun, or None."""
     runs: list[Any] = field(default_factory=list)
     """Its newest pipeline runs (``show_pipeline``), newest first."""
+    paused: bool = False
+    next_runs: list[Any] = field(default_factory=list)
+    """The next fire times (aware datetimes in the pipeline's timezone); none while paused."""
 
     def to_dict(self) -> dict[str, Any]:
         return {
             "name": self.name,
             "version": self.version.version,
+            "paused": self.paused,
+            "next_runs": [moment.isoformat() for moment in self.next_runs],
             "definition": self.version.definition.to_dict(),
             "pinned": self.version.to_dict()["pinned"],
             "versions": [
@@ -65,8 +88,27 @@ def list_pipelines(ws: Workspace) -> list[PipelineView]:
     for name in pipeline_names(ws.store):
         versions = store_versions(ws.store, name)
         if versions:
-            views.append(PipelineView(name, versions[-1], versions, _last_run(ws, name)))
+            view = PipelineView(name, versions[-1], versions, _last_run(ws, name))
+            views.append(_with_schedule(ws, view))
     return views
+
+
+def _with_schedule(ws: Workspace, view: PipelineView, count: int = 3) -> PipelineView:
+    from itertools import islice
+    from zoneinfo import ZoneInfo
+
+    from nbprod.pipelines.versions import read_paused
+    from nbprod.records import utcnow
+    from nbprod.scheduler.cron import fire_times
+
+    view.paused = read_paused(ws.store, view.name)
+    definition = view.version.definition
+    if definition.schedule and not view.paused:
+        zone = ZoneInfo(definition.timezone)
+        view.next_runs = [
+            t.astimezone(zone) for t in islice(fire_times(definition, utcnow()), count)
+        ]
+    return view
 
 
 def show_pipeline(ws: Workspace, name: str, runs: int = 10) -> PipelineView:
@@ -79,7 +121,7 @@ def show_pipeline(ws: Workspace, name: str, runs: int = 10) -> PipelineView:
     recent = listing(ws.catalog, ws.store.url, name, runs) if runs else []
     view = PipelineView(name, latest, store_versions(ws.store, name), None, recent)
     view.last_run = recent[0] if recent else _last_run(ws, name)
-    return view
+    return _with_schedule(ws, view)
 
 
 def _last_run(ws: Workspace, name: str) -> Any:
@@ -102,6 +144,32 @@ def run_pipeline(
     version = get_version(ws.store, name)
     typed = overrides(version, list(parameters))
     return start(ws.catalog, ws.store, version, overrides=typed, trigger=trigger)
+
+
+def run_pipeline_form(
+    ws: Workspace, name: str, parameters: Mapping[str, Any] | None = None
+) -> PipelineRun:
+    """``run_pipeline`` for a form (the REST API): ``{"step.param": value}``, each
+    override checked alone so a bad one is a FieldError naming ``parameters.<step.param>``.
+    A text value is parsed by the parameter's type (as ``-p``), any other JSON value is
+    taken as its JSON text."""
+    import json
+
+    from nbprod.errors import BadInput, FieldError
+    from nbprod.pipelines.advance import overrides
+    from nbprod.pipelines.runs import start
+    from nbprod.pipelines.versions import get_version
+
+    version = get_version(ws.store, name)
+    typed: dict[str, dict[str, Any]] = {}
+    for key, value in (parameters or {}).items():
+        text = value if isinstance(value, str) else json.dumps(value)
+        try:
+            for step, values in overrides(version, [f"{key}={text}"]).items():
+                typed.setdefault(step, {}).update(values)
+        except BadInput as exc:
+            raise FieldError(str(exc).removeprefix("-p "), f"parameters.{key}") from None
+    return start(ws.catalog, ws.store, version, overrides=typed, trigger="manual")
 
 
 def rerun_pipeline(ws: Workspace, run_id: str, from_step: str) -> PipelineRun:
@@ -420,6 +488,7 @@ def _step_request(
         cwd=queued.cwd if queued.cwd and Path(queued.cwd).is_dir() else None,
         timeout=queued.timeout,
         cell_timeout=queued.cell_timeout,
+        report_mode=queued.report_mode,
         trigger=queued.trigger.value,
         tags=queued.tags,
         source_path=queued.source_path,

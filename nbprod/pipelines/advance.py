@@ -190,6 +190,7 @@ def step_request(
         retries=step.retries,
         retry_delay=step.retry_delay,
         resources=dict(step.resources),
+        report_mode=step.report_mode,
         pipeline={"name": run.pipeline, "run_id": run.run_id, "step": step.name},
     )
 

@@ -83,14 +83,34 @@ def _task_args(step: Step) -> list[str]:
 
 def unmapped(version: PipelineVersion) -> list[str]:
     """What of the definition Airflow does not do (the file and docs/airflow.md say it)."""
+    d = version.definition
     lost = []
-    if any(s.resources for s in version.definition.steps):
+    if d.schedule:
+        lost.append(
+            "overlap - a fire while a run of the pipeline is still going waits in Airflow "
+            "(max_active_runs=1) instead of being skipped"
+        )
+    if d.schedule and d.catchup == "none":
+        lost.append(
+            "catchup: none - after downtime Airflow (catchup=False) still runs the newest "
+            "missed fire once; nbprod would skip it"
+        )
+    if d.schedule and d.catchup == "all":
+        window = f"{_number(d.catchup_window)} s" if d.catchup_window else "one day"
+        lost.append(
+            f"catchup_window ({window}) - Airflow (catchup=True) runs every missed fire "
+            "since start_date"
+        )
+    if d.notifications:
+        lost.append("notifications - nbprod's scheduler sends them; use Airflow's callbacks")
+    if any(s.resources for s in d.steps):
         lost.append("resources - choose an Airflow pool or queue for the steps' tasks instead")
     return lost
 
 
-def render(version: PipelineVersion, *, store_url: str) -> DagFile:
-    """The DAG file for one pipeline version; BadInput for a schedule Airflow cannot take."""
+def render(version: PipelineVersion, *, store_url: str, paused: bool = False) -> DagFile:
+    """The DAG file for one pipeline version (``paused``: the DAG starts paused); BadInput
+    for a schedule Airflow cannot take."""
     d = version.definition
     cron = PRESETS.get(d.schedule, d.schedule) if d.schedule else None
     if cron is not None and len(cron.split()) != 5:
@@ -164,8 +184,10 @@ def render(version: PipelineVersion, *, store_url: str) -> DagFile:
         f"    description={_text(d.description.strip() or f'nbprod pipeline {d.name}')},",
         f"    schedule={schedule},",
         f"    start_date={_pendulum(start, d.timezone)},",
-        "    catchup=False,",
+        f"    catchup={d.catchup == 'all'},  # pipeline catchup: {d.catchup}",
+        "    max_active_runs=1,  # a pipeline runs one at a time, as nbprod fires it",
         f"    tags=[{', '.join(_text(t) for t in tags)}],",
+        f"    is_paused_upon_creation={paused},",
         ") as dag:",
         "    tasks = {}",
     ]

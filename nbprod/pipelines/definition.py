@@ -68,7 +68,15 @@ def validate_definition(
         "timezone": jobdef._timezone(data.get("timezone", "UTC"), source),
         "tags": jobdef._tags(data.get("tags") or [], source),
         "scheduled_by": jobdef.scheduled_by(data.get("scheduled_by"), source),
+        "catchup": jobdef._choice(
+            data.get("catchup", jobdef.CATCHUP[0]), "catchup", jobdef.CATCHUP, source
+        ),
+        "notifications": jobdef._notifications(data.get("notifications") or {}, source),
     }
+    if data.get("catchup_window") is not None:
+        scheduling["catchup_window"] = jobdef._positive_duration(
+            data["catchup_window"], "catchup_window", source
+        )
     if not isinstance(data.get("description", ""), str):
         raise _fail(source, "'description' must be text")
     raw_steps = data.get("steps")
@@ -144,6 +152,9 @@ def _step(raw: Any, index: int, pipeline: str, base_dir: Path, source: str) -> S
     kernel = raw.get("kernel")
     if kernel is not None and (not isinstance(kernel, str) or not 0 < len(kernel) <= 255):
         raise _fail(source, f"{where}'kernel' must be a kernel name, got {brief(kernel)}")
+    report_mode = raw.get("report_mode", False)
+    if not isinstance(report_mode, bool):
+        raise _fail(source, f"{where}'report_mode' must be true or false, got {brief(report_mode)}")
     return Step(
         name=raw["name"],
         notebook=str(notebook),
@@ -154,6 +165,7 @@ def _step(raw: Any, index: int, pipeline: str, base_dir: Path, source: str) -> S
         retries=scheduling["retries"],
         retry_delay=scheduling["retry_delay"],
         resources=jobdef._resources(raw.get("resources") or {}, step_source),
+        report_mode=report_mode,
         **timeouts,
     )
 

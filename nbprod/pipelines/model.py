@@ -27,6 +27,8 @@ class Step:
     retries: int = 0
     retry_delay: float = 60.0
     resources: dict[str, float] = field(default_factory=dict)
+    report_mode: bool = False
+    """The step's output notebook hides its code (papermill's report mode), as a job's."""
 
     def source(self, parameter: str) -> tuple[str, str]:
         """(step, scrap) a ``parameters_from`` entry names."""
@@ -44,8 +46,14 @@ class PipelineDefinition:
     name: str
     steps: list[Step]
     schedule: str | None = None
-    """Cron expression or preset, checked as a job's (not fired yet: docs/pipelines.md)."""
+    """Cron expression or preset, checked and fired as a job's (one pipeline run per
+    scheduled time, however many schedulers)."""
     timezone: str = "UTC"
+    catchup: str = "latest"
+    """Missed fires after downtime: none, latest or all (within catchup_window), as a job's."""
+    catchup_window: float | None = None
+    notifications: dict[str, Any] = field(default_factory=dict)
+    """``on_failure`` / ``on_success`` / ``on_start`` of the pipeline run, as a job's."""
     tags: list[str] = field(default_factory=list)
     description: str = ""
     scheduled_by: str | None = None

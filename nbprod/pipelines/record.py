@@ -113,6 +113,8 @@ class PipelineRun:
     updated_at: str = ""
     finished_at: str | None = None
     trigger: str = "manual"
+    scheduled_for: str | None = None
+    """The fire time (ISO, UTC) a scheduled run belongs to."""
     overrides: dict[str, dict[str, Any]] = field(default_factory=dict)
     """Step → parameter → value, from ``-p step.param=value`` (typed)."""
     rerun_of: str | None = None

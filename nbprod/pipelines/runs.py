@@ -11,6 +11,7 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
+from nbprod.notify import end_event
 from nbprod.pipelines import advance
 from nbprod.pipelines.model import PipelineVersion
 from nbprod.pipelines.record import PipelineRun, StepStatus, write_run
@@ -42,7 +43,35 @@ def start(
     queued = advance.ready(run, version)
     create_pipeline_run(catalog, run, queued, utcnow(), lambda r: write_run(store, r))
     event("pipeline_started", pipeline=run.pipeline, pipeline_run=run.run_id, queued=len(queued))
+    notify(run, version, "on_start")
+    if run.done:  # nothing could run (an edge's value did not fit at the start)
+        notify(run, version, end_event(run.status.value))
     return run
+
+
+def notify(run: PipelineRun, version: PipelineVersion, event_name: str) -> None:
+    """The pipeline's ``notifications`` for ``event_name``; a failing notifier is logged and
+    never fails the pipeline."""
+    notifications = version.definition.notifications or {}
+    if not notifications.get(event_name):
+        return
+    try:
+        from nbprod.config import Settings
+        from nbprod.notify import send_pipeline
+
+        deliveries = send_pipeline(event_name, run, notifications, settings=Settings.load())
+    except Exception as exc:  # noqa: BLE001 - a bad mail setting must not stop the pipeline
+        event("notify_failed", pipeline_run=run.run_id, error=str(exc))
+        return
+    for delivery in deliveries:
+        event(
+            "notified",
+            pipeline_run=run.run_id,
+            notify_event=event_name,
+            target=delivery.target,
+            ok=delivery.ok,
+            error=delivery.error,
+        )
 
 
 def step_ended(
@@ -69,14 +98,21 @@ def step_ended(
     version = get_version(store, link["name"], current.version)
     record = catalog.get_run(store_url, run_id)
 
+    ended = []  # whether this change (under the row's lock) is the one that ended the run
+
     def change(run: PipelineRun) -> list[Any] | None:
+        before = run.done
         if not advance.end_step(run, version, link["step"], run_id, status, record, retry):
             return None
-        return [] if retry is not None else advance.ready(run, version)
+        queued = [] if retry is not None else advance.ready(run, version)
+        ended[:] = [run.done and not before]
+        return queued
 
     run = change_pipeline_run(
         catalog, store_url, link["run_id"], change, now, lambda r: write_run(store, r)
     )
+    if run is not None and ended and ended[0]:
+        notify(run, version, end_event(run.status.value))
     if run is not None:
         event(
             "pipeline_advanced",

@@ -12,7 +12,7 @@ import json
 from dataclasses import dataclass
 from typing import Any
 
-from nbprod.errors import BadInput, NotFound
+from nbprod.errors import BadInput, CorruptData, NotFound
 from nbprod.jobs.versions import VersionConflict
 from nbprod.pipelines.model import PinnedStep, PipelineDefinition, PipelineVersion
 from nbprod.records import isoformat, utcnow
@@ -38,8 +38,46 @@ def store_versions(store: Store, pipeline: str) -> list[PipelineVersion]:
     for entry in store.list(prefix):
         if entry.is_dir or layout.parse_job_version_name(entry.name) is None:
             continue
-        versions.append(PipelineVersion.from_dict(json.loads(store.get(f"{prefix}/{entry.name}"))))
+        key = f"{prefix}/{entry.name}"
+        try:
+            versions.append(PipelineVersion.from_dict(json.loads(store.get(key))))
+        except (ValueError, KeyError, TypeError, AttributeError) as exc:
+            # every face reports one line (the browse UI a 502) instead of a traceback
+            why = f"{type(exc).__name__}: {exc}"[:100]
+            raise CorruptData(f"pipeline version {key} is corrupt ({why})") from None
     return sorted(versions, key=lambda v: v.version)
+
+
+def read_paused(store: Store, pipeline: str) -> bool:
+    """The pause state in the store (a pipeline never paused has none: active)."""
+    try:
+        return bool(json.loads(store.get(layout.pipeline_state_key(pipeline))).get("paused"))
+    except (KeyError, ValueError, AttributeError):
+        return False
+
+
+def write_paused(store: Store, pipeline: str, paused: bool) -> None:
+    state = {"paused": bool(paused), "updated_at": isoformat(utcnow())}
+    store.put(layout.pipeline_state_key(pipeline), json.dumps(state).encode(), "application/json")
+
+
+def index_latest(
+    catalog: Any, store: Store, pipeline: str, versions: list[PipelineVersion]
+) -> None:
+    """The catalog's row of a pipeline from its versions and pause state in the store."""
+    from nbprod.catalog.pipelines import index_pipeline
+
+    latest = versions[-1]
+    index_pipeline(
+        catalog,
+        store.url,
+        pipeline,
+        latest.version,
+        latest.definition.to_dict(),
+        created_at=versions[0].created_at,
+        updated_at=latest.created_at,
+        paused=read_paused(store, pipeline),
+    )
 
 
 def pipeline_names(store: Store) -> list[str]:

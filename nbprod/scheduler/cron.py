@@ -5,8 +5,19 @@ from __future__ import annotations
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta, timezone
+from typing import Protocol
 
-from nbprod.jobs.model import PRESETS, JobDefinition
+from nbprod.jobs.model import PRESETS
+
+
+class Scheduled(Protocol):
+    """What fire times are computed from: a job's or a pipeline's definition."""
+
+    schedule: str | None
+    timezone: str
+    catchup: str
+    catchup_window: float | None
+
 
 ON_TIME = timedelta(seconds=60)
 """A fire found this late is on time; older ones were missed (downtime). For schedules
@@ -39,7 +50,7 @@ def first_fire(cron: str, after: datetime | None = None) -> datetime | None:
         return None
 
 
-def fire_times(definition: JobDefinition, after: datetime) -> Iterator[datetime]:
+def fire_times(definition: Scheduled, after: datetime) -> Iterator[datetime]:
     """Fire times strictly after ``after``, as aware UTC datetimes, DST-correct in the
     job's timezone (a wall-clock time that does not exist is skipped, one that exists
     twice fires once, as cron does)."""
@@ -76,7 +87,7 @@ class FirePlan:
 
 
 def plan_fires(
-    definition: JobDefinition,
+    definition: Scheduled,
     *,
     last_fire: datetime | None,
     active_since: datetime,

@@ -1,4 +1,5 @@
-"""The scheduler loop: fire due jobs once, detect lost runs, retry, supervise workers.
+"""The scheduler loop: fire due jobs and pipelines once, detect lost runs, retry, supervise
+workers.
 
 Each tick is a handful of short catalog transactions. Several schedulers may share one
 catalog: fires are claimed on a primary key, so each scheduled time runs once; the
@@ -24,6 +25,7 @@ from nbprod.records import new_run_id
 from nbprod.scheduler.cron import plan_fires
 from nbprod.scheduler.events import event
 from nbprod.scheduler.lost import reap_orphans, settle_lost, worker_gone
+from nbprod.scheduler.pipeline_fires import PipelineFirer
 from nbprod.store import open_store
 
 
@@ -48,6 +50,7 @@ class Scheduler:
         self.stopping = threading.Event()
         self._broken: dict[str, str] = {}
         """job -> why it cannot be scheduled (logged once per reason)."""
+        self.pipelines = PipelineFirer(catalog, self.store_url, self.name)
 
     # -- one tick -----------------------------------------------------------------------
 
@@ -55,6 +58,8 @@ class Scheduler:
         now = self.clock()
         self.fire_due(now)
         self.reap(now)
+        self.pipelines.fire_due(now)
+        self.pipelines.settle(now)
 
     def fire_due(self, now: datetime) -> list[str]:
         """Record and enqueue every due fire of every active scheduled job."""

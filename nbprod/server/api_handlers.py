@@ -2,7 +2,7 @@
 
 Thin handlers: check the request's shape (:mod:`nbprod.server.request_shape`), call one
 core function (:mod:`nbprod.core.jobs`, :mod:`nbprod.core.notebooks`,
-:mod:`nbprod.core.sweeps`; the run listing in
+:mod:`nbprod.core.sweeps`; the run listing and the pipeline rows in
 :mod:`nbprod.server.rest`) in a worker thread with a Workspace of its own, answer JSON.
 Authenticated and authorized like every Jupyter handler (``@authorized``: GET is ``read``,
 POST/PUT/DELETE are ``write`` on the ``nbprod`` resource); errors are
@@ -13,6 +13,7 @@ server, never in the read-only ``nbprod browse``."""
 from __future__ import annotations
 
 import functools
+import threading
 from collections.abc import Callable, Mapping
 from typing import Any
 
@@ -23,6 +24,7 @@ from nbprod.core import Workspace
 from nbprod.core import backfill as core_backfill
 from nbprod.core import debug as core_debug
 from nbprod.core import drift as core_drift
+from nbprod.core import job_form as core_job_form
 from nbprod.core import jobs as core_jobs
 from nbprod.core import notebooks as core_notebooks
 from nbprod.core import sweeps as core_sweeps
@@ -187,7 +189,7 @@ class ParametersHandler(ApiHandler):
     async def get(self) -> None:
         job = self.text_arg("job")
         if job:
-            self.reply(lab_rules.with_kinds(await self.core(core_jobs.job_notebook_info, job)))
+            self.reply(lab_rules.with_kinds(await self.core(core_job_form.job_notebook_info, job)))
             return
         path = self.text_arg("path", path=True)
         self.reply(
@@ -234,7 +236,7 @@ class JobsApiHandler(ApiHandler):
     @endpoint
     async def post(self) -> None:
         form = self.body(shape.JOB_FORM)
-        saved = await self.core(core_jobs.save_job, form, root=self.root)
+        saved = await self.core(core_job_form.save_job, form, root=self.root)
         self.reply(saved_answer(saved), 201)
 
 
@@ -246,7 +248,7 @@ class JobApiHandler(ApiHandler):
     @endpoint
     async def put(self, name: str) -> None:
         form = self.body(shape.JOB_FORM, required=True)
-        saved = await self.core(core_jobs.save_job, form, root=self.root, name=name)
+        saved = await self.core(core_job_form.save_job, form, root=self.root, name=name)
         self.reply(saved_answer(saved))
 
     @endpoint
@@ -380,6 +382,56 @@ class JobBackfillHandler(ApiHandler):
         self.reply(done.to_dict(), 202)
 
 
+class PipelinesApiHandler(ApiHandler):
+    @endpoint
+    async def get(self) -> None:
+        self.reply({"pipelines": await self.call(rest.list_pipelines, self.settings_)})
+
+
+class PipelineApiHandler(ApiHandler):
+    @endpoint
+    async def get(self, name: str) -> None:
+        runs = self.int_arg("runs", 10)
+        self.reply(await self.call(rest.get_pipeline, self.settings_, name, runs))
+
+
+class PipelineRunStartHandler(ApiHandler):
+    @endpoint
+    async def post(self, name: str) -> None:
+        form = self.body(shape.PIPELINE_RUN_FORM)
+        started = await self.call(
+            rest.start_pipeline_run, self.settings_, name, form.get("parameters")
+        )
+        await self.ensure_pipeline_executed(started["run_id"])
+        self.reply(started, 202)
+
+    async def ensure_pipeline_executed(self, run_id: str) -> None:
+        """A pipeline's steps are queued one after another as they become ready, so with
+        no scheduler's workers alive a background thread drains the whole run."""
+        embedded = self.settings.get("nbprod_embedded")
+        if embedded is not None and embedded.state == "active":
+            return
+        if not await self.core(core_jobs.workers_alive):
+            threading.Thread(
+                target=rest.drain_pipeline_run,
+                args=(self.settings_, run_id),
+                name=f"nbprod-pipeline-{run_id}",
+                daemon=True,
+            ).start()
+
+
+class PipelineRunApiHandler(ApiHandler):
+    @endpoint
+    async def get(self, run_id: str) -> None:
+        self.reply(await self.call(rest.get_pipeline_run, self.settings_, run_id))
+
+
+class PipelineRunCancelHandler(ApiHandler):
+    @endpoint
+    async def post(self, run_id: str) -> None:
+        self.reply(await self.call(rest.cancel_pipeline_run, self.settings_, run_id), 202)
+
+
 _JOB = r"([A-Za-z0-9][A-Za-z0-9_.\-]{0,99})"
 _RUN = r"([^/]+)"
 
@@ -403,5 +455,10 @@ API_ROUTES = [
     (rf"/nbprod/api/jobs/{_JOB}/drift", JobDriftHandler),
     (rf"/nbprod/api/jobs/{_JOB}/update", JobUpdateHandler),
     (rf"/nbprod/api/jobs/{_JOB}/backfill", JobBackfillHandler),
+    (r"/nbprod/api/pipelines", PipelinesApiHandler),
+    (rf"/nbprod/api/pipelines/{_JOB}", PipelineApiHandler),
+    (rf"/nbprod/api/pipelines/{_JOB}/runs", PipelineRunStartHandler),
+    (rf"/nbprod/api/pipeline-runs/{_RUN}", PipelineRunApiHandler),
+    (rf"/nbprod/api/pipeline-runs/{_RUN}/cancel", PipelineRunCancelHandler),
 ]
 """The REST API's routes (pattern, handler); every one is in specification/nbprod-api.yml."""

@@ -26,6 +26,8 @@ CHAR_PX = 6.2
 MAX_CHARTS = 8
 MAX_CATEGORIES = 40
 HTML = {"html_only": True}
+Sample = tuple[str, str | None, str, float]
+"""One plotted value: (run id, start time, status, value)."""
 
 
 @dataclass
@@ -103,19 +105,20 @@ def number(value: Any) -> float | None:
 def charts_for(records: list[RunRecord]) -> list[Chart]:
     """The duration chart and one chart per numeric scrap, from newest-first records."""
     ordered = list(reversed(records))
-    series: dict[str, list[tuple[RunRecord, float]]] = {"duration (s)": []}
+    series: dict[str, list[Sample]] = {"duration (s)": []}
     for record in ordered:
+        at = (record.run_id, record.started_at, record.status.value)
         if record.duration_s is not None:
-            series["duration (s)"].append((record, float(record.duration_s)))
+            series["duration (s)"].append((*at, float(record.duration_s)))
         for name, value in inline_scraps(record.scraps).items():
             value = number(value)
             if value is not None:
-                series.setdefault(name, []).append((record, value))
+                series.setdefault(name, []).append((*at, value))
     charts = []
     names = ["duration (s)"] + sorted(n for n in series if n != "duration (s)")
     for name in names[:MAX_CHARTS]:
         if series[name]:
-            charts.append(_chart(name, series[name]))
+            charts.append(line_chart(name, series[name]))
     return charts
 
 
@@ -131,28 +134,28 @@ def _y_ticks(axis: Axis, top: float, inner_h: float) -> list[Tick]:
     ]
 
 
-def _chart(name: str, values: list[tuple[RunRecord, float]]) -> Chart:
-    low = min(v for _, v in values)
-    high = max(v for _, v in values)
+def line_chart(name: str, values: Sequence[Sample]) -> Chart:
+    """A chart of ``(run_id, started_at, status, value)`` samples, oldest first (not empty):
+    a job's runs here, a pipeline step's runs on the pipeline page."""
+    low = min(v for *_, v in values)
+    high = max(v for *_, v in values)
     axis = nice_axis(low, high)
     pad_left = pad_for(axis.labels)
     inner_w = WIDTH - pad_left - PAD_RIGHT
     inner_h = HEIGHT - PAD_TOP - PAD_BOTTOM
     count = len(values)
     points = []
-    for i, (record, value) in enumerate(values):
+    for i, (run_id, started_at, status, value) in enumerate(values):
         x = pad_left + (inner_w * i / (count - 1) if count > 1 else inner_w / 2)
         y = PAD_TOP + inner_h * (1 - (value - axis.lo) / (axis.hi - axis.lo))
-        points.append(
-            ChartPoint(record.run_id, record.started_at, value, record.status.value, x, y)
-        )
+        points.append(ChartPoint(run_id, started_at, value, status, x, y))
     return Chart(
         name=name,
         points=points,
         low=low,
         high=high,
-        first=values[0][0].started_at,
-        last=values[-1][0].started_at,
+        first=values[0][1],
+        last=values[-1][1],
         pad_left=pad_left,
         polyline=" ".join(f"{p.x:.1f},{p.y:.1f}" for p in points),
         ticks=_y_ticks(axis, PAD_TOP, inner_h),

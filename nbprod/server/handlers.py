@@ -34,6 +34,8 @@ from nbprod.server.views import diff as diff_view
 from nbprod.server.views import files as files_view
 from nbprod.server.views import job as job_view
 from nbprod.server.views import jobs as jobs_view
+from nbprod.server.views import pipeline_run as pipeline_run_view
+from nbprod.server.views import pipelines as pipelines_view
 from nbprod.server.views import run as run_view
 from nbprod.server.views import search as search_view
 from nbprod.server.views import sweeps as sweeps_view
@@ -332,6 +334,43 @@ class SweepHandler(BaseHandler):
         self.wants_json(suffix)
         ctx = await self.call(sweeps_view.build, self.service, sweep_id, self.args())
         self.respond("sweep.html", ctx, f"Sweep {sweep_id}", nav="sweeps")
+
+
+class PipelinesHandler(BaseHandler):
+    @page
+    async def get(self, suffix: str | None = None) -> None:
+        self.wants_json(suffix)
+        ctx = await self.call(pipelines_view.listing, self.service)
+        self.respond("pipelines.html", ctx, "Pipelines", nav="pipelines")
+
+
+class PipelineHandler(BaseHandler):
+    @page
+    async def get(self, name: str) -> None:
+        name, suffix = await self.call(_pipeline_name, self.service, name)
+        self.wants_json(suffix)
+        ctx = await self.call(pipelines_view.build, self.service, name)
+        self.respond("pipeline.html", ctx, f"Pipeline {name}", nav="pipelines")
+
+
+def _pipeline_name(service: BrowseData, name: str) -> tuple[str, str | None]:
+    """``daily.json`` is the JSON of pipeline ``daily`` unless one is named ``daily.json``."""
+    from nbprod.pipelines.versions import pipeline_names
+
+    if name.endswith(".json") and name not in pipeline_names(service.store):
+        return name[: -len(".json")], ".json"
+    return name, None
+
+
+class PipelineRunHandler(BaseHandler):
+    @page
+    async def get(self, run_id: str, suffix: str | None = None) -> None:
+        self.wants_json(suffix)
+        ctx = await self.call(pipeline_run_view.build, self.service, run_id)
+        if ctx.run_id != run_id and not self._json:  # a unique prefix: the run's own URL
+            self.redirect(self.url("pipeline-runs", ctx.run_id))
+            return
+        self.respond("pipeline_run.html", ctx, f"Pipeline run {ctx.run_id}", nav="pipelines")
 
 
 class SearchHandler(BaseHandler):

@@ -91,6 +91,9 @@ SWEEP_FORM: dict[str, Kind] = {
 JOB_RUN_FORM: dict[str, Kind] = {"parameters": Kind.OBJECT}
 """``POST /nbprod/api/jobs/{name}/runs``."""
 
+PIPELINE_RUN_FORM: dict[str, Kind] = {"parameters": Kind.OBJECT}
+"""``POST /nbprod/api/pipelines/{name}/runs``: ``{"step.param": value}``."""
+
 DEBUG_FORM: dict[str, Kind] = {"folder": Kind.PATH}
 """``POST /nbprod/api/runs/{id}/debug``."""
 

@@ -126,6 +126,137 @@ def open_output(settings: Settings, run_id: str, *, root: str | Path) -> dict[st
     }
 
 
+# -- pipelines --------------------------------------------------------------------------
+
+
+def pipeline_run_summary(view: Any) -> dict[str, Any]:
+    """A pipeline run as the Jobs panel shows it (a ``core.pipelines.PipelineRunView``):
+    its status, when its first step started, how long it took, each step's live state."""
+    from nbprod.records import parse_iso
+
+    run = view.run
+    started = [s.started_at for s in run.steps.values() if s.started_at]
+    duration = None
+    if run.finished_at:
+        duration = (parse_iso(run.finished_at) - parse_iso(run.created_at)).total_seconds()
+    return {
+        "run_id": run.run_id,
+        "pipeline": run.pipeline,
+        "version": run.version,
+        "status": view.status,
+        "trigger": run.trigger,
+        "created_at": run.created_at,
+        "started_at": min(started) if started else None,
+        "finished_at": run.finished_at,
+        "duration_s": duration,
+        "steps": {name: view.step_state(name) for name in run.steps},
+    }
+
+
+def pipeline_row(view: Any, latest: Any) -> dict[str, Any]:
+    """A pipeline (a ``core.pipelines.PipelineView``) with its latest run's summary."""
+    definition = view.version.definition
+    return {
+        "name": view.name,
+        "version": view.version.version,
+        "schedule": definition.schedule,
+        "timezone": definition.timezone,
+        "description": definition.description,
+        "tags": definition.tags,
+        "steps": [
+            {
+                "name": step.name,
+                "needs": list(step.needs),
+                "notebook": view.version.pinned[step.name].notebook_name,
+            }
+            for step in definition.steps
+        ],
+        "latest_run": pipeline_run_summary(latest) if latest is not None else None,
+    }
+
+
+def list_pipelines(settings: Settings) -> list[dict[str, Any]]:
+    """Every pipeline with its latest run, live (`nbprod pipelines list --json`)."""
+    from nbprod.core import pipelines
+
+    with Workspace(settings) as ws:
+        return [
+            pipeline_row(view, _live(ws, view.last_run)) for view in pipelines.list_pipelines(ws)
+        ]
+
+
+def get_pipeline(settings: Settings, name: str, runs: int = 10) -> dict[str, Any]:
+    """A pipeline's definition and its ``runs`` newest runs (`nbprod pipelines show NAME`)."""
+    from nbprod.core import pipelines
+
+    if not 1 <= runs <= 100:
+        raise FieldError("runs must be between 1 and 100", "runs")
+    with Workspace(settings) as ws:
+        view = pipelines.show_pipeline(ws, name, runs)
+        recent = [pipelines.show_pipeline_run(ws, run.run_id) for run in view.runs]
+    row = pipeline_row(view, recent[0] if recent else None)
+    row["definition"] = view.version.definition.to_dict()
+    row["runs"] = [pipeline_run_summary(run) for run in recent]
+    return row
+
+
+def _live(ws: Workspace, run: Any) -> Any:
+    from nbprod.core import pipelines
+
+    return pipelines.show_pipeline_run(ws, run.run_id) if run is not None else None
+
+
+def get_pipeline_run(settings: Settings, run_id: str) -> dict[str, Any]:
+    """A pipeline run with its steps (`nbprod pipelines show RUN_ID --json`) and the
+    panel's summary of it."""
+    from nbprod.core import pipelines
+
+    with Workspace(settings) as ws:
+        view = pipelines.show_pipeline_run(ws, run_id)
+    return {**view.to_dict(), **_summary_fields(pipeline_run_summary(view))}
+
+
+def _summary_fields(summary: dict[str, Any]) -> dict[str, Any]:
+    return {
+        "started_at": summary["started_at"],
+        "duration_s": summary["duration_s"],
+        "step_states": summary["steps"],
+    }
+
+
+def start_pipeline_run(
+    settings: Settings, name: str, parameters: dict[str, Any] | None = None
+) -> dict[str, Any]:
+    """Start a pipeline run (`nbprod pipelines run NAME --no-wait --json`): its first
+    steps are queued."""
+    from nbprod.core import pipelines
+
+    with Workspace(settings) as ws:
+        run = pipelines.run_pipeline_form(ws, name, parameters)
+        view = pipelines.show_pipeline_run(ws, run.run_id)
+    return {**view.to_dict(), **_summary_fields(pipeline_run_summary(view))}
+
+
+def cancel_pipeline_run(settings: Settings, run_id: str) -> dict[str, Any]:
+    """Cancel a pipeline run's queued and running steps (`nbprod pipelines cancel`)."""
+    from nbprod.core import pipelines
+
+    with Workspace(settings) as ws:
+        run = pipelines.get_pipeline_run(ws, run_id)
+        lines = pipelines.cancel_pipeline_run(ws, run.run_id)
+    return {"run_id": run.run_id, "cancelled": lines}
+
+
+def drain_pipeline_run(settings: Settings, run_id: str) -> None:
+    """Execute a pipeline run's steps on the configured executor until it is done, for
+    a server with no scheduler's workers (the way `nbprod pipelines run` does)."""
+    from nbprod.core import pipelines
+
+    with Workspace(settings) as ws:
+        run = pipelines.get_pipeline_run(ws, run_id)
+        pipelines.wait_for_run(ws, run, execute=True)
+
+
 # -- executing queued runs --------------------------------------------------------------
 
 

@@ -168,6 +168,11 @@ def pipeline_version_key(pipeline: str, version: int) -> str:
     return f"{pipeline_versions_prefix(pipeline)}/v{version:06d}.json"
 
 
+def pipeline_state_key(pipeline: str) -> str:
+    """The pipeline's pause state (``{"paused": ...}``), beside its versions."""
+    return f"{pipeline_versions_prefix(pipeline)}/{JOB_STATE_NAME}"
+
+
 def pipeline_runs_prefix(pipeline: str) -> str:
     return f"{pipeline_versions_prefix(pipeline)}/{PIPELINE_RUNS_NAME}"
 

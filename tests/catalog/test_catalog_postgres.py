@@ -19,8 +19,8 @@ from nbprod.errors import CatalogError
 from tests.catalog.records_factory import make_record
 from tests.conftest import REPO
 
-TABLES = {"jobs", "job_versions", "runs", "run_values", "pipeline_runs"}
-SCHEDULER_TABLES = {"fires", "queue", "workers", "schedulers"}
+TABLES = {"jobs", "job_versions", "runs", "run_values", "pipeline_runs", "pipelines"}
+SCHEDULER_TABLES = {"fires", "pipeline_fires", "queue", "workers", "schedulers"}
 
 
 def test_migrations_from_an_empty_postgres_database(postgres_server):

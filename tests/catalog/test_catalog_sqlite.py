@@ -20,8 +20,8 @@ from nbprod.errors import BadInput, CatalogError, InvalidName, RunNotFound
 from tests.catalog.records_factory import BASE_TIME, make_record, make_version
 from tests.conftest import free_port
 
-TABLES = {"jobs", "job_versions", "runs", "run_values", "pipeline_runs"}
-SCHEDULER_TABLES = {"fires", "queue", "workers", "schedulers"}
+TABLES = {"jobs", "job_versions", "runs", "run_values", "pipeline_runs", "pipelines"}
+SCHEDULER_TABLES = {"fires", "pipeline_fires", "queue", "workers", "schedulers"}
 
 
 # -- schema and migrations -----------------------------------------------------------------

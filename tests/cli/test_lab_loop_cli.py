@@ -7,6 +7,7 @@ import json
 
 from nbprod.config import Settings
 from nbprod.core import Workspace
+from nbprod.core import job_form as core_job_form
 from nbprod.core import jobs as core_jobs
 
 
@@ -14,7 +15,7 @@ def _job(make_notebook, schedule: str | None = "0 7 * * *"):
     notebook = make_notebook("raise ValueError('no')", parameters="days: int = 7", name="r.ipynb")
     form = {"name": "r", "path": notebook.name, "schedule": schedule}
     with Workspace(Settings.load()) as ws:
-        core_jobs.save_job(ws, form, root=notebook.parent)
+        core_job_form.save_job(ws, form, root=notebook.parent)
     return notebook
 
 

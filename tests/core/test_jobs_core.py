@@ -9,6 +9,7 @@ import pytest
 
 from nbprod.config import Settings
 from nbprod.core import Workspace
+from nbprod.core import job_form as core_job_form
 from nbprod.core import jobs as core_jobs
 from nbprod.core import notebooks as core_notebooks
 from nbprod.errors import Conflict, FieldError, NotFound
@@ -27,9 +28,9 @@ def notebook(make_notebook) -> Path:
     return make_notebook("print('ran', days, region)", parameters=PARAMETERS, name="report.ipynb")
 
 
-def _create(ws: Workspace, notebook: Path, **form) -> core_jobs.SavedJob:
+def _create(ws: Workspace, notebook: Path, **form) -> core_job_form.SavedJob:
     fields = {"name": "report", "path": notebook.name, "schedule": "0 7 * * *", **form}
-    return core_jobs.save_job(ws, fields, root=notebook.parent)
+    return core_job_form.save_job(ws, fields, root=notebook.parent)
 
 
 def _queued(ws: Workspace, run_id: str):
@@ -41,11 +42,13 @@ def test_save_job_creates_refuses_a_second_create_and_stores_an_edit(ws, noteboo
     assert saved.created and saved.job.version == 1 and not saved.job.paused
     with pytest.raises(Conflict, match="a job named 'report' exists"):
         _create(ws, notebook)
-    edited = core_jobs.save_job(ws, {"schedule": "0 8 * * *"}, root=notebook.parent, name="report")
+    edited = core_job_form.save_job(
+        ws, {"schedule": "0 8 * * *"}, root=notebook.parent, name="report"
+    )
     assert edited.created and edited.job.version == 2
     assert edited.changes == ['schedule: "0 7 * * *" → "0 8 * * *"']
     with pytest.raises(FieldError) as renamed:
-        core_jobs.save_job(ws, {"name": "other"}, root=notebook.parent, name="report")
+        core_job_form.save_job(ws, {"name": "other"}, root=notebook.parent, name="report")
     assert renamed.value.field == "name"
 
 
@@ -78,7 +81,7 @@ def test_delete_removes_every_version_drops_queued_runs_and_keeps_past_runs(ws, 
     from nbprod.api import list_runs, run
 
     _create(ws, notebook)
-    core_jobs.save_job(ws, {"schedule": "0 8 * * *"}, root=notebook.parent, name="report")
+    core_job_form.save_job(ws, {"schedule": "0 8 * * *"}, root=notebook.parent, name="report")
     past = run(core_jobs.prepare_job_run(ws, "report"))
     assert past.record.status.value == "succeeded"
     queued = core_jobs.run_job_now(ws, "report")
@@ -127,7 +130,7 @@ def test_pause_and_resume_answer_the_job_as_it_is_now(ws, notebook):
 
 def test_job_notebook_info_reads_the_jobs_notebook(ws, notebook):
     _create(ws, notebook)
-    info = core_jobs.job_notebook_info(ws, "report")
+    info = core_job_form.job_notebook_info(ws, "report")
     assert info["job"] == "report" and info["path"] is None
     assert [p["name"] for p in info["parameters"]] == ["days", "region"]
 
@@ -173,11 +176,11 @@ def test_the_form_sets_concurrency_overlap_catchup_tags_and_description(ws, note
     d = saved.job.definition
     assert (d.concurrency, d.overlap, d.catchup) == (3, "queue", "all")
     assert d.tags == ["finance", "nightly"] and d.description == "the daily numbers"
-    edited = core_jobs.save_job(ws, {"retries": "2"}, root=notebook.parent, name="report")
+    edited = core_job_form.save_job(ws, {"retries": "2"}, root=notebook.parent, name="report")
     d = edited.job.definition
     assert (d.retries, d.concurrency, d.overlap, d.catchup) == (2, 3, "queue", "all")
     assert d.tags == ["finance", "nightly"] and d.description == "the daily numbers"
-    cleared = core_jobs.save_job(
+    cleared = core_job_form.save_job(
         ws, {"tags": [], "description": ""}, root=notebook.parent, name="report"
     )
     assert cleared.job.definition.tags == [] and cleared.job.definition.description == ""

@@ -16,6 +16,7 @@ from nbprod.core import Workspace
 from nbprod.core import backfill as core_backfill
 from nbprod.core import debug as core_debug
 from nbprod.core import drift as core_drift
+from nbprod.core import job_form as core_job_form
 from nbprod.core import jobs as core_jobs
 from nbprod.core import outputs as core_outputs
 from nbprod.errors import BadInput, Conflict, FieldError, NotFound
@@ -42,7 +43,7 @@ def notebook(make_notebook) -> Path:
 
 def _create(ws: Workspace, notebook: Path, **form) -> None:
     fields = {"name": "report", "path": notebook.name, "schedule": "0 7 * * *", **form}
-    core_jobs.save_job(ws, fields, root=notebook.parent)
+    core_job_form.save_job(ws, fields, root=notebook.parent)
 
 
 def _tagged(nb, tag: str):

@@ -11,7 +11,8 @@ from pathlib import Path
 import pytest
 
 import nbprod
-from nbprod.diff import diff_runs, render_text
+from nbprod.diff import diff_runs
+from nbprod.diff_text import render_text
 from nbprod.records import RunStatus
 from nbprod.store import open_store
 from tests.conftest import isolated_env, write_notebook

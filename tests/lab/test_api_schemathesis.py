@@ -13,6 +13,8 @@ created job, a queued run) instead of a 404.
 from __future__ import annotations
 
 import shutil
+import subprocess
+import sys
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -59,9 +61,38 @@ def spec_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LabServer]
     )
     (server.root / "reports").mkdir()
     shutil.copy(server.root / "sales_report.ipynb", server.root / "reports" / "daily.ipynb")
+    apply_example_pipeline(server)
     server.start()
     yield server
     server.stop()
+
+
+EXAMPLE_PIPELINE = """
+name: daily-ml
+steps:
+  - name: extract
+    notebook: extract.ipynb
+    parameters: {days: 7}
+  - name: report
+    notebook: report.ipynb
+    needs: [extract]
+    parameters_from: {rows: extract.row_count}
+"""
+
+
+def apply_example_pipeline(server: LabServer) -> None:
+    """The document's example pipeline (``daily-ml``, step ``extract`` with ``days``), so
+    the pipeline routes answer a real pipeline and its runs, not only 404."""
+    from tests.conftest import GLUE, write_notebook
+
+    folder = server.root / "pipelines"
+    code = f'{GLUE}\nglue("row_count", days * 10)'
+    write_notebook(folder / "extract.ipynb", code, parameters="days: int = 1")
+    write_notebook(folder / "report.ipynb", "rows", parameters="rows: int = 0")
+    (folder / "daily.yaml").write_text(EXAMPLE_PIPELINE)
+    command = [sys.executable, "-m", "nbprod", "pipelines", "apply", str(folder / "daily.yaml")]
+    applied = subprocess.run(command, env=server.env, capture_output=True, text=True)
+    assert applied.returncode == 0, applied.stderr
 
 
 @schema.parametrize()

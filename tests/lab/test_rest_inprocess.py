@@ -296,3 +296,131 @@ def test_report_mode_through_the_forms(fetch):
     with Workspace(Settings.load()) as ws:
         (item,) = [i for i in ws.queue.items(("queued",)) if i.run_id == data["run_id"]]
         assert item.payload.report_mode is True
+
+
+# -- pipelines ----------------------------------------------------------------------------
+
+PIPELINE_YAML = """
+name: two-step
+schedule: "0 6 * * *"
+timezone: Europe/Berlin
+steps:
+  - name: extract
+    notebook: extract.ipynb
+    parameters: {days: 3}
+  - name: report
+    notebook: report.ipynb
+    needs: [extract]
+    parameters_from: {rows: extract.row_count}
+"""
+
+
+@pytest.fixture
+def two_step(jp_root_dir: Path, nbprod_env) -> Path:
+    """A 2-step pipeline applied in the server's store (nothing run)."""
+    from nbprod.config import Settings
+    from nbprod.core import Workspace
+    from nbprod.core.pipelines import apply_pipeline
+    from tests.conftest import GLUE, write_notebook
+
+    folder = jp_root_dir / "pipelines"
+    write_notebook(
+        folder / "extract.ipynb",
+        f'{GLUE}\nglue("row_count", days * 10)',
+        parameters="days: int = 1",
+    )
+    write_notebook(folder / "report.ipynb", "print(rows)", parameters="rows: int = 0")
+    path = folder / "two-step.yaml"
+    path.write_text(PIPELINE_YAML)
+    with Workspace(Settings.load({})) as ws:
+        apply_pipeline(ws, path)
+    return path
+
+
+def _start_queued(name: str) -> str:
+    """A pipeline run whose first step is queued (no worker takes it here)."""
+    from nbprod.config import Settings
+    from nbprod.core import Workspace
+    from nbprod.core.pipelines import run_pipeline
+
+    with Workspace(Settings.load({})) as ws:
+        return run_pipeline(ws, name).run_id
+
+
+def test_pipelines_list_each_with_steps_and_latest_run(fetch, two_step):
+    status, data = fetch("GET", "pipelines")
+    assert status == 200
+    (row,) = data["pipelines"]
+    assert row["name"] == "two-step" and row["version"] == 1
+    assert (row["schedule"], row["timezone"]) == ("0 6 * * *", "Europe/Berlin")
+    assert [(s["name"], s["needs"], s["notebook"]) for s in row["steps"]] == [
+        ("extract", [], "extract.ipynb"),
+        ("report", ["extract"], "report.ipynb"),
+    ]
+    assert row["latest_run"] is None
+
+    run_id = _start_queued("two-step")
+    latest = fetch("GET", "pipelines")[1]["pipelines"][0]["latest_run"]
+    assert latest["run_id"] == run_id and latest["status"] == "queued"
+    assert latest["steps"] == {"extract": "queued", "report": "pending"}
+    assert latest["duration_s"] is None and latest["started_at"] is None
+
+
+def test_pipeline_shows_its_definition_and_recent_runs(fetch, two_step):
+    first, second = _start_queued("two-step"), _start_queued("two-step")
+    status, data = fetch("GET", "pipelines/two-step", params={"runs": "5"})
+    assert status == 200
+    assert data["definition"]["steps"][1]["parameters_from"] == {"rows": "extract.row_count"}
+    assert [r["run_id"] for r in data["runs"]] == [second, first]
+    assert data["latest_run"]["run_id"] == second
+
+    status, data = fetch("GET", "pipelines/no-such-pipeline")
+    assert status == 404 and "no-such-pipeline" in data["message"]
+    for bad in ("0", "x"):
+        status, data = fetch("GET", "pipelines/two-step", params={"runs": bad})
+        assert (status, data["field"]) == (400, "runs")
+
+
+def test_pipeline_run_shows_its_steps_and_cancels_once(fetch, two_step):
+    run_id = _start_queued("two-step")
+    status, data = fetch("GET", f"pipeline-runs/{run_id}")
+    assert status == 200
+    assert data["run_id"] == run_id and data["status"] == "queued"
+    assert [(s["name"], s["state"], s["needs"]) for s in data["steps"]] == [
+        ("extract", "queued", []),
+        ("report", "pending", ["extract"]),
+    ]
+    assert data["step_states"] == {"extract": "queued", "report": "pending"}
+
+    status, data = fetch("POST", f"pipeline-runs/{run_id}/cancel")
+    assert status == 202 and data["run_id"] == run_id
+    assert [line.split(":")[0] for line in data["cancelled"]] == ["extract"]
+    after = fetch("GET", f"pipeline-runs/{run_id}")[1]
+    assert after["status"] == "failed"
+    assert after["step_states"] == {"extract": "failed", "report": "skipped"}
+    status, data = fetch("POST", f"pipeline-runs/{run_id}/cancel")
+    assert status == 409 and "already ended" in data["message"]
+
+
+def test_pipeline_routes_refuse_unknown_names_and_bad_input(fetch, two_step):
+    unknown = "20261202T000000000Z-00000000"
+    for method, route in [
+        ("GET", f"pipeline-runs/{unknown}"),
+        ("POST", f"pipeline-runs/{unknown}/cancel"),
+        ("POST", "pipelines/no-such-pipeline/runs"),
+    ]:
+        status, data = fetch(method, route)
+        assert status == 404, (route, data)
+        assert data["status"] == 404 and data["message"]
+    cases = [
+        ({"parameters": {"extract.nope": "1"}}, "parameters.extract.nope"),
+        ({"parameters": {"extract.days": "many"}}, "parameters.extract.days"),
+        ({"parameters": {"report.rows": "5"}}, "parameters.report.rows"),  # fed by an edge
+        ({"parameters": {"nodot": "5"}}, "parameters.nodot"),
+        ({"parameters": [1]}, "parameters"),
+    ]
+    for body, field in cases:
+        status, data = fetch("POST", "pipelines/two-step/runs", body=body)
+        assert (status, data["field"]) == (400, field), (body, data)
+    assert fetch("POST", "pipelines/two-step/runs", raw="{not json")[0] == 400
+    assert fetch("GET", "pipelines")[1]["pipelines"][0]["latest_run"] is None  # nothing started

@@ -73,7 +73,8 @@ def test_a_failure_in_the_third_cell_is_cell_3_everywhere(cli, make_notebook, tm
 
 def test_a_record_written_before_cell_number_still_shows(make_notebook, store_dir, cli):
     from nbprod.cli.common import summary
-    from nbprod.diff import diff_runs, render_text
+    from nbprod.diff import diff_runs
+    from nbprod.diff_text import render_text
     from nbprod.server.rest import run_row
     from nbprod.show import describe
 

@@ -16,6 +16,10 @@ import {
   INotebookInfo,
   IOpened,
   IOutputModel,
+  IPipeline,
+  IPipelineCancelled,
+  IPipelineDetail,
+  IPipelineRun,
   IQueued,
   IRun,
   IRunForm,
@@ -177,6 +181,36 @@ export class NbprodClient {
   /** Queue one run per fire time from `from` to `to`. */
   backfill(name: string, from: string, to: string): Promise<IBackfill> {
     return this.call('POST', ['jobs', name, 'backfill'], { body: { from, to } });
+  }
+
+  async listPipelines(): Promise<IPipeline[]> {
+    return (await this.call<{ pipelines: IPipeline[] }>('GET', ['pipelines'])).pipelines;
+  }
+
+  /** A pipeline's definition and its `runs` newest runs. */
+  getPipeline(name: string, runs?: number): Promise<IPipelineDetail> {
+    return this.call('GET', ['pipelines', name], { query: runs === undefined ? {} : { runs } });
+  }
+
+  /** Start a run of a pipeline's latest version (`step.param` → value overrides). */
+  runPipeline(name: string, parameters?: ParameterTexts): Promise<IPipelineRun> {
+    return this.call('POST', ['pipelines', name, 'runs'], {
+      body: parameters ? { parameters } : {}
+    });
+  }
+
+  getPipelineRun(runId: string): Promise<IPipelineRun> {
+    return this.call('GET', ['pipeline-runs', runId]);
+  }
+
+  /** Cancel a pipeline run's queued and running steps; the ones after them are skipped. */
+  cancelPipelineRun(runId: string): Promise<IPipelineCancelled> {
+    return this.call('POST', ['pipeline-runs', runId, 'cancel'], { body: {} });
+  }
+
+  /** The browse UI's page of a pipeline run (each step's run, the values passed). */
+  browsePipelineRunUrl(runId: string): string {
+    return joinUrl(this.baseUrl, ['nbprod', 'pipeline-runs', runId]);
   }
 
   /** The browse UI's page of a run (a new tab), at a cell when `anchor` is the server's

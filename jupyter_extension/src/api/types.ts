@@ -277,3 +277,81 @@ export interface ITemplateCreated {
   missing: string[];
   install: string;
 }
+
+/** A step's state in a pipeline run (`running` once its run has started). */
+export type StepState = 'pending' | 'queued' | 'running' | 'succeeded' | 'failed' | 'skipped';
+
+/** A pipeline run as the Jobs panel lists it (`latest_run`, a pipeline's `runs`). */
+export interface IPipelineRunSummary {
+  run_id: string;
+  pipeline: string;
+  version: number;
+  status: 'queued' | 'running' | 'succeeded' | 'failed';
+  trigger: string;
+  created_at: string;
+  /** When its first step's run started. */
+  started_at: string | null;
+  finished_at: string | null;
+  /** Created to finished; null while it runs. */
+  duration_s: number | null;
+  /** Step name → its live state, in the order the steps run. */
+  steps: Record<string, StepState>;
+}
+
+/** One step of a pipeline's latest version. */
+export interface IPipelineStep {
+  name: string;
+  needs: string[];
+  notebook: string;
+}
+
+/** `GET /nbprod/api/pipelines`: a pipeline with its latest run. */
+export interface IPipeline {
+  name: string;
+  version: number;
+  schedule: string | null;
+  timezone: string;
+  description: string;
+  tags: string[];
+  steps: IPipelineStep[];
+  latest_run: IPipelineRunSummary | null;
+}
+
+/** `GET /nbprod/api/pipelines/{name}`: also the definition and the newest runs. */
+export interface IPipelineDetail extends IPipeline {
+  definition: Record<string, unknown>;
+  runs: IPipelineRunSummary[];
+}
+
+/** A step of a pipeline run record. */
+export interface IPipelineRunStep {
+  name: string;
+  status: string;
+  state: StepState;
+  run_id: string | null;
+  needs: string[];
+  error: string | null;
+  duration_s: number | null;
+}
+
+/** `GET /nbprod/api/pipeline-runs/{id}` (also what starting a run answers). */
+export interface IPipelineRun {
+  run_id: string;
+  pipeline: string;
+  version: number;
+  status: IPipelineRunSummary['status'];
+  trigger: string;
+  created_at: string;
+  started_at: string | null;
+  finished_at: string | null;
+  duration_s: number | null;
+  steps: IPipelineRunStep[];
+  step_states: Record<string, StepState>;
+}
+
+/** `POST /nbprod/api/pipeline-runs/{id}/cancel`. */
+export interface IPipelineCancelled {
+  run_id: string;
+  /** One line per step cancelled. */
+  cancelled: string[];
+}

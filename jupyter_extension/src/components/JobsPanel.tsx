@@ -1,5 +1,5 @@
 /**
- * The Jobs panel (left sidebar): job definitions and recent runs with live status and
+ * The Jobs panel (left sidebar): job definitions, pipelines with their latest runs, and recent runs with live status and
  * progress, pushed by the server's event stream (polled when there is none). Every action calls the typed client.
  */
 import * as React from 'react';
@@ -8,16 +8,19 @@ import {
   ApiError,
   applyChange,
   IJob,
+  IPipeline,
   IRules,
   IRun,
   IRunEvent,
   LiveMode,
   LiveUpdates,
+  NotFoundError,
   overlay
 } from '../api';
 import { IServer } from '../server';
 import { DriftBanner } from './DriftBanner';
 import { IJobActions, JobItem } from './panel/JobItem';
+import { IPipelineActions, PipelineItem } from './panel/PipelineItem';
 import { IRunActions, RunItem } from './panel/RunItem';
 
 export interface IJobsPanelActions {
@@ -37,6 +40,17 @@ export interface IJobsPanelProps {
 }
 
 const RECENT_RUNS = 25;
+const PIPELINE_RUNS = 5;
+
+/** The pipelines, none from a server without the pipeline routes (an older nbprod). */
+function listPipelines(server: IServer): Promise<IPipeline[]> {
+  return server.client.listPipelines().catch(e => {
+    if (e instanceof NotFoundError) {
+      return [];
+    }
+    throw e;
+  });
+}
 
 /** Jobs, runs and the server's rules: reloaded when the server's event stream is ready and
  * after each pushed change (applied at once), or every `refreshSeconds` while there is no
@@ -44,6 +58,7 @@ const RECENT_RUNS = 25;
 function usePanelData(props: IJobsPanelProps) {
   const [jobs, setJobs] = React.useState<IJob[]>([]);
   const [runs, setRuns] = React.useState<IRun[]>([]);
+  const [pipelines, setPipelines] = React.useState<IPipeline[]>([]);
   const [rules, setRules] = React.useState<IRules | null>(null);
   const [error, setError] = React.useState<string | null>(null);
   const [updated, setUpdated] = React.useState<Date | null>(null);
@@ -57,13 +72,15 @@ function usePanelData(props: IJobsPanelProps) {
   const refresh = React.useCallback(async () => {
     const since = seq.current;
     try {
-      const [r, j, listed] = await Promise.all([
+      const [r, j, listed, p] = await Promise.all([
         server.rules(),
         server.client.listJobs(),
-        server.client.listRuns({ limit: RECENT_RUNS })
+        server.client.listRuns({ limit: RECENT_RUNS }),
+        listPipelines(server)
       ]);
       setRules(r);
       setJobs(j);
+      setPipelines(p);
       setRuns(overlay(listed, pushed.current, since));
       for (const [runId, change] of pushed.current) {
         if (change.seq <= since) {
@@ -108,12 +125,12 @@ function usePanelData(props: IJobsPanelProps) {
   }, []);
 
   const reload = React.useCallback(() => live.reload(), []);
-  return { jobs, runs, rules, error, updated, mode, refresh: reload };
+  return { jobs, runs, pipelines, rules, error, updated, mode, refresh: reload };
 }
 
 export function JobsPanel(props: IJobsPanelProps): JSX.Element {
   const { client } = props.server;
-  const { jobs, runs, rules, error, updated, mode, refresh } = usePanelData(props);
+  const { jobs, runs, pipelines, rules, error, updated, mode, refresh } = usePanelData(props);
   const [message, setMessage] = React.useState<string | null>(null);
 
   /** Run an action, show its outcome, refresh. */
@@ -159,6 +176,16 @@ export function JobsPanel(props: IJobsPanelProps): JSX.Element {
     debug: run => void act(() => props.actions.debug(run)),
     browseUrl: run => client.browseRunUrl(run.run_id, run.error?.cell_index, rules?.cell_anchor)
   };
+  const pipelineActions: IPipelineActions = {
+    run: pipeline =>
+      void act(async () => {
+        const started = await client.runPipeline(pipeline.name);
+        setMessage(`started pipeline run ${started.run_id} of ${pipeline.name}`);
+      }),
+    cancel: run => void act(() => client.cancelPipelineRun(run.run_id)),
+    recent: async pipeline => (await client.getPipeline(pipeline.name, PIPELINE_RUNS)).runs,
+    browseUrl: run => client.browsePipelineRunUrl(run.run_id)
+  };
   const active = (run: IRun) => !!rules && rules.active_statuses.includes(run.status);
 
   return (
@@ -185,6 +212,17 @@ export function JobsPanel(props: IJobsPanelProps): JSX.Element {
           <JobItem key={job.name} job={job} actions={jobActions} />
         ))}
       </ul>
+
+      {pipelines.length > 0 && (
+        <>
+          <h3>Pipelines</h3>
+          <ul className="nbprod-pipelines">
+            {pipelines.map(pipeline => (
+              <PipelineItem key={pipeline.name} pipeline={pipeline} actions={pipelineActions} />
+            ))}
+          </ul>
+        </>
+      )}
 
       <h3>Recent runs</h3>
       {runs.length === 0 && <div className="nbprod-muted">No runs yet.</div>}

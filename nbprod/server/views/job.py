@@ -39,6 +39,9 @@ class JobContext:
     key_scraps: list[str] = doc("Scrap columns shown (picked with ?cols=1&col=, else the first 4).")
     scrap_columns: list[str] = doc("Every scrap with short values on this page (to pick from).")
     charts: list[Chart] = doc(f"Duration and numeric scraps of the newest {CHART_RUNS} runs.")
+    pipeline: str | None = doc(
+        "The pipeline whose step this job's runs are (job <pipeline>.<step>), else null."
+    )
 
 
 def build(service: BrowseData, name: str, args: Mapping[str, Sequence[str]]) -> JobContext:
@@ -74,7 +77,17 @@ def build(service: BrowseData, name: str, args: Mapping[str, Sequence[str]]) -> 
         key_scraps=shown,
         scrap_columns=columns,
         charts=charts_for(chart_records),
+        pipeline=_pipeline_of(records),
     )
+
+
+def _pipeline_of(records: list[Any]) -> str | None:
+    """The pipeline a step job belongs to, from its runs' records (``pipeline.name``)."""
+    for record in records:
+        link = record.pipeline
+        if isinstance(link, dict) and isinstance(link.get("name"), str) and link["name"]:
+            return link["name"]
+    return None
 
 
 def _last(args: Mapping[str, Sequence[str]], name: str) -> str | None:

@@ -70,6 +70,10 @@ class RunContext:
     previous_run_id: str | None = doc("The job's previous run, to compare with.")
     live: bool = doc("Whether the run is still running (the page polls its status).")
     sweep_id: str | None = doc("The sweep the run belongs to (its tag sweep:<id>), if any.")
+    pipeline: dict[str, str] | None = doc(
+        "{name, run_id, step} when the run is a step of a pipeline run (its record's "
+        "pipeline field), else null."
+    )
     code: str = doc(
         "Which code the rendered notebook shows: as-saved (hidden where the notebook hides "
         "it: every code cell of a report-mode run), shown or hidden (the page's ?code=)."
@@ -131,6 +135,7 @@ def context_for(
         previous_run_id=service.previous_run_id(record),
         live=not record.status.terminal,
         sweep_id=_sweep_of(record),
+        pipeline=_pipeline_of(record),
         code=code.value,
         code_hidden=code is CodeView.HIDDEN or (code is CodeView.AS_SAVED and record.report_mode),
     )
@@ -143,6 +148,17 @@ def _sweep_of(record: RunRecord) -> str | None:
             if layout.is_sweep_id(sweep_id):
                 return sweep_id
     return None
+
+
+def _pipeline_of(record: RunRecord) -> dict[str, str] | None:
+    """The record's pipeline link, when it names a pipeline, a pipeline run and a step."""
+    link = record.pipeline
+    if not isinstance(link, dict):
+        return None
+    name, run_id, step = (str(link.get(k) or "") for k in ("name", "run_id", "step"))
+    if not (name and step and layout.is_run_id(run_id)):
+        return None
+    return {"name": name, "run_id": run_id, "step": step}
 
 
 def status(service: BrowseData, run_id: str) -> RunStatusContext:
