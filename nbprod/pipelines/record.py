@@ -114,7 +114,8 @@ class PipelineRun:
     finished_at: str | None = None
     trigger: str = "manual"
     scheduled_for: str | None = None
-    """The fire time (ISO, UTC) a scheduled run belongs to."""
+    """The fire time (ISO, UTC) a scheduled run belongs to (for Airflow's: its logical
+    date)."""
     overrides: dict[str, dict[str, Any]] = field(default_factory=dict)
     """Step → parameter → value, from ``-p step.param=value`` (typed)."""
     rerun_of: str | None = None
@@ -122,7 +123,6 @@ class PipelineRun:
     logical_run_id: str | None = None
     """An orchestrator's run this pipeline run is (Airflow's DAG run id): its tasks run
     the steps, nbprod's queue holds none of them."""
-    scheduled_for: str | None = None
     schema_version: int = SCHEMA_VERSION
 
     @property
