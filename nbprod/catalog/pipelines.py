@@ -111,6 +111,28 @@ def create_pipeline_run(
     _ring(catalog, steps)
 
 
+def create_pipeline_run_once(
+    catalog: Any, run: PipelineRun, now: datetime, publish: Callable[[PipelineRun], None]
+) -> bool:
+    """Index a new pipeline run whose id is derived from an orchestrator's run (none of
+    its steps queued); False when a run with that id exists (a concurrent or earlier task
+    created it): the primary key is the fence."""
+    with catalog._write() as conn:
+        exists = conn.execute(
+            sa.select(pipeline_runs.c.run_id).where(
+                pipeline_runs.c.store == run.store, pipeline_runs.c.run_id == run.run_id
+            )
+        ).first()
+        if exists is not None:
+            return False
+        try:
+            conn.execute(pipeline_runs.insert().values(**_row(run.store, run)))
+        except sa.exc.IntegrityError:
+            return False  # PostgreSQL: a concurrent task inserted it first
+        publish(run)
+    return True
+
+
 def change_pipeline_run(
     catalog: Any,
     store: str,

@@ -72,6 +72,7 @@ def pipelines_list(store: str | None, as_json: bool) -> None:
                 " → ".join(_order(definition)),
                 (definition.schedule or "-")
                 + (f" ({definition.timezone})" if definition.schedule else "")
+                + (f" by {definition.scheduled_by}" if definition.scheduled_by else "")
                 + (" paused" if view.paused else ""),
                 f"{last.status.value} {last.run_id}" if last is not None else "-",
             )
@@ -239,6 +240,101 @@ def pipelines_cancel(run_id: str, store: str | None, as_json: bool) -> None:
         click.echo(line)
 
 
+@pipelines.command("step-run")
+@click.argument("name")
+@click.argument("step")
+@click.option("--version", "version", type=int, required=True, help="The pipeline version.")
+@click.option(
+    "--logical-run-id",
+    "logical_run_id",
+    required=True,
+    metavar="ID",
+    help="The orchestrator's run: one pipeline run for all its tasks and tries.",
+)
+@click.option(
+    "--scheduled-for",
+    "scheduled_for",
+    required=True,
+    metavar="TIME",
+    help="The orchestrator run's time (ISO 8601 with its offset).",
+)
+@click.option("--attempt", type=int, default=1, show_default=True, help="This try's number.")
+@click.option("--trigger", default="airflow", show_default=True, help="Who runs the pipeline.")
+@click.option(
+    "-y",
+    "--parameters",
+    "parameters_json",
+    metavar="JSON",
+    help='Overrides for the pipeline run, {"STEP": {"PARAM": value}} (its first task uses them).',
+)
+@common.store_option
+@click.option("--progress/--no-progress", default=None, help="Progress bar.")
+@common.json_option
+def pipelines_step_run(
+    name: str,
+    step: str,
+    version: int,
+    logical_run_id: str,
+    scheduled_for: str,
+    attempt: int,
+    trigger: str,
+    parameters_json: str | None,
+    store: str | None,
+    progress: bool | None,
+    as_json: bool,
+) -> None:
+    """Run one STEP of pipeline NAME for an orchestrator's task (the DAG file of `nbprod
+    export airflow` calls it): the pipeline run of --logical-run-id is created by the first
+    task that asks; a step that succeeded already is not run again; the step's values
+    come from its upstream steps' scraps, typed as for any pipeline run. Exits with the
+    step run's code (docs/exit-codes.md); 2 when the step cannot run."""
+    from nbprod.api import run
+    from nbprod.core.jobs import orchestrated_run
+    from nbprod.core.pipelines import finish_step, start_step
+    from nbprod.safe_yaml import load_json
+
+    identity = orchestrated_run(
+        trigger=trigger, attempt=attempt, scheduled_for=scheduled_for, logical_run_id=logical_run_id
+    )
+    given = load_json(parameters_json, "--parameters") if parameters_json else None
+    with _workspace(store) as ws:
+        started = start_step(ws, name, step, version=version, parameters=given, **identity)
+    if started.request is None:
+        state = started.run.steps[step]
+        if as_json:
+            common.echo_json(
+                {
+                    "pipeline_run_id": started.run.run_id,
+                    "step": step,
+                    "run_id": state.run_id,
+                    "status": state.status.value,
+                    "ran": False,
+                }
+            )
+        else:
+            click.echo(f"step {step} of pipeline run {started.run.run_id} succeeded already")
+        return
+    if not as_json:
+        click.echo(f"pipeline run {started.run.run_id}  step {step}  run {started.run_id}")
+    result = run(started.request, progress_bar=common.show_bar(progress, as_json))
+    with _workspace(store) as ws:
+        after = finish_step(ws, started, result.record.status.value)
+    if as_json:
+        data = result.record.to_dict()
+        data.update(
+            output_location=result.output_location,
+            spooled_to=str(result.spooled_to) if result.spooled_to else None,
+            pipeline_run_id=after.run_id,
+            pipeline_status=after.status.value,
+            ran=True,
+        )
+        common.echo_json(data)
+    else:
+        click.echo(common.summary(result.record))
+        click.echo(f"pipeline run {after.run_id} {after.status.value}")
+    raise SystemExit(result.exit_code)
+
+
 def _follow(ws: Any, run: Any, no_wait: bool, as_json: bool) -> None:
     """Print the new run's id, wait for its end unless ``no_wait``, print the result."""
     from nbprod.core.pipelines import show_pipeline_run, wait_for_run
@@ -281,6 +377,8 @@ def _echo_pipeline(view: Any) -> None:
         state = (
             "paused (`nbprod pipelines resume`)" if view.paused else "fired by `nbprod scheduler`"
         )
+        if definition.scheduled_by:
+            state = f"scheduled by {definition.scheduled_by.capitalize()}"
         click.echo(f"schedule: {definition.schedule} ({definition.timezone}); {state}")
         for moment in view.next_runs:
             click.echo(f"  next     {moment.isoformat(timespec='minutes')}")

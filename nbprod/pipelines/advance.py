@@ -136,7 +136,7 @@ def ready(run: PipelineRun, version: PipelineVersion) -> list[QueuedStep]:
             QueuedStep(
                 layout.step_job(run.pipeline, name),
                 state.run_id,
-                _request(run, step, version, state),
+                step_request(run, step, version, state),
             )
         )
     settle(run)
@@ -167,7 +167,11 @@ def inputs(run: PipelineRun, step: Step, version: PipelineVersion) -> dict[str, 
     return values
 
 
-def _request(run: PipelineRun, step: Step, version: PipelineVersion, state: StepRun) -> QueuedRun:
+def step_request(
+    run: PipelineRun, step: Step, version: PipelineVersion, state: StepRun
+) -> QueuedRun:
+    """What a ready step's run is: queued for nbprod's workers, or prepared directly by
+    an orchestrator's task (``pipelines/orchestrated.py``)."""
     pin = version.pinned[step.name]
     return QueuedRun(
         kind=RunKind.SNAPSHOT,
@@ -275,35 +279,57 @@ def overrides(version: PipelineVersion, texts: list[str]) -> dict[str, dict[str,
     from nbprod import params
 
     typed: dict[str, dict[str, Any]] = {}
-    definition = version.definition
     for text in texts:
         target, sep, value = text.partition("=")
         step_name, dot, param = target.strip().partition(".")
         if not sep or not dot or not step_name or not param:
             raise BadInput(f"-p expects STEP.PARAMETER=VALUE, got {brief(text)}")
-        names = [s.name for s in definition.steps]
-        if step_name not in names:
-            raise BadInput(
-                f"-p {target}: pipeline {version.pipeline} has no step {step_name!r} "
-                f"(steps: {', '.join(names)})"
-            )
-        step = definition.step(step_name)
-        if param in step.parameters_from:
-            raise BadInput(
-                f"-p {target}: {param} takes its value from {step.parameters_from[param]}"
-            )
-        kinds = version.pinned[step_name].schema
-        if param not in kinds:
-            known = ", ".join(k for k in kinds if k not in step.parameters_from) or "none"
-            raise BadInput(
-                f"-p {target}: step {step_name} has no parameter {param!r} (known: {known})"
-            )
-        kind = kinds[param]
-        parameter = params.Parameter(
-            name=param, type=kind["type"], nullable=bool(kind.get("nullable"))
-        )
+        parameter = _settable(version, step_name, param, f"-p {target}")
         try:
             typed.setdefault(step_name, {})[param] = params.parse_cli_value(parameter, value)
         except BadInput as exc:
             raise BadInput(f"-p {target}: {exc}") from None
     return typed
+
+
+def typed_overrides(version: PipelineVersion, values: Any) -> dict[str, dict[str, Any]]:
+    """Step → parameter → value overrides given as data (an Airflow DAG run's conf), each
+    value checked against the parameter's type as ``overrides`` does for texts."""
+    from nbprod import params
+
+    if not isinstance(values, dict) or not all(isinstance(v, dict) for v in values.values()):
+        raise BadInput(
+            f"parameters must map each step to its parameters' values, got {brief(values)}"
+        )
+    typed: dict[str, dict[str, Any]] = {}
+    for step_name, given in values.items():
+        for param, value in given.items():
+            label = f"parameters.{step_name}.{param}"
+            parameter = _settable(version, str(step_name), str(param), label)
+            try:
+                typed.setdefault(step_name, {})[param] = params.coerce_value(parameter, value)
+            except BadInput as exc:
+                raise BadInput(f"{label}: {exc}") from None
+    return typed
+
+
+def _settable(version: PipelineVersion, step_name: str, param: str, label: str) -> Any:
+    """The parameter a run may set on a step (not one an edge sets); BadInput otherwise."""
+    from nbprod import params
+
+    definition = version.definition
+    names = [s.name for s in definition.steps]
+    if step_name not in names:
+        raise BadInput(
+            f"{label}: pipeline {version.pipeline} has no step {step_name!r} "
+            f"(steps: {', '.join(names)})"
+        )
+    step = definition.step(step_name)
+    if param in step.parameters_from:
+        raise BadInput(f"{label}: {param} takes its value from {step.parameters_from[param]}")
+    kinds = version.pinned[step_name].schema
+    if param not in kinds:
+        known = ", ".join(k for k in kinds if k not in step.parameters_from) or "none"
+        raise BadInput(f"{label}: step {step_name} has no parameter {param!r} (known: {known})")
+    kind = kinds[param]
+    return params.Parameter(name=param, type=kind["type"], nullable=bool(kind.get("nullable")))

@@ -67,6 +67,7 @@ def validate_definition(
         "schedule": jobdef._schedule(data.get("schedule"), source),
         "timezone": jobdef._timezone(data.get("timezone", "UTC"), source),
         "tags": jobdef._tags(data.get("tags") or [], source),
+        "scheduled_by": jobdef.scheduled_by(data.get("scheduled_by"), source),
         "catchup": jobdef._choice(
             data.get("catchup", jobdef.CATCHUP[0]), "catchup", jobdef.CATCHUP, source
         ),

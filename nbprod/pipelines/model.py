@@ -56,6 +56,9 @@ class PipelineDefinition:
     """``on_failure`` / ``on_success`` / ``on_start`` of the pipeline run, as a job's."""
     tags: list[str] = field(default_factory=list)
     description: str = ""
+    scheduled_by: str | None = None
+    """Who fires it by its schedule: None (nbprod) or ``airflow`` (set by `nbprod export
+    airflow`), as a job's ``scheduled_by``: nbprod's schedulers leave such a pipeline alone."""
 
     def step(self, name: str) -> Step:
         return next(s for s in self.steps if s.name == name)

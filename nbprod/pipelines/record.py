@@ -88,6 +88,9 @@ class StepRun:
     duration_s: float | None = None
     reused_from: str | None = None
     """The pipeline run whose run of this step is reused (`pipelines rerun --from`)."""
+    try_number: int | None = None
+    """An orchestrator's try (Airflow's try_number) executing ``run_id`` now; None until
+    one claims it (``pipelines/orchestrated.py``)."""
 
     @classmethod
     def from_dict(cls, data: dict[str, Any]) -> StepRun:
@@ -111,11 +114,15 @@ class PipelineRun:
     finished_at: str | None = None
     trigger: str = "manual"
     scheduled_for: str | None = None
-    """The fire time (ISO, UTC) a scheduled run belongs to."""
+    """The fire time (ISO, UTC) a scheduled run belongs to (for Airflow's: its logical
+    date)."""
     overrides: dict[str, dict[str, Any]] = field(default_factory=dict)
     """Step → parameter → value, from ``-p step.param=value`` (typed)."""
     rerun_of: str | None = None
     rerun_from: str | None = None
+    logical_run_id: str | None = None
+    """An orchestrator's run this pipeline run is (Airflow's DAG run id): its tasks run
+    the steps, nbprod's queue holds none of them."""
     schema_version: int = SCHEMA_VERSION
 
     @property

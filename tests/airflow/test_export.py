@@ -121,13 +121,13 @@ def test_refusals_change_nothing(tmp_path: Path, make_notebook, cli_inproc) -> N
     a_file = tmp_path / "file.txt"
     a_file.write_text("")
     for args, message in (
-        (["no-such-job"], "no job 'no-such-job'"),
+        (["no-such-job"], "no job or pipeline 'no-such-job'"),
         (["daily-sales", "fast"], "has a seconds field"),
         (["--all"], "has a seconds field"),
         (["--all", "--tag", "nobody"], "no job tagged 'nobody'"),
-        (["daily-sales", "--all"], "give job names or --all"),
+        (["daily-sales", "--all"], "give job or pipeline names or --all"),
         (["daily-sales", "--tag", "sales"], "--tag goes with --all"),
-        ([], "give job names or --all"),
+        ([], "give job or pipeline names or --all"),
     ):
         done = cli_inproc("export", "airflow", *args, "-o", str(dags))
         assert done.returncode == 2, (args, done.stdout, done.stderr)
@@ -236,3 +236,50 @@ def test_scheduled_by_accepts_only_known_schedulers(tmp_path: Path, value: objec
         validate_definition(data, base_dir=tmp_path)
     data["scheduled_by"] = "airflow"
     assert validate_definition(data, base_dir=tmp_path).scheduled_by == "airflow"
+
+
+def test_a_name_that_is_a_job_and_a_pipeline_is_refused_unless_said_which(
+    tmp_path: Path, make_notebook, cli_inproc
+) -> None:
+    _job(tmp_path, make_notebook, cli_inproc)
+    pipeline = tmp_path / "pipeline.yaml"
+    pipeline.write_text(
+        f"name: daily-sales\nschedule: '@daily'\nsteps:\n  - name: only\n"
+        f"    notebook: {tmp_path / 'notebooks' / 'job.ipynb'}\n"
+    )
+    applied = cli_inproc("pipelines", "apply", str(pipeline))
+    assert applied.returncode == 0, applied.stderr
+    dags = tmp_path / "dags"
+    done = cli_inproc("export", "airflow", "daily-sales", "-o", str(dags))
+    assert done.returncode == 2 and len(done.stderr.strip().splitlines()) == 1
+    assert "is both a job and a pipeline" in done.stderr and "--pipeline daily-sales" in done.stderr
+    both = cli_inproc(
+        "export", "airflow", "--job", "daily-sales", "--pipeline", "daily-sales", "-o", str(dags)
+    )
+    assert both.returncode == 2 and "share the DAG file" in both.stderr
+    assert not dags.exists()  # nothing written, nothing marked
+    done = cli_inproc("export", "airflow", "--pipeline", "daily-sales", "-o", str(dags), "--json")
+    assert done.returncode == 0, done.stderr
+    (item,) = json.loads(done.stdout)
+    assert (item["kind"], item["pipeline"], item["version"], item["marked"]) == (
+        "pipeline",
+        "daily-sales",
+        2,
+        True,
+    )
+    text = (dags / "nbprod_daily_sales.py").read_text()
+    assert 'PIPELINE = "daily-sales"' in text and '"pipelines", "step-run"' in text
+    assert 'CronTriggerTimetable("0 0 * * *", timezone="UTC")' in text
+    again = cli_inproc("export", "airflow", "--pipeline", "daily-sales", "-o", str(dags), "--json")
+    assert json.loads(again.stdout)[0]["changed"] is False  # the same version, the same bytes
+    job = cli_inproc("export", "airflow", "--job", "daily-sales", "-o", str(dags))
+    assert job.returncode == 2 and "pipeline 'daily-sales' is exported to Airflow" in job.stderr
+    undo = cli_inproc("export", "undo", "daily-sales")  # the one of that name in Airflow
+    assert undo.returncode == 0, undo.stderr
+    assert undo.stdout.strip() == "pipeline daily-sales version 3: scheduled by nbprod again"
+    shown = json.loads(cli_inproc("pipelines", "show", "daily-sales", "--json").stdout)
+    assert shown["definition"]["scheduled_by"] is None
+    again = cli_inproc("export", "undo", "daily-sales")
+    assert (
+        again.returncode == 2 and "job 'daily-sales' is scheduled by nbprod already" in again.stderr
+    )

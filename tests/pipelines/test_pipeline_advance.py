@@ -147,3 +147,68 @@ def test_cancelling_a_pipeline_run_cancels_its_queued_steps_and_skips_the_rest(w
     assert _queued_jobs(ws) == []
     with pytest.raises(Conflict, match="has already ended"):
         cancel_pipeline_run(ws, run.run_id)
+
+
+def test_two_root_tasks_of_one_orchestrator_run_share_one_pipeline_run(ws):
+    """Airflow starts both root steps' tasks at once: the first creates the pipeline run
+    (the primary key fences the second), both claim their step, nothing enters nbprod's
+    queue, and the step that needs both is ready once both ended."""
+    from nbprod.core.pipelines import finish_step, list_pipeline_runs, start_step
+
+    started, errors = {}, []
+    barrier = threading.Barrier(2)
+
+    def task(step: str) -> None:
+        try:
+            with Workspace(Settings.load()) as own:
+                barrier.wait()
+                started[step] = start_step(
+                    own,
+                    "fan-in",
+                    step,
+                    version=1,
+                    logical_run_id="scheduled__2026-12-03T05:00:00+00:00",
+                    scheduled_for="2026-12-03T05:00:00Z",
+                )
+        except Exception as exc:  # noqa: BLE001 - reported below
+            errors.append(exc)
+
+    threads = [threading.Thread(target=task, args=(s,)) for s in ("a", "b")]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(60)
+    assert errors == []
+    (run,) = list_pipeline_runs(ws, "fan-in")
+    assert started["a"].run.run_id == started["b"].run.run_id == run.run_id
+    assert run.trigger == "airflow" and run.logical_run_id.startswith("scheduled__")
+    assert started["a"].request is not None and started["b"].request is not None
+    assert _queued_jobs(ws) == []  # Airflow's tasks run the steps, not nbprod's workers
+    finish_step(ws, started["a"], "succeeded")
+    assert get_pipeline_run(ws, run.run_id).steps["c"].status.value == "pending"
+    finish_step(ws, started["b"], "succeeded")
+    after = get_pipeline_run(ws, run.run_id)
+    assert after.steps["c"].status.value == "queued"  # ready for its task
+    assert after.steps["a"].try_number is None
+    assert _queued_jobs(ws) == []
+
+
+def test_cancelling_an_orchestrated_run_ends_the_steps_no_task_started(ws):
+    from nbprod.core.pipelines import cancel_pipeline_run, start_step
+    from nbprod.errors import BadInput
+
+    when = {"logical_run_id": "manual__c", "scheduled_for": "2026-12-03T05:00:00Z"}
+    started = start_step(ws, "fan-in", "a", version=1, **when)
+    said = cancel_pipeline_run(ws, started.run.run_id)
+    assert sorted(said) == [
+        "a: cancelled before its task ran it",
+        "b: cancelled before its task ran it",
+    ]
+    run = get_pipeline_run(ws, started.run.run_id)
+    assert run.status.value == "failed"
+    assert [run.steps[n].status.value for n in ("a", "b", "c")] == ["failed", "failed", "skipped"]
+    assert run.steps["b"].run_status == "cancelled"
+    with pytest.raises(
+        BadInput, match=r"step b of pipeline run .* failed: its run ended cancelled"
+    ):
+        start_step(ws, "fan-in", "b", version=1, **when)

@@ -206,3 +206,33 @@ def test_two_scheduler_processes_fire_each_scheduled_time_once(world: Env, make_
     assert {f["scheduler"] for f in ledger} <= {
         f"{os.uname().nodename}:{p}" for p in (a.pid, b.pid)
     }
+
+
+def test_a_pipeline_exported_to_airflow_is_not_fired_by_nbprod(
+    nbprod_env, make_notebook, tmp_path: Path
+):
+    from nbprod.core.export import export_airflow, take_back_any
+
+    settings = Settings.load()
+    with Workspace(settings) as ws:
+        result = apply_pipeline(ws, _pipeline(make_notebook, tmp_path / "notebooks", "0 6 * * *"))
+        times = list(islice(fire_times(result.version.definition, utcnow()), 3))
+        (done,) = export_airflow(ws, ["nightly"], out_dir=tmp_path / "dags")
+        assert (done.kind, done.version, done.marked) == ("pipeline", 2, True)
+        clock = Clock(times[0] + timedelta(seconds=1))
+        Scheduler(settings, ws.catalog, None, clock=clock).tick()
+        assert _rows(ws, pipeline_fires, pipeline_fires.c.pipeline == "nightly") == []
+        assert _rows(ws, queue, queue.c.state == "queued") == []
+        # taken back: nbprod fires it again at its next time; the time Airflow had is
+        # not run again (catch-up latest skips it)
+        assert take_back_any(ws, "nightly") == ("pipeline", 3)
+        clock.moment = times[1] + timedelta(seconds=1)
+        Scheduler(settings, ws.catalog, None, clock=clock).tick()
+        fired = sorted(
+            _rows(ws, pipeline_fires, pipeline_fires.c.pipeline == "nightly"),
+            key=lambda f: f["scheduled_for"],
+        )
+        assert [(parse_iso(f["scheduled_for"]), f["decision"]) for f in fired] == [
+            (times[0], "skipped"),
+            (times[1], "queued"),
+        ]
