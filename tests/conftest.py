@@ -19,8 +19,29 @@ from typing import Any
 import nbformat
 import pytest
 
+from tests import file_order
+
 REPO = Path(__file__).resolve().parent.parent
 EXAMPLES = REPO / "example_notebooks"
+
+
+def pytest_addoption(parser: pytest.Parser) -> None:
+    parser.addoption(
+        "--store-durations",
+        action="store_true",
+        help="write each test file's seconds to tests/durations.json (see tests/file_order.py)",
+    )
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    if config.getoption("store_durations") and not file_order.distributed():
+        config.pluginmanager.register(file_order.Recorder(), "nbprod-store-durations")
+
+
+def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    """Under xdist, the longest test files first (tests/file_order.py says why)."""
+    if file_order.distributed():
+        file_order.longest_first(items, file_order.load())
 
 
 @pytest.fixture

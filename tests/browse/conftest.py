@@ -1,5 +1,5 @@
-"""Browse UI fixtures: a store populated once per session (a few real `nbprod exec` runs
-plus synthetic records), and `nbprod browse` servers as real subprocesses."""
+"""Browse UI fixtures: a store populated once per session (a few real runs, made through the
+API in this process, plus synthetic records), and `nbprod browse` servers as real subprocesses."""
 
 from __future__ import annotations
 
@@ -23,6 +23,7 @@ from tests.conftest import (
     EXAMPLES,
     _die_with_parent,
     free_port,
+    invoke_inproc,
     nbprod_command,
 )
 
@@ -139,24 +140,33 @@ class Populated:
 
 
 def _exec(env: dict[str, str], cwd: Path, *runs: tuple[Path, ...]) -> list[str]:
-    """The run ids of ``nbprod exec`` runs started together (each: notebook, *args)."""
-    started = [
-        subprocess.Popen(
-            [*nbprod_command(), "exec", str(notebook), "--json", *args],
-            env=env,
-            cwd=cwd,
-            stdout=subprocess.PIPE,
-            stderr=subprocess.PIPE,
-            text=True,
-        )
-        for notebook, *args in runs
-    ]
-    run_ids = []
-    for proc in started:
-        out, err = proc.communicate(timeout=180)
-        assert proc.returncode in (0, 1), err
-        run_ids.append(json.loads(out)["run_id"])
-    return run_ids
+    """The run ids of real runs started together, as `nbprod exec` makes them (each:
+    notebook, *args with ``-p NAME VALUE`` pairs), but through the API in threads of this
+    process: the fixtures need stored runs to browse, not an interpreter start and an import
+    of nbprod per run (~1.5 s of CPU each). The kernels start with ``env`` as the CLI's."""
+    from concurrent.futures import ThreadPoolExecutor
+
+    from nbprod import api
+    from nbprod.runner import prepare
+
+    settings = settings_for(Path(env["NBPROD_HOME"]), env["NBPROD_STORE"])
+
+    def one(notebook: Path, *args: str) -> str:
+        assert all(args[i] == "-p" for i in range(0, len(args), 3)), args
+        pairs = [(args[i + 1], args[i + 2]) for i in range(0, len(args), 3)]
+        request = prepare(notebook, settings=settings, cli_parameters=pairs)
+        run = api.run(request, handle_signals=False)
+        assert run.status.value in ("succeeded", "failed"), run.record.error
+        return run.record.run_id
+
+    with pytest.MonkeyPatch.context() as patch:
+        for name in [n for n in os.environ if n.startswith(("NBPROD_", "JUPYTER_"))]:
+            patch.delenv(name)
+        for name, value in env.items():
+            patch.setenv(name, value)
+        patch.chdir(cwd)
+        with ThreadPoolExecutor(len(runs)) as pool:
+            return list(pool.map(lambda run: one(*run), runs))
 
 
 @pytest.fixture(scope="session")
@@ -264,14 +274,7 @@ def _build_populated(root: Path) -> Populated:
         "timezone: Europe/Berlin\n"
         "tags: [sales]\n"
     )
-    done = subprocess.run(
-        [*nbprod_command(), "jobs", "apply", str(job_yaml)],
-        env=env,
-        cwd=root,
-        capture_output=True,
-        text=True,
-        timeout=60,
-    )
+    done = invoke_inproc(["jobs", "apply", str(job_yaml)], env=env, cwd=root)
     assert done.returncode == 0, done.stderr
 
     url = f"file://{store}"
