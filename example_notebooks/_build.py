@@ -194,10 +194,12 @@ else:
 total_revenue = float(round(orders["amount"].sum(), 2))
 n_orders = int(len(orders))
 top_product = str(per_product.index[0]) if n_orders else ""
+avg_order_value = round(total_revenue / n_orders, 2) if n_orders else 0.0
 
 sb.glue("total_revenue", total_revenue)
 sb.glue("orders", n_orders)
 sb.glue("top_product", top_product)
+sb.glue("avg_order_value", avg_order_value)
 """
     ),
     code(
