@@ -73,11 +73,18 @@ def enqueue_notebook(
     Every set is validated first (nothing is queued if one is wrong); the notebook's
     snapshot is stored once and every run executes that snapshot.
     """
+    from datetime import timedelta
+
     from nbprod.catalog.queue import utcnow
     from nbprod.catalog.queued import QueuedRun, RunKind, Trigger
+    from nbprod.records import new_run_id
     from nbprod.runner import prepare
     from nbprod.store import layout
 
+    # Run ids a millisecond apart in the given order: the queue hands runs out by id after
+    # their time, so a sweep's runs start in grid order (ids made in one millisecond would
+    # sort by their random part).
+    first_id = utcnow()
     requests = [
         prepare(
             notebook,
@@ -91,8 +98,9 @@ def enqueue_notebook(
             report_mode=report_mode,
             trigger=trigger,
             tags=tags,
+            run_id=new_run_id(first_id + timedelta(milliseconds=index)),
         )
-        for values in parameter_sets
+        for index, values in enumerate(parameter_sets)
     ]
     if not requests:
         return []

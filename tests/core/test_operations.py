@@ -61,7 +61,9 @@ def test_enqueue_notebook_validates_every_set_then_queues_one_snapshot(ws, tmp_p
     assert [p["parameters"] for p in payloads] == [{"days": 2}, {"days": 3}]
     assert {p["kind"] for p in payloads} == {"snapshot"} and payloads[0]["trigger"] == "lab"
     assert ws.store.exists(layout.snapshot_key(payloads[0]["sha256"]))
-    assert runs.list_queued(ws)[0]["parameters"] == {"days": 2}
+    queued = runs.list_queued(ws)
+    assert [q["run_id"] for q in queued] == [r.run_id for r in requests]  # in the given order
+    assert queued[0]["parameters"] == {"days": 2}
 
 
 def test_status_reports_the_queue_and_reaps_a_run_whose_process_is_gone(ws):
