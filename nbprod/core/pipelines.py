@@ -467,36 +467,21 @@ def _step_request(
 ) -> Any:
     """The run request of a claimed step: what a worker would prepare from its queued
     run (``advance``'s request: pinned snapshot, tags, the pipeline link)."""
-    from pathlib import Path
-
-    from nbprod.jobs.versions import materialize_snapshot
+    from nbprod.jobs.versions import prepare_snapshot_run
     from nbprod.pipelines.advance import step_request
-    from nbprod.runner import prepare
     from nbprod.store import layout
 
     state = run.steps[step]
     queued = step_request(run, version.definition.step(step), version, state)
-    path = materialize_snapshot(
-        ws.store, queued.sha256, queued.notebook_name, ws.settings.home / "snapshots"
-    )
-    return prepare(
-        path,
+    return prepare_snapshot_run(
+        queued,
+        store=ws.store,
         settings=ws.settings,
-        parameters=queued.parameters,
         job=layout.step_job(run.pipeline, step),
-        kernel=queued.kernel,
-        cwd=queued.cwd if queued.cwd and Path(queued.cwd).is_dir() else None,
-        timeout=queued.timeout,
-        cell_timeout=queued.cell_timeout,
-        report_mode=queued.report_mode,
-        trigger=queued.trigger.value,
-        tags=queued.tags,
-        source_path=queued.source_path,
         run_id=state.run_id,
         attempt=attempt,
         scheduled_for=run.scheduled_for,
         logical_run_id=run.logical_run_id,
-        pipeline=queued.pipeline,
     )
 
 

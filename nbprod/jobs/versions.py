@@ -221,6 +221,38 @@ def pinned_version(
     return chosen[-1]
 
 
+def prepare_snapshot_run(
+    payload: Any, *, store: Store, settings: Any, job: str, run_id: str, **identity: Any
+) -> Any:
+    """A run request for a queued snapshot run (``catalog.queued.QueuedRun`` of kind
+    ``snapshot``: a sweep's, a pipeline step's): its stored notebook with the payload's
+    options; ``identity`` passes attempt, scheduled_for and logical_run_id through."""
+    from nbprod.runner import prepare
+
+    assert payload.sha256 and payload.notebook_name  # checked by QueuedRun.from_dict
+    path = materialize_snapshot(
+        store, payload.sha256, payload.notebook_name, settings.home / "snapshots"
+    )
+    cwd = payload.cwd
+    return prepare(
+        path,
+        settings=settings,
+        parameters=payload.parameters,
+        job=job,
+        kernel=payload.kernel,
+        cwd=cwd if cwd and Path(cwd).is_dir() else None,
+        timeout=payload.timeout,
+        cell_timeout=payload.cell_timeout,
+        report_mode=payload.report_mode,
+        trigger=payload.trigger.value,
+        tags=payload.tags,
+        source_path=payload.source_path,
+        run_id=run_id,
+        pipeline=payload.pipeline,
+        **identity,
+    )
+
+
 def prepare_version_run(
     pinned: JobVersion,
     *,

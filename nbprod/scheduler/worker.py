@@ -429,38 +429,18 @@ def prepare_item(item: Any, settings: Settings, catalog: Any = None) -> Any:
 
 def _prepare_snapshot(item: Any, payload: QueuedRun, settings: Settings) -> Any:
     """A queued run of a stored notebook snapshot (no job definition), e.g. a sweep's."""
-    from pathlib import Path
-
-    from nbprod.jobs.versions import materialize_snapshot
-    from nbprod.runner import prepare
+    from nbprod.jobs.versions import prepare_snapshot_run
     from nbprod.store import open_store
 
-    assert payload.sha256 and payload.notebook_name  # checked by QueuedRun.from_dict
-    path = materialize_snapshot(
-        open_store(item.store),
-        payload.sha256,
-        payload.notebook_name,
-        settings.home / "snapshots",
-    )
-    cwd = payload.cwd
-    return prepare(
-        path,
+    return prepare_snapshot_run(
+        payload,
+        store=open_store(item.store),
         settings=settings,
-        parameters=payload.parameters,
         job=item.job,
-        kernel=payload.kernel,
-        cwd=cwd if cwd and Path(cwd).is_dir() else None,
-        timeout=payload.timeout,
-        cell_timeout=payload.cell_timeout,
-        report_mode=payload.report_mode,
-        trigger=payload.trigger.value,
-        tags=payload.tags,
-        source_path=payload.source_path,
         run_id=item.run_id,
         attempt=item.attempt,
         scheduled_for=item.scheduled_for,
         logical_run_id=item.logical_run_id,
-        pipeline=payload.pipeline,
     )
 
 
