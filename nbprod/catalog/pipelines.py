@@ -15,7 +15,7 @@ from typing import TYPE_CHECKING, Any
 import sqlalchemy as sa
 
 from nbprod.catalog.schema import pipeline_fires, pipeline_runs, pipelines, queue
-from nbprod.catalog.sql import upsert
+from nbprod.catalog.sql import claim_row, upsert
 
 if TYPE_CHECKING:
     from datetime import datetime
@@ -285,31 +285,19 @@ def record_pipeline_fire(
     from nbprod.catalog.queue import iso
 
     run = start[0] if start else None
+    fire = {
+        "store": store,
+        "pipeline": pipeline,
+        "scheduled_for": scheduled_for,
+        "decision": decision,
+        "reason": reason,
+        "run_id": run.run_id if run is not None else None,
+        "scheduler": scheduler,
+        "fired_at": iso(now),
+    }
     with catalog._write() as conn:
-        exists = conn.execute(
-            sa.select(pipeline_fires.c.decision).where(
-                pipeline_fires.c.store == store,
-                pipeline_fires.c.pipeline == pipeline,
-                pipeline_fires.c.scheduled_for == scheduled_for,
-            )
-        ).first()
-        if exists is not None:
-            return False
-        try:
-            conn.execute(
-                pipeline_fires.insert().values(
-                    store=store,
-                    pipeline=pipeline,
-                    scheduled_for=scheduled_for,
-                    decision=decision,
-                    reason=reason,
-                    run_id=run.run_id if run is not None else None,
-                    scheduler=scheduler,
-                    fired_at=iso(now),
-                )
-            )
-        except sa.exc.IntegrityError:
-            return False  # PostgreSQL: a concurrent scheduler inserted it first
+        if not claim_row(conn, pipeline_fires, fire):
+            return False  # another scheduler recorded it first
         if start is not None:
             run, steps, publish = start
             conn.execute(pipeline_runs.insert().values(**_row(store, run)))

@@ -31,7 +31,7 @@ import sqlalchemy as sa
 from nbprod.catalog import doorbell
 from nbprod.catalog.queued import HELD, FireDecision, QueuedRun, QueueState
 from nbprod.catalog.schema import fires, queue
-from nbprod.catalog.sql import reading, writing
+from nbprod.catalog.sql import claim_row, reading, writing
 from nbprod.catalog.workers import WorkerRows
 from nbprod.records import isoformat, parse_iso
 
@@ -141,29 +141,19 @@ class Queue(WorkerRows):
         stamp = iso(scheduled_for)
         run_id = enqueue["run_id"] if enqueue else None
         row = _queue_row(store, job, now, enqueue) if enqueue else None
+        fire = {
+            "store": store,
+            "job": job,
+            "scheduled_for": stamp,
+            "decision": FireDecision(decision).value,
+            "reason": reason,
+            "run_id": run_id,
+            "scheduler": scheduler,
+            "fired_at": iso(now),
+        }
         with self._write() as conn:
-            exists = conn.execute(
-                sa.select(fires.c.decision).where(
-                    fires.c.store == store, fires.c.job == job, fires.c.scheduled_for == stamp
-                )
-            ).first()
-            if exists is not None:
-                return False
-            try:
-                conn.execute(
-                    fires.insert().values(
-                        store=store,
-                        job=job,
-                        scheduled_for=stamp,
-                        decision=FireDecision(decision).value,
-                        reason=reason,
-                        run_id=run_id,
-                        scheduler=scheduler,
-                        fired_at=iso(now),
-                    )
-                )
-            except sa.exc.IntegrityError:
-                return False  # PostgreSQL: a concurrent scheduler inserted it first
+            if not claim_row(conn, fires, fire):
+                return False  # another scheduler recorded it first
             if row is not None:
                 conn.execute(queue.insert().values(**row))
         if row is not None:

@@ -127,6 +127,19 @@ def upsert(conn: sa.Connection, table: sa.Table, rows: list[dict[str, Any]]) -> 
     conn.execute(stmt.on_conflict_do_update(index_elements=keys, set_=update), rows)
 
 
+def claim_row(conn: sa.Connection, table: sa.Table, row: dict[str, Any]) -> bool:
+    """Insert ``row`` unless its primary key is taken; whether this call inserted it. The
+    claim a fire ledger makes: whoever inserts the key does the work, once."""
+    key = [column == row[column.name] for column in table.primary_key.columns]
+    if conn.execute(sa.select(*table.primary_key.columns).where(*key)).first() is not None:
+        return False
+    try:
+        conn.execute(table.insert().values(**row))
+    except sa.exc.IntegrityError:
+        return False  # PostgreSQL: a concurrent transaction inserted it first
+    return True
+
+
 def insert_ignore(conn: sa.Connection, table: sa.Table, rows: list[dict[str, Any]]) -> None:
     """Insert rows whose primary key is not there yet; leave existing ones alone."""
     if not rows:
