@@ -134,8 +134,8 @@ def send_pipeline(
 ) -> list[Delivery]:
     """``send`` for a pipeline run (``pipeline_payload``); never raises."""
     try:
-        targets = (notifications or {}).get(event) if isinstance(notifications, dict) else None
-        if not isinstance(targets, list) or not targets:
+        targets = _targets(event, notifications)
+        if not targets:
             return []
         return _send_doc(
             event, pipeline_payload(event, run), run.run_id, targets, settings, timeout
@@ -181,11 +181,17 @@ def _send(
     output_location: str | None,
     timeout: float,
 ) -> list[Delivery]:
-    targets = (notifications or {}).get(event) if isinstance(notifications, dict) else None
-    if not isinstance(targets, list) or not targets:
+    targets = _targets(event, notifications)
+    if not targets:
         return []
     doc = payload(event, record, output_location)
     return _send_doc(event, doc, record.run_id, targets, settings, timeout)
+
+
+def _targets(event: str, notifications: Any) -> list[Any]:
+    """The targets configured for ``event`` (none for anything that is not a list)."""
+    targets = notifications.get(event) if isinstance(notifications, dict) else None
+    return targets if isinstance(targets, list) else []
 
 
 def _send_doc(

@@ -43,10 +43,16 @@ def start(
     queued = advance.ready(run, version)
     create_pipeline_run(catalog, run, queued, utcnow(), lambda r: write_run(store, r))
     event("pipeline_started", pipeline=run.pipeline, pipeline_run=run.run_id, queued=len(queued))
-    notify(run, version, "on_start")
-    if run.done:  # nothing could run (an edge's value did not fit at the start)
-        notify(run, version, end_event(run.status.value))
+    notify_started(run, version)
     return run
+
+
+def notify_started(run: PipelineRun, version: PipelineVersion) -> None:
+    """A new pipeline run's ``on_start``, and its end at once when nothing could run (an
+    edge's value did not fit at the start)."""
+    notify(run, version, "on_start")
+    if run.done:
+        notify(run, version, end_event(run.status.value))
 
 
 def notify(run: PipelineRun, version: PipelineVersion, event_name: str) -> None:

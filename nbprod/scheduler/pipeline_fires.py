@@ -115,12 +115,9 @@ class PipelineFirer:
         )
         if not won:
             return None  # another scheduler fired it
-        from nbprod.notify import end_event
-        from nbprod.pipelines.runs import notify
+        from nbprod.pipelines.runs import notify_started
 
-        notify(run, version, "on_start")
-        if run.done:
-            notify(run, version, end_event(run.status.value))
+        notify_started(run, version)
         event(
             "pipeline_fired",
             pipeline=name,
