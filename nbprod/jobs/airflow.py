@@ -31,6 +31,24 @@ WHY_TASK = """\
 # job's name or of a run's parameters."""
 
 
+DAG_IMPORTS = (
+    "",
+    "from __future__ import annotations",
+    "",
+    "import json",
+    "import os",
+    "import shlex",
+    "import subprocess",
+    "from datetime import timedelta",
+    "",
+    "import pendulum",
+    "from airflow.exceptions import AirflowFailException",
+    "from airflow.sdk import DAG, get_current_context, task",
+    "from airflow.timetables.trigger import CronTriggerTimetable",
+    "",
+)
+"""The generated DAG file's imports (a job's and a pipeline's, ``pipelines/airflow.py``)."""
+
 TASK_BODY = """\
     def run_notebook() -> str | None:
         \"\"\"Run the pinned job version with Airflow's context; map nbprod's exit code.\"\"\"
@@ -133,20 +151,7 @@ def render(version: JobVersion, *, store_url: str, paused: bool = False) -> DagF
         for item in lost:
             lines += textwrap.wrap(item, 96, initial_indent="#   - ", subsequent_indent="#     ")
     lines += [
-        "",
-        "from __future__ import annotations",
-        "",
-        "import json",
-        "import os",
-        "import shlex",
-        "import subprocess",
-        "from datetime import timedelta",
-        "",
-        "import pendulum",
-        "from airflow.exceptions import AirflowFailException",
-        "from airflow.sdk import DAG, get_current_context, task",
-        "from airflow.timetables.trigger import CronTriggerTimetable",
-        "",
+        *DAG_IMPORTS,
         f"JOB = {_text(d.name)}",
         f"VERSION = {version.version}",
         "",

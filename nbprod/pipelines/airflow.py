@@ -13,6 +13,7 @@ from zoneinfo import ZoneInfo
 
 from nbprod.errors import BadInput
 from nbprod.jobs.airflow import (
+    DAG_IMPORTS,
     TIMEOUT_GRACE_S,
     WHY_TASK,
     DagFile,
@@ -154,20 +155,7 @@ def render(version: PipelineVersion, *, store_url: str, paused: bool = False) ->
         for item in lost:
             lines += textwrap.wrap(item, 96, initial_indent="#   - ", subsequent_indent="#     ")
     lines += [
-        "",
-        "from __future__ import annotations",
-        "",
-        "import json",
-        "import os",
-        "import shlex",
-        "import subprocess",
-        "from datetime import timedelta",
-        "",
-        "import pendulum",
-        "from airflow.exceptions import AirflowFailException",
-        "from airflow.sdk import DAG, get_current_context, task",
-        "from airflow.timetables.trigger import CronTriggerTimetable",
-        "",
+        *DAG_IMPORTS,
         f"PIPELINE = {_text(d.name)}",
         f"VERSION = {version.version}",
         "",
