@@ -245,7 +245,7 @@ def _index_pipelines(catalog: Any, store: Store, names: list[str], skipped: list
             skipped.append(f"{layout.pipeline_versions_prefix(name)} ({exc})")
             continue
         if versions:
-            index_latest(catalog, store, name, versions)
+            index_latest(catalog, store, versions[-1], versions[0].created_at)
             count += 1
     return count
 

@@ -208,9 +208,7 @@ def _mark_pipeline(ws: Workspace, latest: Any, by: str | None) -> tuple[Any, boo
     definition = replace(latest.definition, scheduled_by=by)
     result = versions.apply(definition, store, checked)
     # nbprod's scheduler fires pipelines from the catalog's row: it must say scheduled_by
-    versions.index_latest(
-        ws.catalog, store, latest.pipeline, versions.store_versions(store, latest.pipeline)
-    )
+    versions.index_latest(ws.catalog, store, result.version, result.first_created_at)
     return result.version, result.created
 
 

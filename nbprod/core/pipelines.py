@@ -29,8 +29,7 @@ def apply_pipeline(ws: Workspace, path: str | os.PathLike[str]) -> ApplyResult:
     checked = check_against_notebooks(definition, source=str(path))
     result = versions.apply(definition, ws.store, checked)
     # the scheduler fires from the catalog's row (rebuilt from the store by catalog sync)
-    all_versions = versions.store_versions(ws.store, definition.name)
-    versions.index_latest(ws.catalog, ws.store, definition.name, all_versions)
+    versions.index_latest(ws.catalog, ws.store, result.version, result.first_created_at)
     return result
 
 
@@ -44,7 +43,7 @@ def set_pipeline_paused(ws: Workspace, name: str, paused: bool) -> PipelineVersi
     if not all_versions:
         versions.get_version(ws.store, name)  # raises PipelineNotFound
     versions.write_paused(ws.store, name, paused)
-    versions.index_latest(ws.catalog, ws.store, name, all_versions)
+    versions.index_latest(ws.catalog, ws.store, all_versions[-1], all_versions[0].created_at)
     return all_versions[-1]
 
 

@@ -29,6 +29,8 @@ class ApplyResult:
     created: bool
     """False when the definition and every pinned notebook were unchanged."""
     store: str
+    first_created_at: str = ""
+    """When version 1 was applied (the catalog's row: no scheduled fire before it)."""
 
 
 def store_versions(store: Store, pipeline: str) -> list[PipelineVersion]:
@@ -62,21 +64,21 @@ def write_paused(store: Store, pipeline: str, paused: bool) -> None:
 
 
 def index_latest(
-    catalog: Any, store: Store, pipeline: str, versions: list[PipelineVersion]
+    catalog: Any, store: Store, latest: PipelineVersion, first_created_at: str
 ) -> None:
-    """The catalog's row of a pipeline from its versions and pause state in the store."""
+    """The catalog's row of a pipeline from its latest version, when its first was applied,
+    and its pause state in the store."""
     from nbprod.catalog.pipelines import index_pipeline
 
-    latest = versions[-1]
     index_pipeline(
         catalog,
         store.url,
-        pipeline,
+        latest.pipeline,
         latest.version,
         latest.definition.to_dict(),
-        created_at=versions[0].created_at,
+        created_at=first_created_at,
         updated_at=latest.created_at,
-        paused=read_paused(store, pipeline),
+        paused=read_paused(store, latest.pipeline),
     )
 
 
@@ -155,7 +157,7 @@ def apply(
     versions = store_versions(store, definition.name)
     previous = versions[-1] if versions else None
     if previous and previous.definition == definition and previous.pinned == pinned:
-        return ApplyResult(previous, False, store.url)
+        return ApplyResult(previous, False, store.url, versions[0].created_at)
     for data, pin in checked.values():
         store.put_if_absent(layout.snapshot_key(pin.notebook_sha256), data, "application/json")
     version = PipelineVersion(
@@ -173,4 +175,5 @@ def apply(
             f"version {version.version} of pipeline {definition.name!r} was created "
             "concurrently; run apply again"
         )
-    return ApplyResult(version, True, store.url)
+    first = versions[0] if versions else version
+    return ApplyResult(version, True, store.url, first.created_at)
