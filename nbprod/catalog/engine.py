@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import json
 import math
+import sqlite3
+import time
 from pathlib import Path
 from typing import Any
 
@@ -64,6 +66,9 @@ def create_engine(url: str) -> tuple[sa.Engine, str]:
     return engine, label
 
 
+BUSY_TIMEOUT = 30.0  # seconds a SQLite writer waits for another process's lock
+
+
 def _configure_sqlite(engine: sa.Engine) -> None:
     """WAL + busy timeout: several processes (CLI, scheduler, server) share one file.
 
@@ -76,8 +81,8 @@ def _configure_sqlite(engine: sa.Engine) -> None:
     def _connect(dbapi_connection: Any, _record: Any) -> None:
         dbapi_connection.isolation_level = None
         cursor = dbapi_connection.cursor()
-        cursor.execute("PRAGMA busy_timeout = 30000")
-        cursor.execute("PRAGMA journal_mode = WAL")
+        cursor.execute(f"PRAGMA busy_timeout = {int(BUSY_TIMEOUT * 1000)}")
+        use_wal(cursor, BUSY_TIMEOUT)
         cursor.execute("PRAGMA synchronous = NORMAL")
         cursor.close()
 
@@ -85,6 +90,33 @@ def _configure_sqlite(engine: sa.Engine) -> None:
     def _begin(conn: sa.Connection) -> None:
         write = conn.get_execution_options().get("nbprod_write")
         conn.exec_driver_sql("BEGIN IMMEDIATE" if write else "BEGIN")
+
+
+def use_wal(cursor: sqlite3.Cursor, timeout: float) -> None:
+    """Put the database in WAL mode, retrying for up to ``timeout`` seconds when locked.
+
+    Switching a fresh (rollback-journal) file to WAL needs its exclusive lock. When several
+    processes open a new catalog at once, each holds a shared lock while it asks for the
+    exclusive one; SQLite sees a deadlock and answers "database is locked" at once, without
+    calling the busy handler, so the busy timeout does not help here. The mode is checked
+    first because it is stored in the file: once one process has switched, the others have
+    nothing to do.
+    """
+    deadline = time.monotonic() + timeout
+    pause = 0.005
+    while True:
+        try:
+            if cursor.execute("PRAGMA journal_mode").fetchone()[0] == "wal":
+                return
+            cursor.execute("PRAGMA journal_mode = WAL").fetchall()
+            return
+        except sqlite3.OperationalError as exc:
+            if "locked" not in str(exc) and "busy" not in str(exc):
+                raise
+            if time.monotonic() + pause > deadline:
+                raise
+        time.sleep(pause)
+        pause = min(pause * 2, 0.2)
 
 
 def json_dumps(value: Any) -> str:

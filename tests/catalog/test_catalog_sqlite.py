@@ -4,8 +4,12 @@ a real PostgreSQL server: migrations, indexing, every filter, paging, lookups, j
 from __future__ import annotations
 
 import json
+import multiprocessing
+import sqlite3
 import subprocess
 import sys
+import threading
+import time
 from pathlib import Path
 
 import pytest
@@ -13,6 +17,7 @@ import sqlalchemy as sa
 
 from nbprod.catalog import open_catalog
 from nbprod.catalog.db import Catalog
+from nbprod.catalog.engine import create_engine, use_wal
 from nbprod.catalog.query import RunFilter, parse_condition, parse_when
 from nbprod.catalog.schema import HEAD_REVISION, metadata
 from nbprod.config import Settings
@@ -96,6 +101,82 @@ def test_sqlite_catalog_uses_wal(tmp_path: Path):
         assert conn.exec_driver_sql("PRAGMA journal_mode").scalar() == "wal"
         assert conn.exec_driver_sql("PRAGMA busy_timeout").scalar() >= 10000
     catalog.close()
+
+
+def test_the_wal_switch_waits_out_a_lock_the_busy_handler_would_not(tmp_path: Path):
+    """A lock that makes the switch fail at once (as the deadlock between processes
+    opening a new file does) is retried until it is released."""
+    path = tmp_path / "c.db"
+    holder = sqlite3.connect(path, isolation_level=None, check_same_thread=False)
+    holder.execute("BEGIN EXCLUSIVE")
+    switcher = sqlite3.connect(path, isolation_level=None)
+    switcher.execute("PRAGMA busy_timeout = 0")  # every locked attempt fails at once
+    with pytest.raises(sqlite3.OperationalError, match="locked"):
+        switcher.execute("PRAGMA journal_mode = WAL")
+    release = threading.Timer(0.3, holder.execute, ["COMMIT"])
+    release.start()
+    started = time.monotonic()
+    use_wal(switcher.cursor(), timeout=10)
+    assert time.monotonic() - started >= 0.25
+    assert switcher.execute("PRAGMA journal_mode").fetchone()[0] == "wal"
+    release.join()
+
+
+def test_the_wal_switch_gives_up_after_its_timeout(tmp_path: Path):
+    path = tmp_path / "c.db"
+    holder = sqlite3.connect(path, isolation_level=None)
+    holder.execute("BEGIN EXCLUSIVE")
+    switcher = sqlite3.connect(path, isolation_level=None)
+    switcher.execute("PRAGMA busy_timeout = 0")
+    started = time.monotonic()
+    with pytest.raises(sqlite3.OperationalError, match="locked"):
+        use_wal(switcher.cursor(), timeout=0.3)
+    assert 0.1 <= time.monotonic() - started < 5
+    holder.execute("COMMIT")
+    assert switcher.execute("PRAGMA journal_mode").fetchone()[0] == "delete"
+
+
+def test_a_file_already_in_wal_mode_is_not_switched_again(tmp_path: Path):
+    url = f"sqlite:///{tmp_path / 'c.db'}"
+    Catalog.open(url).close()
+    statements: list[str] = []
+    engine, _label = create_engine(url)
+
+    @sa.event.listens_for(engine, "connect", insert=True)
+    def _trace(dbapi_connection, _record):
+        dbapi_connection.set_trace_callback(statements.append)
+
+    with engine.connect() as conn:
+        assert conn.exec_driver_sql("PRAGMA journal_mode").scalar() == "wal"
+    engine.dispose()
+    assert "PRAGMA journal_mode" in statements
+    assert not [s for s in statements if "journal_mode = " in s]
+
+
+def _open_fresh(url: str, barrier) -> None:
+    engine, _label = create_engine(url)
+    barrier.wait()
+    with engine.connect() as conn:
+        conn.exec_driver_sql("SELECT count(*) FROM sqlite_master").scalar()
+    engine.dispose()
+
+
+def test_processes_opening_a_new_file_at_once_all_get_wal(tmp_path: Path):
+    """Eight processes released together on each of twenty new files (a CI failure: four
+    workers opening one new catalog). Without the retry some process failed with "database
+    is locked" within the first few files, on each of five tries here."""
+    context = multiprocessing.get_context("fork")
+    for round_ in range(20):
+        url = f"sqlite:///{tmp_path / f'c{round_}.db'}"
+        barrier = context.Barrier(8)
+        procs = [context.Process(target=_open_fresh, args=(url, barrier)) for _ in range(8)]
+        for proc in procs:
+            proc.start()
+        for proc in procs:
+            proc.join(timeout=60)
+        assert [proc.exitcode for proc in procs] == [0] * 8, f"file {round_}"
+        with sqlite3.connect(tmp_path / f"c{round_}.db") as check:
+            assert check.execute("PRAGMA journal_mode").fetchone()[0] == "wal"
 
 
 # -- indexing runs -------------------------------------------------------------------------
