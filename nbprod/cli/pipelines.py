@@ -290,7 +290,7 @@ def pipelines_step_run(
     step run's code (docs/exit-codes.md); 2 when the step cannot run."""
     from nbprod.api import run
     from nbprod.core.jobs import orchestrated_run
-    from nbprod.core.pipelines import finish_step, start_step
+    from nbprod.core.pipeline_steps import finish_step, start_step
     from nbprod.safe_yaml import load_json
 
     identity = orchestrated_run(

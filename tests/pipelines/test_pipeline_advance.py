@@ -153,7 +153,8 @@ def test_two_root_tasks_of_one_orchestrator_run_share_one_pipeline_run(ws):
     """Airflow starts both root steps' tasks at once: the first creates the pipeline run
     (the primary key fences the second), both claim their step, nothing enters nbprod's
     queue, and the step that needs both is ready once both ended."""
-    from nbprod.core.pipelines import finish_step, list_pipeline_runs, start_step
+    from nbprod.core.pipeline_steps import finish_step, start_step
+    from nbprod.core.pipelines import list_pipeline_runs
 
     started, errors = {}, []
     barrier = threading.Barrier(2)
@@ -194,7 +195,8 @@ def test_two_root_tasks_of_one_orchestrator_run_share_one_pipeline_run(ws):
 
 
 def test_cancelling_an_orchestrated_run_ends_the_steps_no_task_started(ws):
-    from nbprod.core.pipelines import cancel_pipeline_run, start_step
+    from nbprod.core.pipeline_steps import start_step
+    from nbprod.core.pipelines import cancel_pipeline_run
     from nbprod.errors import BadInput
 
     when = {"logical_run_id": "manual__c", "scheduled_for": "2026-12-03T05:00:00Z"}
