@@ -12,6 +12,7 @@ import json
 import textwrap
 from dataclasses import dataclass
 from datetime import datetime
+from typing import Any
 from zoneinfo import ZoneInfo
 
 from nbprod.errors import BadInput
@@ -182,15 +183,9 @@ def render(version: JobVersion, *, store_url: str, paused: bool = False) -> DagF
     return DagFile(d.name, version.version, file_name(d.name), "\n".join(lines), lost)
 
 
-def unmapped(version: JobVersion) -> list[str]:
-    """What of the definition Airflow does not do (the file and docs/airflow.md say it)."""
-    d = version.definition
+def catchup_and_notification_losses(d: Any) -> list[str]:
+    """What a job's or a pipeline's catch-up policy and notifications lose in Airflow."""
     lost = []
-    if d.schedule and d.overlap == "skip":
-        lost.append(
-            f"overlap: skip - a fire while {d.concurrency} run(s) are running waits in "
-            "Airflow (max_active_runs) instead of being skipped"
-        )
     if d.schedule and d.catchup == "none":
         lost.append(
             "catchup: none - after downtime Airflow (catchup=False) still runs the newest "
@@ -204,6 +199,19 @@ def unmapped(version: JobVersion) -> list[str]:
         )
     if d.notifications:
         lost.append("notifications - nbprod's scheduler sends them; use Airflow's callbacks")
+    return lost
+
+
+def unmapped(version: JobVersion) -> list[str]:
+    """What of the definition Airflow does not do (the file and docs/airflow.md say it)."""
+    d = version.definition
+    lost = []
+    if d.schedule and d.overlap == "skip":
+        lost.append(
+            f"overlap: skip - a fire while {d.concurrency} run(s) are running waits in "
+            "Airflow (max_active_runs) instead of being skipped"
+        )
+    lost += catchup_and_notification_losses(d)
     if d.resources:
         lost.append("resources - choose an Airflow pool or queue for the task instead")
     return lost

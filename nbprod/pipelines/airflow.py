@@ -20,6 +20,7 @@ from nbprod.jobs.airflow import (
     _number,
     _pendulum,
     _text,
+    catchup_and_notification_losses,
     file_name,
 )
 from nbprod.jobs.model import PRESETS
@@ -91,19 +92,7 @@ def unmapped(version: PipelineVersion) -> list[str]:
             "overlap - a fire while a run of the pipeline is still going waits in Airflow "
             "(max_active_runs=1) instead of being skipped"
         )
-    if d.schedule and d.catchup == "none":
-        lost.append(
-            "catchup: none - after downtime Airflow (catchup=False) still runs the newest "
-            "missed fire once; nbprod would skip it"
-        )
-    if d.schedule and d.catchup == "all":
-        window = f"{_number(d.catchup_window)} s" if d.catchup_window else "one day"
-        lost.append(
-            f"catchup_window ({window}) - Airflow (catchup=True) runs every missed fire "
-            "since start_date"
-        )
-    if d.notifications:
-        lost.append("notifications - nbprod's scheduler sends them; use Airflow's callbacks")
+    lost += catchup_and_notification_losses(d)
     if any(s.resources for s in d.steps):
         lost.append("resources - choose an Airflow pool or queue for the steps' tasks instead")
     return lost
