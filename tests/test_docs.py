@@ -100,4 +100,4 @@ def test_the_readme_names_only_files_of_the_repository():
     assert len(named) > 10
     for path in named:
         assert (REPO / path).exists(), path
-    assert "## Troubleshooting" in readme and "about 12 minutes on 2 cores" in readme
+    assert "## Troubleshooting" in readme and "about 10 minutes on 2 cores" in readme
